@@ -1,0 +1,20 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from accounts.models import Vertical
+
+
+class AccountFilterForm(forms.Form):
+    """The account list's filters; invalid values are ignored with the field's message shown."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    vertical = forms.ChoiceField(required=False)
+    owner = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vertical"].choices = [("", "All verticals")] + list(
+            Vertical.objects.values_list("slug", "name")
+        )
+        owners = get_user_model().objects.filter(owned_accounts__isnull=False).distinct()
+        self.fields["owner"].choices = [("", "All owners")] + [(str(u.pk), str(u)) for u in owners]

@@ -1,0 +1,219 @@
+"""Customer accounts and what we know about them: vertical, use cases, usage, NPS, ARR, drivers.
+
+`Account` here is a customer company; the team's logins are `people.User`.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.text import slugify
+
+
+class NamedSlugModel(models.Model):
+    """A name that is also a stable URL slug (verticals and use cases)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True, editable=False)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:140] or "x"
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Vertical(NamedSlugModel):
+    """An industry (Education, Tech Sales…): it decides what "healthy" means for its accounts."""
+
+
+class UseCase(NamedSlugModel):
+    """What a customer is trying to get done (PTA meetings, pipeline reviews…); it decides the journey."""
+
+
+class Feature(models.Model):
+    """A product feature that usage is reported against, identified by a stable key."""
+
+    key = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class Tier(models.Model):
+    """An ARR tier: an account is in the tier with the highest `min_arr` not above its ARR."""
+
+    name = models.CharField(max_length=80, unique=True)
+    min_arr = models.DecimalField(max_digits=14, decimal_places=2, unique=True)
+
+    class Meta:
+        ordering = ["-min_arr"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Persona(models.TextChoices):
+    EXECUTIVE = "executive", "Executive"
+    MANAGER = "manager", "Manager"
+    INDIVIDUAL_CONTRIBUTOR = "individual_contributor", "Individual contributor"
+
+
+class AccountQuerySet(models.QuerySet):
+    def active_on(self, day):
+        """Accounts not churned as of `day` (churned_on empty or after it)."""
+        return self.filter(models.Q(churned_on__isnull=True) | models.Q(churned_on__gt=day))
+
+    def for_list(self):
+        return self.select_related("vertical", "primary_use_case", "owner")
+
+
+class Account(models.Model):
+    """A customer company: the unit that is scored, segmented and renewed."""
+
+    external_id = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=255, db_index=True)
+    vertical = models.ForeignKey(Vertical, on_delete=models.PROTECT, related_name="accounts")
+    primary_use_case = models.ForeignKey(
+        UseCase, on_delete=models.PROTECT, null=True, blank=True, related_name="primary_accounts"
+    )
+    use_cases = models.ManyToManyField(
+        UseCase, through="AccountUseCase", related_name="accounts", blank=True
+    )
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_accounts",
+    )
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    persona = models.CharField(max_length=32, choices=Persona.choices, blank=True)
+    seats = models.PositiveIntegerField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    renewal_date = models.DateField(null=True, blank=True)
+    churned_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["vertical", "arr"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_churned(self, day) -> bool:
+        return self.churned_on is not None and self.churned_on <= day
+
+
+class AccountUseCase(models.Model):
+    """An account runs a use case; the account's primary use case is one of these."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "use_case"], name="uniq_account_use_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} · {self.use_case}"
+
+
+class UsageDaily(models.Model):
+    """Product telemetry: one row per account, day and feature (the import replaces on re-import).
+
+    The unique index (account, date, feature) doubles as the index for windowed aggregation
+    (`WHERE account_id = … AND date BETWEEN …`); the date index serves all-accounts windows.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage")
+    date = models.DateField()
+    feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="usage")
+    events = models.PositiveIntegerField(default=0)
+    active_users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "daily usage"
+        verbose_name_plural = "daily usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "feature"], name="uniq_usage_account_date_feature"
+            )
+        ]
+        indexes = [models.Index(fields=["date"], name="usage_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date} {self.feature_id}: {self.events}"
+
+
+class NpsResponse(models.Model):
+    """A Net Promoter Score answer (0–10). One per account and day: re-imports replace it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="nps_responses")
+    date = models.DateField()
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "NPS response"
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "date"], name="uniq_nps_account_date"),
+            models.CheckConstraint(condition=models.Q(score__lte=10), name="nps_score_0_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.date}: {self.score}"
+
+
+class ArrChange(models.Model):
+    """ARR history: the account's ARR from `date` on (written by imports when ARR changes)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="arr_history")
+    date = models.DateField()
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2)
+    previous_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "ARR change"
+        ordering = ["account", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "date"], name="uniq_arr_account_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.date}: {self.arr}"
+
+
+class StatedDriver(models.Model):
+    """What the customer says gets them results ("say"), checked against usage ("do")."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stated_drivers")
+    feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="stated_drivers")
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.feature}"

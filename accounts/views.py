@@ -1,0 +1,45 @@
+"""Account pages: the filterable list and one account's page."""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts import charts, selectors
+from accounts.forms import AccountFilterForm
+from accounts.models import Account
+
+PAGE_SIZE = 50
+
+
+@require_GET
+def account_list(request):
+    form = AccountFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    accounts = selectors.account_list(
+        vertical=filters.get("vertical") or "",
+        owner=filters.get("owner") or "",
+        q=filters.get("q") or "",
+    )
+    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    template = "accounts/partials/account_table.html" if request.htmx else "accounts/account_list.html"
+    return render(request, template, {"form": form, "page": page, "query": query.urlencode()})
+
+
+@require_GET
+def account_detail(request, pk: int):
+    try:
+        account = selectors.account_detail(pk)
+    except Account.DoesNotExist:
+        raise Http404("No such account") from None
+    usage = selectors.usage_by_feature(account)
+    context = {
+        "account": account,
+        "use_cases": selectors.account_use_cases(account),
+        "arr_history": selectors.arr_history(account),
+        "usage_figure": charts.usage_by_feature_figure(usage),
+        "usage_rows": sum(len(s["dates"]) for s in usage["series"].values()),
+    }
+    return render(request, "accounts/account_detail.html", context)

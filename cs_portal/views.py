@@ -1,0 +1,41 @@
+"""Project-level pages: the role home and the health check."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts import selectors as account_selectors
+from cs_portal.celery import app as celery_app
+
+
+@require_GET
+def home(request):
+    return render(
+        request,
+        "home.html",
+        {"verticals": account_selectors.vertical_overview()},
+    )
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    """Database and broker status for load balancers and `docker compose` health checks."""
+    status = {"database": "ok", "broker": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "down", reported as text
+        status["database"] = f"error: {exc.__class__.__name__}"
+    if celery_app.conf.task_always_eager:
+        status["broker"] = "eager (no broker configured)"
+    else:
+        try:
+            with celery_app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception as exc:  # noqa: BLE001
+            status["broker"] = f"error: {exc.__class__.__name__}"
+    healthy = status["database"] == "ok" and not status["broker"].startswith("error")
+    return JsonResponse({"status": "ok" if healthy else "error", **status}, status=200 if healthy else 503)

@@ -1,0 +1,159 @@
+"""Scorecards (how health is scored per vertical / use case) and the daily results of the engine."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.models import Account, UseCase, Vertical
+from health.metrics_catalog import METRIC_CHOICES
+
+
+class Band(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    NEUTRAL = "neutral", "Neutral"
+    AT_RISK = "at_risk", "At risk"
+    UNKNOWN = "unknown", "Unknown"
+    CHURNED = "churned", "Churned"
+
+
+class Scorecard(models.Model):
+    """How health is scored for a scope: a vertical and/or a primary use case (empty = any).
+
+    The engine picks, per account, the first active scorecard of (vertical, use case),
+    (vertical, any), (any, use case), (any, any).
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    vertical = models.ForeignKey(
+        Vertical, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards"
+    )
+    use_case = models.ForeignKey(
+        UseCase, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards"
+    )
+    active = models.BooleanField(default=True)
+    healthy_at = models.PositiveSmallIntegerField(default=70)
+    at_risk_below = models.PositiveSmallIntegerField(default=40)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.at_risk_below > self.healthy_at:
+            raise ValidationError({"at_risk_below": "must be at most healthy_at"})
+
+
+class Measure(models.Model):
+    """One metric of a scorecard: scored 0 at `red`, 100 at `green`, linear and clamped between."""
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="measures")
+    metric = models.CharField(max_length=40, choices=METRIC_CHOICES)
+    weight = models.DecimalField(max_digits=8, decimal_places=3, default=1)
+    red = models.DecimalField(max_digits=14, decimal_places=3)
+    green = models.DecimalField(max_digits=14, decimal_places=3)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["scorecard", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.scorecard}: {self.metric}"
+
+    def clean(self):
+        errors = {}
+        if self.weight is not None and self.weight <= 0:
+            errors["weight"] = "must be greater than 0"
+        if self.red is not None and self.red == self.green:
+            errors["green"] = "must differ from red"
+        if errors:
+            raise ValidationError(errors)
+
+
+class AccountMetrics(models.Model):
+    """The §5.1 usage metrics of one account as of one date (kept daily for trends)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metrics")
+    as_of = models.DateField()
+    active_days_30d = models.PositiveIntegerField(default=0)
+    active_days_90d = models.PositiveIntegerField(default=0)
+    active_days_365d = models.PositiveIntegerField(default=0)
+    active_months_365d = models.PositiveSmallIntegerField(default=0)
+    events_30d = models.BigIntegerField(default=0)
+    active_users_30d = models.PositiveIntegerField(default=0)
+    seat_utilization_30d = models.FloatField(null=True, blank=True)
+    features_used_90d = models.PositiveIntegerField(default=0)
+    days_since_last_activity = models.IntegerField(null=True, blank=True)
+    nps_latest = models.PositiveSmallIntegerField(null=True, blank=True)
+    journey_progress = models.FloatField(null=True, blank=True)
+    journey_stage = models.ForeignKey(
+        "journeys.Stage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "account metrics"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "as_of"], name="uniq_metrics_account_day")
+        ]
+        indexes = [models.Index(fields=["as_of"], name="metrics_as_of_idx")]
+
+
+class HealthScore(models.Model):
+    """An account's health on one day: score, band, the scorecard used and, in `measures`, the why.
+
+    `measures` is a list of {metric, value, score, weight, points_lost, lift_value}: `lift_value`
+    is the value of that metric that would lift the account into the next band, others unchanged.
+    `tier` and `touch_model` are the account's as of that day.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="health_scores")
+    as_of = models.DateField()
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    band = models.CharField(max_length=10, choices=Band.choices, default=Band.UNKNOWN)
+    scorecard = models.ForeignKey(
+        Scorecard, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    measures = models.JSONField(default=list, blank=True)
+    tier = models.ForeignKey(
+        "accounts.Tier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    touch_model = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "as_of"], name="uniq_health_account_day")
+        ]
+        indexes = [
+            models.Index(fields=["as_of", "band"], name="health_day_band_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.as_of}: {self.score} {self.band}"
+
+
+class RecomputeRun(models.Model):
+    """One recompute (nightly or on demand): when, for which date, how it went."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused (another run was in progress)"
+
+    as_of = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=20, default="manual")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    accounts_scored = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Recompute {self.as_of} ({self.status})"

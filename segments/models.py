@@ -1,0 +1,59 @@
+"""Segments: named rules over accounts (SPEC §6), with their membership history."""
+
+from django.db import models
+from django.utils.text import slugify
+
+from accounts.models import Account
+
+
+class TouchModel(models.TextChoices):
+    HIGH = "high", "High-touch"
+    MID = "mid", "Mid-touch"
+    SELF_SERVICE = "self_service", "Self-service"
+
+
+class Segment(models.Model):
+    """A named rule over accounts. Matching active segments give an account its touch model:
+    the one with the highest priority that has a touch model (ties: name A→Z)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True, editable=False)
+    description = models.TextField(blank=True)
+    touch_model = models.CharField(max_length=16, choices=TouchModel.choices, blank=True)
+    priority = models.IntegerField(default=0)
+    active = models.BooleanField(default=True)
+    rule = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:140] or "segment"
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMembership(models.Model):
+    """An account's stay in a segment: entered on a date, left on a date (empty while a member).
+
+    Kept by diffing each recompute against the open rows, never by rewriting history.
+    """
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="segment_memberships")
+    entered_on = models.DateField()
+    left_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-entered_on"]
+        indexes = [
+            models.Index(fields=["segment", "left_on"], name="membership_open_idx"),
+            models.Index(fields=["account", "left_on"], name="membership_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} in {self.segment_id} {self.entered_on}–{self.left_on or ''}"
