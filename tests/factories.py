@@ -1,0 +1,83 @@
+"""factory_boy factories for the domain; tests build their data with these."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+
+from accounts.models import Account, AccountUseCase, Feature, UsageDaily, UseCase, Vertical
+from people.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("demo")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(*Group.objects.filter(name__in=extracted))
+
+
+class VerticalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vertical
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Vertical {n}")
+
+
+class UseCaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UseCase
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Use case {n}")
+
+
+class FeatureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feature
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"feature_{n}")
+    name = factory.LazyAttribute(lambda f: f.key.replace("_", " ").title())
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+        skip_postgeneration_save = True
+
+    external_id = factory.Sequence(lambda n: f"ACC-{n:05d}")
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    vertical = factory.SubFactory(VerticalFactory)
+    primary_use_case = factory.SubFactory(UseCaseFactory)
+    arr = Decimal("12000.00")
+    seats = 20
+    employees = 100
+    start_date = dt.date(2025, 1, 1)
+    renewal_date = dt.date(2027, 1, 1)
+
+    @factory.post_generation
+    def link_primary(self, create, extracted, **kwargs):
+        if create and self.primary_use_case_id:
+            AccountUseCase.objects.get_or_create(account=self, use_case=self.primary_use_case)
+
+
+class UsageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UsageDaily
+
+    account = factory.SubFactory(AccountFactory)
+    feature = factory.SubFactory(FeatureFactory)
+    date = dt.date(2026, 6, 1)
+    events = 3
+    active_users = 2

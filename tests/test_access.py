@@ -1,0 +1,68 @@
+"""Login is required on every page; the admin is closed to non-staff."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["home", "accounts:list"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_is_sent_to_login(client, name):
+    url = reverse(name)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_account_page_requires_login(client):
+    account = AccountFactory()
+    response = client.get(reverse("accounts:detail", args=[account.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("who", ["csm", "leader", "cs_admin"])
+@pytest.mark.parametrize("name", PAGES)
+def test_every_role_sees_the_pages(request, client_for, who, name):
+    user = request.getfixturevalue(who)
+    response = client_for(user).get(reverse(name))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("who", ["csm", "leader"])
+def test_admin_is_closed_to_non_staff(request, client_for, who):
+    user = request.getfixturevalue(who)
+    response = client_for(user).get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_admin_opens_for_cs_admin(client_for, cs_admin):
+    response = client_for(cs_admin).get("/admin/accounts/account/")
+    assert response.status_code == 200
+
+
+def test_login_with_password(client, csm):
+    response = client.post(reverse("login"), {"username": "csm", "password": "demo"})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_healthz_is_public_and_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+def test_account_detail_shows_fields_and_chart(client_for, csm):
+    account = AccountFactory(name="Lincoln High")
+    response = client_for(csm).get(reverse("accounts:detail", args=[account.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Lincoln High" in body and account.external_id in body
+    assert "/static/vendor/plotly.min.js" in body
+    assert "cdn" not in body.lower()
