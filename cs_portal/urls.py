@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from cs_portal import views
+from people import views as people_views
 
 admin.site.site_header = "CS Portal administration"
 admin.site.site_title = "CS Portal admin"
@@ -13,6 +14,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("", views.home, name="home"),
+    path("profile/", people_views.profile, name="profile"),
+    path("profile/tokens/<int:token_id>/revoke/", people_views.revoke_token, name="revoke-token"),
     path("accounts/", include("accounts.urls")),
+    path("api/", include("cs_portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

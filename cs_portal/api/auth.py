@@ -1,0 +1,98 @@
+"""API authentication and permissions shared by every app's API."""
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from people import roles
+from people.models import ApiToken
+from people.services import hash_key
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <key>` (or `Token <key>`) with a personal API token."""
+
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0].lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+        token = (
+            ApiToken.objects.active().select_related("user").filter(key_hash=hash_key(header[1])).first()
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+        # One write per minute at most keeps "last used" useful without a write per request.
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return "Bearer"
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "cs_portal.api.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A personal API token from /profile/."}
+
+
+class IsTeamMember(permissions.BasePermission):
+    """Reads for every team member (CSM, leader, admin)."""
+
+    message = "You need a CS Portal role (CSM, CS Leader or CS Admin)."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and roles.role_names(request.user))
+
+
+class IsAdminOrReadOnly(IsTeamMember):
+    """Rule writes (segments, scorecards, journeys, config, recompute) for CS Admins only."""
+
+    message = "Only CS Admins can change rules."
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        return request.method in permissions.SAFE_METHODS or roles.is_admin(request.user)
+
+
+class IsLeaderOrAdmin(IsTeamMember):
+    message = "Revenue reports are for CS Leaders and CS Admins."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and roles.is_leader_or_admin(request.user)
+
+
+class CanIngest(permissions.BasePermission):
+    """Usage and NPS ingestion: API tokens with the ingest scope (or a CS Admin's session)."""
+
+    message = "Ingestion needs an API token with the 'ingest' scope."
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if isinstance(request.auth, ApiToken):
+            return request.auth.can_ingest
+        return roles.is_admin(request.user)
+
+
+class TokenRateThrottle(throttling.SimpleRateThrottle):
+    """Per token when a token is used, per user otherwise."""
+
+    scope = "token"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiToken):
+            ident = f"token-{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
