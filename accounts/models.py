@@ -4,6 +4,7 @@
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils.text import slugify
 
@@ -19,13 +20,13 @@ class NamedSlugModel(models.Model):
         abstract = True
         ordering = ["name"]
 
+    def __str__(self) -> str:
+        return self.name
+
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = slugify(self.name)[:140] or "x"
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Vertical(NamedSlugModel):
@@ -138,13 +139,16 @@ class UsageDaily(models.Model):
     """Product telemetry: one row per account, day and feature (the import replaces on re-import).
 
     The unique index (account, date, feature) doubles as the index for windowed aggregation
-    (`WHERE account_id = … AND date BETWEEN …`); the date index serves all-accounts windows.
+    (`WHERE account_id = … AND date BETWEEN …`); a BRIN index on date (tiny, cheap to keep up
+    while importing) serves all-accounts windows such as the last 30 days.
     """
 
     id = models.BigAutoField(primary_key=True)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage")
+    # No separate FK indexes: the unique index leads with account_id, and every extra index
+    # slows the bulk upsert of millions of rows; deleting a feature is rare.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage", db_index=False)
     date = models.DateField()
-    feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="usage")
+    feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="usage", db_index=False)
     events = models.PositiveIntegerField(default=0)
     active_users = models.PositiveIntegerField(default=0)
 
@@ -156,7 +160,7 @@ class UsageDaily(models.Model):
                 fields=["account", "date", "feature"], name="uniq_usage_account_date_feature"
             )
         ]
-        indexes = [models.Index(fields=["date"], name="usage_date_idx")]
+        indexes = [BrinIndex(fields=["date"], name="usage_date_brin")]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.date} {self.feature_id}: {self.events}"

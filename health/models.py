@@ -97,6 +97,9 @@ class AccountMetrics(models.Model):
         ]
         indexes = [models.Index(fields=["as_of"], name="metrics_as_of_idx")]
 
+    def __str__(self) -> str:
+        return f"metrics of {self.account_id} on {self.as_of}"
+
 
 class HealthScore(models.Model):
     """An account's health on one day: score, band, the scorecard used and, in `measures`, the why.

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("people", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("accounts", "0001_initial"),
+        ("accounts", "0002_initial"),
         ("health", "0001_initial"),
         ("segments", "0001_initial"),
         ("journeys", "0001_initial"),

@@ -1,0 +1,178 @@
+"""`import_usage` (SPEC §4.2): daily usage per account, date and feature, at telemetry volume.
+
+Rows are parsed and checked while the file streams (never all in memory). On PostgreSQL the valid
+rows stream into a temporary table with COPY and land with one set-based upsert; elsewhere (the
+SQLite demo) they are upserted in batches. A repeated (account, date, feature) in one file: the
+last row wins, as a re-import would.
+"""
+
+import tempfile
+from typing import BinaryIO
+
+from django.db import connection, transaction
+from django.utils.text import slugify
+
+from accounts.imports.common import (
+    CsvSource,
+    ImportFailed,
+    ImportResult,
+    Progress,
+    RowInvalid,
+    file_size,
+    parse_date,
+    parse_int,
+    parse_required,
+)
+from accounts.models import Account, Feature, UsageDaily
+
+REQUIRED = ("account_external_id", "date", "feature", "events", "active_users")
+SQLITE_BATCH = 5000
+
+
+def _feature_name(key: str) -> str:
+    return key.replace("_", " ").replace("-", " ").strip().capitalize() or key
+
+
+class _FeatureIds:
+    """Feature key → id, creating unknown features (inside the import's transaction)."""
+
+    def __init__(self):
+        self.ids = dict(Feature.objects.values_list("key", "pk"))
+
+    def get(self, raw: str) -> int:
+        key = raw.strip()
+        pk = self.ids.get(key)
+        if pk is None:
+            normal = slugify(key).replace("-", "_")[:80]
+            if not normal:
+                raise RowInvalid("feature", f"'{raw}' is not a usable feature key (letters, digits, _ or -)")
+            pk = self.ids.get(normal)
+            if pk is None:
+                pk = Feature.objects.create(key=normal, name=_feature_name(normal)).pk
+                self.ids[normal] = pk
+            self.ids[key] = pk
+        return pk
+
+
+def _parsed_rows(source: CsvSource, result: ImportResult, progress: Progress):
+    """Yields (line, account_id, date, feature_id, events, active_users) of valid rows."""
+    accounts = dict(Account.objects.values_list("external_id", "pk"))
+    features = _FeatureIds()
+    col = source.index
+    i_acc, i_date, i_feat, i_ev, i_au = (col[c] for c in REQUIRED)
+    count = 0
+    for line, cells in source.rows():
+        count += 1
+        if count % 10000 == 0:
+            progress.update(count, source.bytes_read())
+        try:
+            external_id = parse_required(cells[i_acc], "account_external_id")
+            account_id = accounts.get(external_id)
+            if account_id is None:
+                raise RowInvalid("account_external_id", f"unknown account '{external_id}'")
+            day = parse_date(cells[i_date], "date", required=True)
+            feature_id = features.get(parse_required(cells[i_feat], "feature"))
+            events = parse_int(cells[i_ev], "events", required=True)
+            active_users = parse_int(cells[i_au], "active_users")
+        except RowInvalid as exc:
+            result.add_error(line, exc.column, exc.reason, new_row=True)
+            continue
+        yield line, account_id, day, feature_id, events, active_users or 0
+    progress.update(count, source.bytes_read())
+
+
+def import_usage(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Progress | None = None) -> ImportResult:
+    """Upserts daily usage rows; all-or-nothing unless `skip_invalid`."""
+    progress = progress or Progress(file_size(fileobj), enabled=False)
+    source = CsvSource(fileobj, required=REQUIRED)
+    result = ImportResult()
+    try:
+        with transaction.atomic():
+            rows = _parsed_rows(source, result, progress)
+            if connection.vendor == "postgresql":
+                valid = _write_postgresql(rows, result, progress, skip_invalid=skip_invalid)
+            else:
+                valid = _write_batches(rows, result)
+            if result.error_count and not skip_invalid:
+                raise _RollBack
+    except _RollBack:
+        result.created = result.updated = 0
+        return result
+    if not valid and not result.error_count:
+        raise ImportFailed("the file has a header row but no data rows")
+    result.skipped = result.error_rows
+    result.written = True
+    return result
+
+
+class _RollBack(Exception):
+    """Leaves the transaction without writing: some row was invalid."""
+
+
+def _write_postgresql(rows, result: ImportResult, progress: Progress, *, skip_invalid: bool) -> int:
+    valid = 0
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="") as buffer:
+        write = buffer.write
+        for line, account_id, day, feature_id, events, active_users in rows:
+            write(f"{line}\t{account_id}\t{day.isoformat()}\t{feature_id}\t{events}\t{active_users}\n")
+            valid += 1
+        if (result.error_count and not skip_invalid) or not valid:
+            return valid  # nothing to load: the caller rolls back or reports an empty file
+        buffer.seek(0)
+        progress.stage(f"{valid:,} valid rows read; loading")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE usage_staging (line integer, account_id bigint, date date,"
+                " feature_id bigint, events integer, active_users integer) ON COMMIT DROP"
+            )
+            cursor.copy_expert(
+                "COPY usage_staging (line, account_id, date, feature_id, events, active_users) FROM STDIN",
+                buffer,
+                1 << 20,
+            )
+            # (xmax = 0) is true for a freshly inserted row, false for one updated by ON CONFLICT.
+            cursor.execute(
+                f"""
+                WITH upserted AS (
+                    INSERT INTO {UsageDaily._meta.db_table} (account_id, date, feature_id, events, active_users)
+                    SELECT DISTINCT ON (account_id, date, feature_id) account_id, date, feature_id, events, active_users
+                    FROM usage_staging
+                    ORDER BY account_id, date, feature_id, line DESC
+                    ON CONFLICT (account_id, date, feature_id)
+                    DO UPDATE SET events = EXCLUDED.events, active_users = EXCLUDED.active_users
+                    RETURNING (xmax = 0) AS inserted
+                )
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+                """
+            )
+            result.created, result.updated = cursor.fetchone()
+    return valid
+
+
+def _write_batches(rows, result: ImportResult) -> int:
+    existing_before = UsageDaily.objects.count()
+    valid = 0
+    batch: dict[tuple, UsageDaily] = {}
+
+    def flush():
+        UsageDaily.objects.bulk_create(
+            batch.values(),
+            update_conflicts=True,
+            unique_fields=["account", "date", "feature"],
+            update_fields=["events", "active_users"],
+        )
+        batch.clear()
+
+    for _line, account_id, day, feature_id, events, active_users in rows:
+        valid += 1
+        batch[(account_id, day, feature_id)] = UsageDaily(
+            account_id=account_id, date=day, feature_id=feature_id, events=events, active_users=active_users
+        )
+        if len(batch) >= SQLITE_BATCH:
+            flush()
+    if batch:
+        flush()
+    result.created = UsageDaily.objects.count() - existing_before
+    result.updated = valid - result.created
+    return valid
+
