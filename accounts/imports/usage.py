@@ -121,6 +121,7 @@ def _write_postgresql(rows, result: ImportResult, progress: Progress, *, skip_in
         buffer.seek(0)
         progress.stage(f"{valid:,} valid rows read; loading")
         with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.usage_staging")
             cursor.execute(
                 "CREATE TEMPORARY TABLE usage_staging (line integer, account_id bigint, date date,"
                 " feature_id bigint, events integer, active_users integer) ON COMMIT DROP"
@@ -146,6 +147,7 @@ def _write_postgresql(rows, result: ImportResult, progress: Progress, *, skip_in
                 """
             )
             result.created, result.updated = cursor.fetchone()
+            cursor.execute("DROP TABLE usage_staging")
     return valid
 
 

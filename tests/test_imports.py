@@ -1,0 +1,267 @@
+"""The three CSV imports through their commands: good rows, bad rows, bad files, upserts."""
+
+import datetime as dt
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Account, ArrChange, Feature, NpsResponse, UsageDaily, UseCase, Vertical
+from people.models import User
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT_HEADER = "external_id,name,vertical,use_cases,arr,owner_email,employees,persona,seats,start_date,renewal_date"
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return str(path)
+
+
+def run(command, path, *args):
+    out, err = StringIO(), StringIO()
+    call_command(command, path, *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def run_failing(command, path, *args):
+    err = StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command(command, path, *args, stdout=StringIO(), stderr=err)
+    return str(exc.value), err.getvalue()
+
+
+@pytest.fixture
+def accounts_csv(tmp_path):
+    return write(
+        tmp_path,
+        "accounts.csv",
+        f"{ACCOUNT_HEADER}\n"
+        "EDU-1,Lincoln High,Education,PTA meetings;Board meetings,12000,Jo@School.org,300,manager,40,2025-01-01,2027-01-01\n"
+        "TS-1,Acme,Tech Sales,Demo scheduling,150000.50,sam@acme.io,,executive,,,\n",
+    )
+
+
+def test_import_accounts_creates_everything(accounts_csv):
+    out, _ = run("import_accounts", accounts_csv, "--as-of", "2026-01-15")
+    assert "2 created, 0 updated, 0 skipped" in out
+    lincoln = Account.objects.get(external_id="EDU-1")
+    assert lincoln.vertical.name == "Education"
+    assert lincoln.primary_use_case.name == "PTA meetings"
+    assert sorted(lincoln.use_cases.values_list("name", flat=True)) == ["Board meetings", "PTA meetings"]
+    assert lincoln.arr == Decimal("12000.00") and lincoln.seats == 40 and lincoln.persona == "manager"
+    owner = lincoln.owner
+    assert owner.email == "jo@school.org" and owner.groups.filter(name="CSM").exists()
+    assert not owner.has_usable_password()
+    acme = Account.objects.get(external_id="TS-1")
+    assert acme.seats is None and acme.employees is None and acme.renewal_date is None
+    assert list(ArrChange.objects.filter(account=acme).values_list("date", "arr", "previous_arr")) == [
+        (dt.date(2026, 1, 15), Decimal("150000.50"), None)
+    ]
+
+
+def test_reimport_updates_without_duplicates_and_records_arr_change(tmp_path, accounts_csv):
+    run("import_accounts", accounts_csv, "--as-of", "2026-01-15")
+    changed = write(
+        tmp_path,
+        "changed.csv",
+        f"{ACCOUNT_HEADER},churned_on\n"
+        "EDU-1,Lincoln High School,education,Board meetings,15000,jo@school.org,300,manager,40,2025-01-01,2027-01-01,\n"
+        "TS-1,Acme,Tech Sales,Demo scheduling,150000.50,sam@acme.io,,executive,,,,2026-03-01\n",
+    )
+    out, _ = run("import_accounts", changed, "--as-of", "2026-02-01")
+    assert "0 created, 2 updated" in out
+    assert Account.objects.count() == 2 and Vertical.objects.count() == 2 and User.objects.count() == 2
+    lincoln = Account.objects.get(external_id="EDU-1")
+    assert lincoln.name == "Lincoln High School"
+    assert lincoln.primary_use_case.name == "Board meetings"
+    assert list(lincoln.use_cases.values_list("name", flat=True)) == ["Board meetings"]
+    assert list(ArrChange.objects.filter(account=lincoln).values_list("date", "arr", "previous_arr")) == [
+        (dt.date(2026, 1, 15), Decimal("12000.00"), None),
+        (dt.date(2026, 2, 1), Decimal("15000.00"), Decimal("12000.00")),
+    ]
+    acme = Account.objects.get(external_id="TS-1")
+    assert acme.churned_on == dt.date(2026, 3, 1)
+    assert ArrChange.objects.filter(account=acme).count() == 1  # ARR unchanged: no new entry
+
+
+def test_bad_account_rows_are_all_named_and_nothing_is_written(tmp_path):
+    path = write(
+        tmp_path,
+        "bad.csv",
+        f"{ACCOUNT_HEADER}\n"
+        "A1,Good,Education,PTA meetings,100,a@b.io,1,,1,,\n"
+        "A2,Bad,Education,,-5,notanemail,x,ceo,1,2025-13-01,\n"
+        ",NoId,Education,,1,,,,,,\n"
+        "A1,Again,Education,,1,,,,,,\n",
+    )
+    message, err = run_failing("import_accounts", path)
+    assert "3 invalid rows: nothing written" in message
+    for expected in [
+        "line 3: arr: -5 is negative",
+        "line 3: owner_email: 'notanemail' is not an email address",
+        "line 3: employees: 'x' is not a whole number",
+        "line 3: persona: 'ceo' is not one of",
+        "line 3: start_date: '2025-13-01' is not a date in YYYY-MM-DD form",
+        "line 4: external_id: required, but empty",
+        "line 5: external_id: 'A1' already appears on line 2",
+    ]:
+        assert expected in err
+    assert Account.objects.count() == 0 and Vertical.objects.count() == 0 and User.objects.count() == 0
+
+
+def test_skip_invalid_imports_the_valid_rows(tmp_path):
+    path = write(
+        tmp_path,
+        "mixed.csv",
+        f"{ACCOUNT_HEADER}\nA1,Good,Education,PTA meetings,100,,1,,1,,\nA2,Bad,Education,,abc,,,,,,\n",
+    )
+    out, err = run("import_accounts", path, "--skip-invalid")
+    assert "1 created, 0 updated, 1 skipped" in out
+    assert "line 3: arr: 'abc' is not a number" in err
+    assert list(Account.objects.values_list("external_id", flat=True)) == ["A1"]
+
+
+def test_columns_in_any_order_and_extra_columns_ignored(tmp_path):
+    path = write(
+        tmp_path,
+        "order.csv",
+        "renewal_date,seats,Notes,start_date,persona,employees,owner_email,arr,use_cases,vertical,name,external_id\n"
+        ",5,whatever,,,,,10,,Healthcare,Clinic,H1\n",
+    )
+    run("import_accounts", path)
+    clinic = Account.objects.get(external_id="H1")
+    assert clinic.seats == 5 and clinic.vertical.name == "Healthcare" and clinic.primary_use_case is None
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty"),
+        (b"\n\n", "the file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV text file"),
+        ("external_id,name\nA1,Café\n".encode("latin-1"), "not UTF-8"),
+        ("Ωmega,b\n".encode("utf-16"), "not a CSV text file"),
+        (b"external_id,name\n", "missing columns: vertical, use_cases, arr"),
+    ],
+)
+def test_bad_files_get_a_clean_message(tmp_path, content, expected):
+    path = write(tmp_path, "bad.csv", content)
+    message, _ = run_failing("import_accounts", path)
+    assert expected in message
+
+
+def test_non_utf8_file_is_rejected(tmp_path):
+    path = write(tmp_path, "latin.csv", f"{ACCOUNT_HEADER}\nA1,Café,Education,,1,,,,,,\n", encoding="latin-1")
+    message, _ = run_failing("import_accounts", path)
+    assert "not UTF-8" in message
+    assert Account.objects.count() == 0
+
+
+def test_missing_file_is_a_clean_error():
+    message, _ = run_failing("import_accounts", "/nonexistent/accounts.csv")
+    assert "No such file" in message
+
+
+def test_errors_are_capped_at_50_with_a_count_of_the_rest(tmp_path):
+    rows = "".join(f"A{i},N,Education,,-1,,,,,,\n" for i in range(60))
+    path = write(tmp_path, "many.csv", f"{ACCOUNT_HEADER}\n{rows}")
+    _, err = run_failing("import_accounts", path)
+    lines = err.strip().splitlines()
+    assert len(lines) == 51
+    assert lines[-1] == "… and 10 more errors"
+
+
+USAGE_HEADER = "account_external_id,date,feature,events,active_users"
+
+
+@pytest.fixture
+def two_accounts(accounts_csv):
+    run("import_accounts", accounts_csv)
+
+
+def test_import_usage_upserts_and_creates_features(tmp_path, two_accounts):
+    path = write(
+        tmp_path,
+        "usage.csv",
+        f"{USAGE_HEADER}\nEDU-1,2026-11-01,scheduling,3,2\nTS-1,2026-11-02,Calendar Sync,7,\n",
+    )
+    out, _ = run("import_usage", path)
+    assert "2 created, 0 updated, 0 skipped" in out
+    assert set(Feature.objects.values_list("key", flat=True)) == {"scheduling", "calendar_sync"}
+    again = write(tmp_path, "again.csv", f"{USAGE_HEADER}\nEDU-1,2026-11-01,scheduling,9,4\n")
+    out, _ = run("import_usage", again)
+    assert "0 created, 1 updated" in out
+    row = UsageDaily.objects.get(account__external_id="EDU-1")
+    assert (row.events, row.active_users) == (9, 4)
+    assert UsageDaily.objects.count() == 2
+
+
+def test_repeated_usage_row_in_one_file_last_wins(tmp_path, two_accounts):
+    path = write(
+        tmp_path,
+        "dup.csv",
+        f"{USAGE_HEADER}\nEDU-1,2026-11-01,scheduling,3,2\nEDU-1,2026-11-01,scheduling,5,1\n",
+    )
+    run("import_usage", path)
+    assert list(UsageDaily.objects.values_list("events", "active_users")) == [(5, 1)]
+
+
+def test_bad_usage_rows_named_and_nothing_written(tmp_path, two_accounts):
+    path = write(
+        tmp_path,
+        "bad.csv",
+        f"{USAGE_HEADER}\n"
+        "EDU-1,2026-11-01,scheduling,3,2\n"
+        "NOPE,2026-11-01,scheduling,3,2\n"
+        "EDU-1,2026-02-30,scheduling,3,2\n"
+        "EDU-1,2026-11-01,new_feature,-3,2\n"
+        "EDU-1,2026-11-01,,3,2\n"
+        "EDU-1,2026-11-03,scheduling,,2\n",
+    )
+    message, err = run_failing("import_usage", path)
+    assert "5 invalid rows" in message
+    for expected in [
+        "line 3: account_external_id: unknown account 'NOPE'",
+        "line 4: date: '2026-02-30' is not a date in YYYY-MM-DD form",
+        "line 5: events: -3 is negative",
+        "line 6: feature: required, but empty",
+        "line 7: events: required, but empty",
+    ]:
+        assert expected in err
+    assert UsageDaily.objects.count() == 0
+    assert not Feature.objects.filter(key="new_feature").exists()
+
+
+def test_usage_skip_invalid(tmp_path, two_accounts):
+    path = write(tmp_path, "mixed.csv", f"{USAGE_HEADER}\nEDU-1,2026-11-01,scheduling,3,2\nNOPE,2026-11-01,x,1,1\n")
+    out, err = run("import_usage", path, "--skip-invalid")
+    assert "1 created, 0 updated, 1 skipped" in out and "unknown account 'NOPE'" in err
+    assert UsageDaily.objects.count() == 1
+
+
+def test_import_nps(tmp_path, two_accounts):
+    path = write(
+        tmp_path,
+        "nps.csv",
+        "account_external_id,date,score,comment\nEDU-1,2026-10-01,9,Love it\nTS-1,2026-10-02,11,\nTS-1,oct,5,\n",
+    )
+    message, err = run_failing("import_nps", path)
+    assert "line 3: score: 11 is above 10" in err and "line 4: date: 'oct' is not a date" in err
+    assert NpsResponse.objects.count() == 0
+    out, _ = run("import_nps", path, "--skip-invalid")
+    assert "1 created, 0 updated, 2 skipped" in out
+    fixed = write(tmp_path, "nps2.csv", "account_external_id,date,score\nEDU-1,2026-10-01,4\n")
+    out, _ = run("import_nps", fixed)
+    assert "0 created, 1 updated" in out
+    assert list(NpsResponse.objects.values_list("score", "comment")) == [(4, "")]
+
+
+def test_use_case_names_are_matched_case_insensitively(tmp_path):
+    UseCase.objects.create(name="PTA meetings")
+    path = write(tmp_path, "a.csv", f"{ACCOUNT_HEADER}\nA1,N,Education,pta MEETINGS,1,,,,,,\n")
+    run("import_accounts", path)
+    assert UseCase.objects.count() == 1
