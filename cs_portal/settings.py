@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "health",
     "segments",
     "journeys",
+    "configuration",
 ]
 
 MIDDLEWARE = [
