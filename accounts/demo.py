@@ -1,0 +1,405 @@
+"""Deterministic, realistic demo data: five verticals with their own rhythm of use, a year of usage,
+NPS, ARR changes, churn, stated drivers, the demo team and a starter configuration.
+
+The same seed and `today` give the same data, row for row.
+"""
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from accounts.models import (
+    Account,
+    AccountUseCase,
+    ArrChange,
+    Feature,
+    NpsResponse,
+    Persona,
+    StatedDriver,
+    UsageDaily,
+    UseCase,
+    Vertical,
+)
+from configuration.services import config_apply
+from people import roles
+from people.models import User
+
+FEATURES = {
+    "scheduling": "Scheduling",
+    "reminders": "Reminders",
+    "calendar_sync": "Calendar sync",
+    "video_rooms": "Video rooms",
+    "round_robin": "Round-robin routing",
+    "booking_pages": "Booking pages",
+    "crm_sync": "CRM sync",
+    "analytics": "Analytics",
+}
+
+
+@dataclass(frozen=True)
+class VerticalProfile:
+    name: str
+    use_cases: tuple[str, ...]
+    share: float  # of accounts
+    median_arr: int
+    features: tuple[str, ...]  # what its accounts mostly use, most used first
+    rhythm: str
+
+
+VERTICALS = (
+    VerticalProfile(
+        "Tech Sales", ("Demo scheduling", "Pipeline reviews", "Customer onboarding calls"), 0.28, 42000,
+        ("scheduling", "round_robin", "crm_sync", "calendar_sync", "video_rooms", "analytics"), "daily",
+    ),
+    VerticalProfile(
+        "Education", ("Parent-teacher conferences", "Board meetings", "PTA meetings"), 0.24, 11000,
+        ("scheduling", "reminders", "booking_pages", "video_rooms"), "terms",
+    ),
+    VerticalProfile(
+        "Recruiting", ("Candidate interviews", "Hiring panels", "Campus recruiting"), 0.17, 24000,
+        ("scheduling", "round_robin", "video_rooms", "reminders", "calendar_sync"), "weekly",
+    ),
+    VerticalProfile(
+        "Customer Success", ("QBR scheduling", "Onboarding sessions", "Renewal calls"), 0.16, 30000,
+        ("scheduling", "crm_sync", "booking_pages", "analytics", "reminders"), "weekdays",
+    ),
+    VerticalProfile(
+        "Healthcare", ("Patient appointments", "Telehealth visits", "Staff rota planning"), 0.15, 18000,
+        ("booking_pages", "reminders", "video_rooms", "scheduling"), "twice_weekly",
+    ),
+)  # fmt: skip
+
+TEAM = [
+    ("csm", "Casey", "Morgan", roles.CSM, False),
+    ("leader", "Lee", "Park", roles.LEADER, False),
+    ("admin", "Ada", "Rivera", roles.ADMIN, True),
+    ("priya", "Priya", "Shah", roles.CSM, False),
+    ("marcus", "Marcus", "Bell", roles.CSM, False),
+    ("elena", "Elena", "Ruiz", roles.CSM, False),
+]
+NAME_PARTS = {
+    "Tech Sales": (["Apex", "Bright", "Cobalt", "Delta", "Ember", "Flux", "Granite", "Helix", "Ion", "Juno", "Krypton", "Lumen", "Nimbus", "Orbit", "Pulse", "Quanta", "Radius", "Vertex"], ["Software", "Labs", "Systems", "Cloud", "Analytics", "Networks", "AI", "Data"]),
+    "Education": (["Lincoln", "Riverside", "Oak Park", "Maple", "Westfield", "Hillcrest", "Lakeview", "Cedar", "Fairview", "Brookside", "Summit", "Pinecrest", "Greenwood", "Northgate"], ["High School", "Academy", "Elementary", "School District", "Middle School", "Prep"]),
+    "Recruiting": (["Talent", "Hire", "Crew", "People", "Staff", "Pathway", "Bridge", "Scout", "Harbor", "Beacon"], ["Partners", "Search", "Group", "Recruiting", "Works", "Agency"]),
+    "Customer Success": (["Loyal", "Keystone", "Anchor", "Thrive", "Uplift", "Northstar", "Clearview", "Evergreen", "Trueline", "Bluebird"], ["Success", "Care", "Retention", "Partners", "Solutions", "CX"]),
+    "Healthcare": (["St. Mary's", "Valley", "Mercy", "Harmony", "Sunrise", "Bayside", "Willow", "Unity", "Redwood", "Meadow"], ["Clinic", "Health", "Medical Group", "Hospital", "Care Center", "Family Practice"]),
+}  # fmt: skip
+
+TRAJECTORIES = (("healthy", 0.58), ("declining", 0.22), ("struggling", 0.10), ("churned", 0.10))
+
+
+def demo_config(today: date) -> dict:
+    """The starter configuration: scorecards per vertical, tiers, segments, journeys."""
+    journeys = [
+        ("Education", "Parent-teacher conferences", [("Booking page live", ["booking_pages"], 1), ("Reminders on", ["reminders"], 3), ("Conferences booked", ["scheduling"], 10)]),
+        ("Tech Sales", "Demo scheduling", [("First demo booked", ["scheduling"], 1), ("Routing on", ["round_robin"], 5), ("CRM connected", ["crm_sync"], 5), ("Team on analytics", ["analytics"], 3)]),
+        ("Recruiting", "Candidate interviews", [("First interview", ["scheduling"], 1), ("Panels routed", ["round_robin"], 5), ("Video interviews", ["video_rooms"], 5)]),
+        ("Customer Success", "QBR scheduling", [("First QBR", ["scheduling"], 1), ("CRM connected", ["crm_sync"], 3), ("Booking pages shared", ["booking_pages"], 5)]),
+        ("Healthcare", "Patient appointments", [("Booking page live", ["booking_pages"], 1), ("Reminders on", ["reminders"], 5), ("Telehealth", ["video_rooms"], 3)]),
+    ]  # fmt: skip
+    return {
+        "version": 1,
+        "verticals": [{"name": v.name, "description": f"{v.name} customers"} for v in VERTICALS],
+        "use_cases": [{"name": u, "description": ""} for v in VERTICALS for u in v.use_cases],
+        "features": [{"key": k, "name": n} for k, n in FEATURES.items()],
+        "tiers": [
+            {"name": "Tier 1", "min_arr": 100000},
+            {"name": "Tier 2", "min_arr": 20000},
+            {"name": "Tier 3", "min_arr": 0},
+        ],
+        "scorecards": [
+            {
+                "name": "Education — seasonal", "vertical": "Education", "use_case": None, "active": True,
+                "healthy_at": 70, "at_risk_below": 40,
+                "measures": [
+                    {"metric": "active_months_365d", "weight": 3, "red": 1, "green": 4},
+                    {"metric": "active_days_365d", "weight": 2, "red": 2, "green": 12},
+                    {"metric": "days_since_last_activity", "weight": 1, "red": 200, "green": 90},
+                    {"metric": "nps_latest", "weight": 1, "red": 4, "green": 9},
+                ],
+            },
+            {
+                "name": "Tech Sales — daily", "vertical": "Tech Sales", "use_case": None, "active": True,
+                "healthy_at": 75, "at_risk_below": 45,
+                "measures": [
+                    {"metric": "active_days_30d", "weight": 3, "red": 5, "green": 18},
+                    {"metric": "seat_utilization_30d", "weight": 2, "red": 20, "green": 70},
+                    {"metric": "events_30d", "weight": 1, "red": 20, "green": 200},
+                    {"metric": "journey_progress", "weight": 1, "red": 25, "green": 100},
+                ],
+            },
+            {
+                "name": "Recruiting", "vertical": "Recruiting", "use_case": None, "active": True,
+                "healthy_at": 70, "at_risk_below": 40,
+                "measures": [
+                    {"metric": "active_days_90d", "weight": 2, "red": 8, "green": 30},
+                    {"metric": "features_used_90d", "weight": 1, "red": 1, "green": 4},
+                    {"metric": "days_since_last_activity", "weight": 1, "red": 30, "green": 5},
+                ],
+            },
+            {
+                "name": "Customer Success", "vertical": "Customer Success", "use_case": None, "active": True,
+                "healthy_at": 70, "at_risk_below": 40,
+                "measures": [
+                    {"metric": "active_days_90d", "weight": 2, "red": 10, "green": 45},
+                    {"metric": "seat_utilization_30d", "weight": 1, "red": 15, "green": 60},
+                    {"metric": "nps_latest", "weight": 1, "red": 5, "green": 9},
+                ],
+            },
+            {
+                "name": "Healthcare", "vertical": "Healthcare", "use_case": None, "active": True,
+                "healthy_at": 70, "at_risk_below": 40,
+                "measures": [
+                    {"metric": "active_days_90d", "weight": 2, "red": 5, "green": 22},
+                    {"metric": "days_since_last_activity", "weight": 1, "red": 45, "green": 7},
+                    {"metric": "journey_progress", "weight": 1, "red": 0, "green": 100},
+                ],
+            },
+            {
+                "name": "Default", "vertical": None, "use_case": None, "active": True,
+                "healthy_at": 70, "at_risk_below": 40,
+                "measures": [
+                    {"metric": "active_days_90d", "weight": 1, "red": 3, "green": 30},
+                    {"metric": "days_since_last_activity", "weight": 1, "red": 60, "green": 7},
+                ],
+            },
+        ],
+        "segments": [
+            {"name": "Strategic accounts", "description": "Tier 1: a named CSM, quarterly business reviews.",
+             "touch_model": "high", "priority": 100, "active": True,
+             "rule": {"field": "arr", "op": "gte", "value": 100000}},
+            {"name": "At risk, renewing within 90 days", "description": "Save plays before the renewal.",
+             "touch_model": "high", "priority": 90, "active": True,
+             "rule": {"all": [{"field": "health_band", "op": "eq", "value": "at_risk"},
+                              {"field": "days_to_renewal", "op": "between", "value": [0, 90]}]}},
+            {"name": "Mid-market", "description": "Tier 2: pooled CSMs, monthly check-ins.",
+             "touch_model": "mid", "priority": 50, "active": True,
+             "rule": {"field": "tier", "op": "eq", "value": "Tier 2"}},
+            {"name": "Long tail", "description": "Tier 3: digital programs and webinars.",
+             "touch_model": "self_service", "priority": 10, "active": True,
+             "rule": {"field": "tier", "op": "eq", "value": "Tier 3"}},
+            {"name": "Education out of season", "description": "Schools quiet since the last term start.",
+             "touch_model": None, "priority": 0, "active": True,
+             "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Education"},
+                              {"field": "days_since_last_activity", "op": "gt", "value": 60}]}},
+            {"name": "Tech Sales slipping", "description": "Sales teams using it less than weekly.",
+             "touch_model": None, "priority": 0, "active": True,
+             "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Tech Sales"},
+                              {"field": "active_days_30d", "op": "lt", "value": 8}]}},
+            {"name": "Detractors", "description": "Latest NPS 0–6.",
+             "touch_model": None, "priority": 0, "active": True,
+             "rule": {"field": "nps_latest", "op": "lte", "value": 6}},
+            {"name": "Low seat utilization", "description": "Paying for seats nobody uses.",
+             "touch_model": None, "priority": 0, "active": True,
+             "rule": {"all": [{"field": "seat_utilization_30d", "op": "lt", "value": 30},
+                              {"not": {"field": "vertical", "op": "in", "value": ["Education", "Healthcare"]}}]}},
+            {"name": "Single use case", "description": "Expansion candidates: run one use case only.",
+             "touch_model": None, "priority": 0, "active": True,
+             "rule": {"all": [{"field": "use_case", "op": "not_null"},
+                              {"field": "health_band", "op": "eq", "value": "healthy"}]}},
+        ],  # fmt: skip
+        "journeys": [
+            {"vertical": v, "use_case": u,
+             "stages": [{"name": n, "features": f, "min_events_90d": m} for n, f, m in stages]}
+            for v, u, stages in journeys
+        ],  # fmt: skip
+    }
+
+
+class DemoGenerator:
+    def __init__(self, *, accounts: int, seed: int, today: date):
+        self.n = accounts
+        self.rng = random.Random(seed)
+        self.today = today
+        self.start = today - timedelta(days=364)
+
+    def _pick(self, weighted):
+        return self.rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
+
+    def team(self) -> list[User]:
+        users = []
+        for username, first, last, role, staff in TEAM:
+            user, _ = User.objects.get_or_create(username=username)
+            user.first_name, user.last_name, user.email = first, last, f"{username}@cs-portal.demo"
+            user.is_staff = staff
+            user.set_password("demo")
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+            users.append(user)
+        return [u for u in users if u.groups.filter(name=roles.CSM).exists()]
+
+    def active_probability(self, rhythm: str, day: date, trajectory: str, progress: float) -> float:
+        """How likely the account is to use the product on `day` (progress: 0 a year ago → 1 today)."""
+        weekday = day.weekday() < 5
+        if rhythm == "terms":
+            # Schools: a few busy days around the start of each term, quiet otherwise.
+            md = (day.month, day.day)
+            in_term_start = (8, 20) <= md <= (9, 12) or (1, 4) <= md <= (1, 18) or (4, 8) <= md <= (4, 18)
+            base = 0.45 if in_term_start and weekday else 0.01
+        elif rhythm == "daily":
+            base = 0.92 if weekday else 0.08
+        elif rhythm == "weekdays":
+            base = 0.6 if weekday else 0.02
+        elif rhythm == "weekly":
+            base = 0.55 if day.weekday() in (1, 2, 3) else 0.05
+        else:  # twice a week
+            base = 0.5 if day.weekday() in (0, 3) else 0.04
+        if trajectory == "declining":
+            base *= max(0.1, 1.1 - progress)
+        elif trajectory == "struggling":
+            base *= 0.25
+        return base
+
+    def generate(self) -> dict:
+        rng, today = self.rng, self.today
+        csms = self.team()
+        config_apply(document=demo_config(today))
+        verticals = {v.name: v for v in Vertical.objects.all()}
+        use_cases = {u.name: u for u in UseCase.objects.all()}
+        features = {f.key: f for f in Feature.objects.all()}
+
+        accounts, plans = [], []
+        used_names: set[str] = set()
+        for i in range(self.n):
+            profile = self._pick([(v, v.share) for v in VERTICALS])
+            trajectory = self._pick(TRAJECTORIES)
+            first, second = NAME_PARTS[profile.name]
+            name = f"{rng.choice(first)} {rng.choice(second)}"
+            while name in used_names:
+                name = f"{rng.choice(first)} {rng.choice(second)} {rng.randint(2, 99)}"
+            used_names.add(name)
+            arr = Decimal(round(profile.median_arr * math.exp(rng.gauss(0, 0.9)) / 100) * 100)
+            if rng.random() < 0.04:
+                arr *= 5  # a few strategic accounts
+            seats = max(3, int(arr / Decimal(rng.choice([400, 600, 900]))))
+            start = today - timedelta(days=rng.randint(200, 1500))
+            renewal = today + timedelta(days=rng.randint(-20, 360))
+            churned_on = today - timedelta(days=rng.randint(20, 200)) if trajectory == "churned" else None
+            n_use_cases = rng.choice([1, 1, 2, 2, 3])
+            account_use_cases = rng.sample(profile.use_cases, n_use_cases)
+            accounts.append(
+                Account(
+                    external_id=f"{profile.name[:3].upper().replace(' ', '')}-{i + 1:05d}",
+                    name=name,
+                    vertical=verticals[profile.name],
+                    primary_use_case=use_cases[account_use_cases[0]],
+                    arr=arr,
+                    owner=csms[i % len(csms)],
+                    employees=seats * rng.choice([2, 3, 5, 8]),
+                    persona=rng.choice([p.value for p in Persona] + [""]),
+                    seats=seats if rng.random() > 0.05 else None,
+                    start_date=start,
+                    renewal_date=renewal,
+                    churned_on=churned_on,
+                )
+            )
+            plans.append((profile, trajectory, account_use_cases))
+        Account.objects.bulk_create(accounts, batch_size=1000)
+        accounts = list(Account.objects.order_by("external_id"))
+        by_ext = {a.external_id: a for a in accounts}
+        accounts = [by_ext[a.external_id] for a in accounts]
+
+        links, usage, nps, arr_changes, drivers = [], [], [], [], []
+        for account, (profile, trajectory, account_use_cases) in zip(
+            sorted(by_ext.values(), key=lambda a: int(a.external_id.split("-")[1])), plans, strict=True
+        ):
+            links.extend(AccountUseCase(account=account, use_case=use_cases[u]) for u in account_use_cases)
+            usage.extend(self._usage(account, profile, trajectory, features))
+            nps.extend(self._nps(account, trajectory))
+            arr_changes.extend(self._arr_history(account))
+            drivers.extend(self._drivers(account, profile, features))
+        AccountUseCase.objects.bulk_create(links, batch_size=5000)
+        UsageDaily.objects.bulk_create(usage, batch_size=5000)
+        NpsResponse.objects.bulk_create(nps, batch_size=5000)
+        ArrChange.objects.bulk_create(arr_changes, batch_size=5000)
+        StatedDriver.objects.bulk_create(drivers, batch_size=5000)
+        return {"accounts": len(accounts), "usage rows": len(usage), "NPS responses": len(nps)}
+
+    def _usage(self, account, profile, trajectory, features):
+        rng = self.rng
+        end = min(self.today, account.churned_on - timedelta(days=rng.randint(10, 40))) if account.churned_on else self.today
+        seats = account.seats or 20
+        intensity = {"healthy": 1.0, "declining": 0.7, "struggling": 0.35, "churned": 0.5}[trajectory]
+        n_features = max(1, min(len(profile.features), round(len(profile.features) * intensity * rng.uniform(0.5, 1.0))))
+        used = profile.features[:n_features]
+        rows = []
+        day = self.start
+        while day <= end:
+            progress = (day - self.start).days / 364
+            if rng.random() < self.active_probability(profile.rhythm, day, trajectory, progress):
+                users = max(1, int(seats * intensity * rng.uniform(0.2, 0.9)))
+                for i, key in enumerate(used):
+                    if i and rng.random() < 0.45:
+                        continue
+                    events = max(1, int(rng.expovariate(1 / (users * (1.5 if i == 0 else 0.6)))))
+                    rows.append(
+                        UsageDaily(account=account, date=day, feature=features[key], events=events, active_users=users)
+                    )
+            day += timedelta(days=1)
+        return rows
+
+    def _nps(self, account, trajectory):
+        rng = self.rng
+        center = {"healthy": 8.6, "declining": 6.5, "struggling": 4.5, "churned": 4}[trajectory]
+        answers = {}
+        for _ in range(rng.randint(0, 4)):
+            day = self.today - timedelta(days=rng.randint(0, 360))
+            if account.churned_on and day >= account.churned_on:
+                continue
+            answers[day] = NpsResponse(
+                account=account,
+                date=day,
+                score=max(0, min(10, round(rng.gauss(center, 1.4)))),
+                comment=rng.choice(["", "", "Reminders save us hours.", "Setup was confusing.", "Love the booking pages.", "Too expensive for what we use."]),
+            )
+        return answers.values()
+
+    def _arr_history(self, account):
+        rng = self.rng
+        first = max(account.start_date, self.today - timedelta(days=540))
+        changes, arr = [], account.arr
+        steps = rng.choice([0, 0, 1, 1, 2])
+        points = sorted(rng.sample(range(30, 360), steps), reverse=True)
+        history = [(self.today - timedelta(days=d)) for d in points if self.today - timedelta(days=d) > first]
+        values = [arr]
+        for _ in history:
+            factor = Decimal(str(rng.choice([0.8, 0.9, 1.15, 1.25, 1.4])))
+            values.append((values[-1] / factor).quantize(Decimal("1")))
+        dates = [first, *sorted(history)]
+        values = list(reversed(values[: len(dates)]))
+        previous = None
+        for day, value in zip(dates, values, strict=False):
+            changes.append(ArrChange(account=account, date=day, arr=value, previous_arr=previous))
+            previous = value
+        return changes
+
+    def _drivers(self, account, profile, features):
+        rng = self.rng
+        if rng.random() > 0.45:
+            return []
+        keys = rng.sample(list(FEATURES), rng.randint(1, 2))
+        notes = {
+            "reminders": "Says reminders cut no-shows in half.",
+            "crm_sync": "Their VP Sales says CRM sync is why they bought.",
+            "video_rooms": "Wants everything in one link.",
+            "analytics": "Leadership reviews the analytics monthly.",
+        }
+        return [
+            StatedDriver(account=account, feature=features[k], note=notes.get(k, "Mentioned on the last call."), recorded_by=account.owner)
+            for k in keys
+        ]
+
+
+def demo_reset() -> None:
+    """Removes accounts and their data (usage, NPS, history…) so the demo can be seeded again."""
+    Account.objects.all().delete()
+
+
+@transaction.atomic
+def seed_demo(*, accounts: int = 300, seed: int = 42, today: date | None = None) -> dict:
+    return DemoGenerator(accounts=accounts, seed=seed, today=today or date.today()).generate()

@@ -1,0 +1,36 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.demo import demo_reset, seed_demo
+from accounts.models import Account
+
+
+class Command(BaseCommand):
+    help = "Load deterministic demo data: five verticals, a year of usage, NPS, ARR history, the demo team and config."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--accounts", type=int, default=300, help="number of accounts (default 300)")
+        parser.add_argument("--seed", type=int, default=42, help="random seed: the same seed gives the same data")
+        parser.add_argument("--today", help="date the year of usage ends (YYYY-MM-DD, default today)")
+        parser.add_argument("--reset", action="store_true", help="delete existing accounts and their data first")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when accounts already exist")
+
+    def handle(self, *args, accounts, seed, today, reset, if_empty, **options):
+        if accounts < 1:
+            raise CommandError("--accounts must be at least 1")
+        try:
+            anchor = date.fromisoformat(today) if today else None
+        except ValueError:
+            raise CommandError(f"--today: '{today}' is not a date in YYYY-MM-DD form") from None
+        existing = Account.objects.count()
+        if existing and if_empty:
+            self.stdout.write(f"demo data already loaded ({existing} accounts): nothing to do")
+            return
+        if existing and not reset:
+            raise CommandError(f"the database already has {existing} accounts: use --reset to replace them with demo data")
+        if reset:
+            demo_reset()
+        counts = seed_demo(accounts=accounts, seed=seed, today=anchor)
+        self.stdout.write("seeded " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+        self.stdout.write("logins (password 'demo'): csm (CSM), leader (CS Leader), admin (CS Admin)")
