@@ -154,9 +154,34 @@ class RecomputeRun(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # True while queued or running, NULL otherwise: the unique index lets one run hold it at a time.
+    active_lock = models.BooleanField(null=True, default=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Recompute {self.as_of} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class RecomputeChunk(models.Model):
+    """The computed results of one chunk of accounts, held until the whole run publishes them.
+
+    Results reach AccountMetrics/HealthScore only when every chunk succeeded, in one transaction,
+    so a failed run leaves the previous results untouched.
+    """
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="chunks")
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    rows = models.JSONField(default=list)
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"chunk {self.first_account_id}–{self.last_account_id} of run {self.run_id}"

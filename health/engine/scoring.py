@@ -1,0 +1,169 @@
+"""Scorecards applied to metrics (SPEC §5.2), in exact arithmetic.
+
+Measure scores and the weighted mean are Fractions, so "rounded to the nearest integer, halves up"
+is exact: no float error can push 84.4999… below or 2.675 above a half.
+"""
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from health.models import Band, Scorecard
+
+# Metrics with whole-number values: their lift values are whole numbers too.
+FRACTIONAL_METRICS = {"seat_utilization_30d", "journey_progress"}
+
+
+@dataclass(frozen=True)
+class MeasurePlan:
+    metric: str
+    weight: Fraction
+    red: Fraction
+    green: Fraction
+
+
+@dataclass(frozen=True)
+class ScorecardPlan:
+    id: int
+    name: str
+    vertical_id: int | None
+    use_case_id: int | None
+    healthy_at: int
+    at_risk_below: int
+    measures: tuple[MeasurePlan, ...]
+
+
+def _frac(value) -> Fraction:
+    return Fraction(Decimal(str(value)))
+
+
+def load_scorecards() -> dict[tuple[int | None, int | None], ScorecardPlan]:
+    """Active scorecards by scope (vertical id, use case id); None means "any"."""
+    plans: dict = {}
+    for sc in Scorecard.objects.filter(active=True).prefetch_related("measures").order_by("name"):
+        scope = (sc.vertical_id, sc.use_case_id)
+        if scope in plans:
+            continue  # validation forbids two active scorecards per scope; first by name wins
+        plans[scope] = ScorecardPlan(
+            sc.pk, sc.name, sc.vertical_id, sc.use_case_id, sc.healthy_at, sc.at_risk_below,
+            tuple(MeasurePlan(m.metric, _frac(m.weight), _frac(m.red), _frac(m.green)) for m in sc.measures.all()),
+        )  # fmt: skip
+    return plans
+
+
+def select_scorecard(plans: dict, vertical_id: int, use_case_id: int | None) -> ScorecardPlan | None:
+    """The first active scorecard of (vertical, use case), (vertical, any), (any, use case), (any, any)."""
+    for scope in ((vertical_id, use_case_id), (vertical_id, None), (None, use_case_id), (None, None)):
+        plan = plans.get(scope)
+        if plan is not None:
+            return plan
+    return None
+
+
+def measure_score(value, red: Fraction, green: Fraction) -> Fraction:
+    """clamp((value − red) / (green − red), 0, 1) × 100."""
+    ratio = (Fraction(value) - red) / (green - red)
+    return min(max(ratio, Fraction(0)), Fraction(1)) * 100
+
+
+def round_half_up(x: Fraction) -> int:
+    return math.floor(x + Fraction(1, 2))
+
+
+def band_for(score: int | None, plan: ScorecardPlan) -> str:
+    if score is None:
+        return Band.UNKNOWN
+    if score >= plan.healthy_at:
+        return Band.HEALTHY
+    if score < plan.at_risk_below:
+        return Band.AT_RISK
+    return Band.NEUTRAL
+
+
+@dataclass
+class HealthResult:
+    score: int | None
+    band: str
+    scorecard_id: int | None
+    measures: list[dict]
+
+
+def _num(x) -> float | int | None:
+    if x is None:
+        return None
+    if isinstance(x, int):
+        return x
+    value = float(x)
+    return int(value) if value.is_integer() else round(value, 2)
+
+
+def score_account(metrics: dict, plan: ScorecardPlan | None) -> HealthResult:
+    """Score, band and the per-measure explanation of one account under one scorecard."""
+    if plan is None:
+        return HealthResult(None, Band.UNKNOWN, None, [])
+    scored = [(m, metrics.get(m.metric)) for m in plan.measures]
+    valued = [(m, v, measure_score(v, m.red, m.green)) for m, v in scored if v is not None]
+    total_weight = sum((m.weight for m, _, _ in valued), Fraction(0))
+    if not valued:
+        explanation = [
+            {"metric": m.metric, "value": None, "score": None, "weight": _num(m.weight), "points_lost": None,
+             "lift_value": None}
+            for m in plan.measures
+        ]  # fmt: skip
+        return HealthResult(None, Band.UNKNOWN, plan.id, explanation)
+    weighted = sum((m.weight * s for m, _, s in valued), Fraction(0))
+    exact = weighted / total_weight
+    score = round_half_up(exact)
+    band = band_for(score, plan)
+    target = {Band.AT_RISK: plan.at_risk_below, Band.NEUTRAL: plan.healthy_at}.get(band)
+    explanation = []
+    by_metric = {m: (v, s) for m, v, s in valued}
+    for m in plan.measures:
+        if m not in by_metric:
+            explanation.append({"metric": m.metric, "value": None, "score": None, "weight": _num(m.weight),
+                                "points_lost": None, "lift_value": None})  # fmt: skip
+            continue
+        value, s = by_metric[m]
+        lift = _lift_value(m, s, weighted, total_weight, target) if target is not None else None
+        explanation.append(
+            {
+                "metric": m.metric,
+                "value": _num(value),
+                "score": _num(s),
+                "weight": _num(m.weight),
+                "points_lost": _num(m.weight / total_weight * (100 - s)),
+                "lift_value": lift,
+            }
+        )
+    return HealthResult(score, band, plan.id, explanation)
+
+
+def _lift_value(m: MeasurePlan, current: Fraction, weighted: Fraction, total_weight: Fraction, target: int):
+    """The value of this metric that lifts the account's rounded score to `target`, others unchanged.
+
+    None when even a perfect value of this metric is not enough.
+    """
+    # round_half_up(x) ≥ target  ⇔  x ≥ target − ½
+    needed_score = ((target - Fraction(1, 2)) * total_weight - (weighted - m.weight * current)) / m.weight
+    if needed_score > 100:
+        return None
+    needed_score = max(needed_score, Fraction(0))
+    value = m.red + needed_score / 100 * (m.green - m.red)
+    better_is_higher = m.green > m.red
+    if m.metric in FRACTIONAL_METRICS:
+        scaled = value * 10
+        value = Fraction(math.ceil(scaled) if better_is_higher else math.floor(scaled), 10)
+    else:
+        value = Fraction(math.ceil(value) if better_is_higher else math.floor(value))
+    return _num(value)
+
+
+def tier_for(arr, tiers: list[tuple[Fraction, int]]) -> int | None:
+    """The tier with the highest min_arr ≤ ARR; `tiers` sorted by min_arr descending."""
+    value = _frac(arr)
+    for min_arr, tier_id in tiers:
+        if min_arr <= value:
+            return tier_id
+    return None
+

@@ -1,0 +1,215 @@
+"""The recompute: metrics, journeys, health and segments of every account for one date.
+
+A run computes chunks of accounts (in-process, or fanned out to Celery workers), keeps each
+chunk's results aside, then publishes all of them in one transaction together with segment
+membership and touch models. A run that fails publishes nothing: the previous results stay.
+One run at a time: the run holds a unique lock column while queued or running.
+"""
+
+import csv
+import io
+import logging
+import time
+from collections import Counter
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Account, Tier
+from health.engine.metrics import compute_facts
+from health.engine.scoring import _frac, load_scorecards, score_account, select_scorecard, tier_for
+from health.models import AccountMetrics, Band, HealthScore, RecomputeChunk, RecomputeRun
+from journeys.engine import journey_features, journey_position, load_journeys
+
+log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = (
+    "active_days_30d", "active_days_90d", "active_days_365d", "active_months_365d", "events_30d",
+    "active_users_30d", "seat_utilization_30d", "features_used_90d", "days_since_last_activity",
+    "nps_latest", "journey_progress",
+)  # fmt: skip
+# One chunk row: account id, the metric columns, journey stage id, score, band, scorecard id,
+# measures, tier id.
+ROW_FIELDS = ("account_id", *METRIC_COLUMNS, "journey_stage_id", "score", "band", "scorecard_id", "measures", "tier_id")
+
+
+class RecomputeRefused(Exception):
+    """Another run is queued or running; this one was recorded as refused."""
+
+    def __init__(self, run: RecomputeRun):
+        super().__init__(run.error)
+        self.run = run
+
+
+def _stale_after() -> timedelta:
+    return timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
+
+
+def recompute_start(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
+    """Records a queued run holding the lock, or a refused one if another run holds it.
+
+    A run that has held the lock far longer than the hard time limit is abandoned and released.
+    """
+    stale = RecomputeRun.objects.filter(active_lock=True, created_at__lt=timezone.now() - _stale_after())
+    stale.update(status=RecomputeRun.Status.FAILED, active_lock=None, finished_at=timezone.now(),
+                 error="abandoned: ran past the time limit")  # fmt: skip
+    try:
+        with transaction.atomic():
+            return RecomputeRun.objects.create(as_of=as_of, trigger=trigger)
+    except IntegrityError:
+        busy = RecomputeRun.objects.filter(active_lock=True).first()
+        return RecomputeRun.objects.create(
+            as_of=as_of, trigger=trigger, status=RecomputeRun.Status.REFUSED, active_lock=None,
+            finished_at=timezone.now(),
+            error=f"refused: run {busy.pk if busy else '?'} for {busy.as_of if busy else '?'} is still in progress",
+        )  # fmt: skip
+
+
+def account_chunks(chunk_size: int | None = None) -> list[tuple[int, int]]:
+    """Account id ranges of at most `chunk_size` accounts each."""
+    size = chunk_size or settings.RECOMPUTE_CHUNK_SIZE
+    ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def recompute_mark_running(*, run_id: int, chunks: int) -> None:
+    RecomputeRun.objects.filter(pk=run_id).update(
+        status=RecomputeRun.Status.RUNNING, started_at=timezone.now(), chunks_total=chunks
+    )
+
+
+def recompute_chunk(*, run_id: int, first_id: int, last_id: int) -> int:
+    """Computes one chunk and keeps its rows aside for publishing; returns the number of accounts."""
+    run = RecomputeRun.objects.get(pk=run_id)
+    if run.status != RecomputeRun.Status.RUNNING:
+        return 0  # the run failed elsewhere; don't waste the work
+    as_of = run.as_of
+    journeys = load_journeys()
+    scorecards = load_scorecards()
+    tiers = [(_frac(t.min_arr), t.pk) for t in Tier.objects.order_by("-min_arr")]
+    rows = []
+    for facts in compute_facts(as_of, first_id, last_id, journey_features(journeys)):
+        stages = journeys.get((facts.vertical_id, facts.primary_use_case_id))
+        stage_id = None
+        if stages is None:
+            facts.metrics["journey_progress"] = None
+        else:
+            stage, progress = journey_position(stages, facts.feature_events_90d)
+            facts.metrics["journey_progress"] = progress
+            stage_id = stage.stage_id if stage else None
+        if facts.churned_on is not None and facts.churned_on <= as_of:
+            score, band, scorecard_id, measures, tier_id = None, Band.CHURNED, None, [], None
+        else:
+            plan = select_scorecard(scorecards, facts.vertical_id, facts.primary_use_case_id)
+            result = score_account(facts.metrics, plan)
+            score, band, scorecard_id, measures = result.score, result.band, result.scorecard_id, result.measures
+            tier_id = tier_for(facts.arr, tiers)
+        metric_values = [
+            float(v) if k in ("seat_utilization_30d", "journey_progress") and v is not None else v
+            for k, v in ((k, facts.metrics.get(k)) for k in METRIC_COLUMNS)
+        ]
+        rows.append([facts.account_id, *metric_values, stage_id, score, band, scorecard_id, measures, tier_id])
+    RecomputeChunk.objects.create(run_id=run_id, first_account_id=first_id, last_account_id=last_id, rows=rows)
+    RecomputeRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
+    return len(rows)
+
+
+def recompute_fail(*, run_id: int, error: str) -> None:
+    RecomputeRun.objects.filter(pk=run_id, active_lock=True).update(
+        status=RecomputeRun.Status.FAILED, finished_at=timezone.now(), error=error[:4000], active_lock=None
+    )
+    RecomputeChunk.objects.filter(run_id=run_id).delete()
+
+
+def recompute_publish(*, run_id: int) -> RecomputeRun:
+    """Replaces the day's results with the run's, and recomputes segments — all or nothing."""
+    from segments.services import segments_recompute  # segments read what this step writes
+
+    run = RecomputeRun.objects.get(pk=run_id)
+    if run.status != RecomputeRun.Status.RUNNING:
+        return run
+    as_of = run.as_of
+    with transaction.atomic():
+        rows = [row for chunk in RecomputeChunk.objects.filter(run_id=run_id).order_by("first_account_id")
+                for row in chunk.rows]  # fmt: skip
+        AccountMetrics.objects.filter(as_of=as_of).delete()
+        HealthScore.objects.filter(as_of=as_of).delete()
+        _insert(
+            AccountMetrics,
+            ["account_id", "as_of", *METRIC_COLUMNS, "journey_stage_id"],
+            ([r[0], as_of, *r[1 : 1 + len(METRIC_COLUMNS)], r[1 + len(METRIC_COLUMNS)]] for r in rows),
+        )
+        k = 2 + len(METRIC_COLUMNS)
+        _insert(
+            HealthScore,
+            ["account_id", "as_of", "score", "band", "scorecard_id", "measures", "tier_id", "touch_model"],
+            ([r[0], as_of, r[k], r[k + 1], r[k + 2], r[k + 3], r[k + 4], ""] for r in rows),
+        )
+        segments = segments_recompute(as_of=as_of)
+        bands = Counter(r[k + 1] for r in rows)
+        RecomputeRun.objects.filter(pk=run_id).update(
+            status=RecomputeRun.Status.SUCCEEDED, finished_at=timezone.now(), active_lock=None,
+            accounts_scored=sum(1 for r in rows if r[k] is not None),
+            error="",
+        )  # fmt: skip
+        RecomputeChunk.objects.filter(run_id=run_id).delete()
+    run.refresh_from_db()
+    run.bands = dict(bands)
+    run.segments = segments
+    return run
+
+
+def _insert(model, columns: list[str], rows) -> None:
+    """Bulk insert: COPY on PostgreSQL, batched bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        objs = (model(**dict(zip(columns, row, strict=True))) for row in rows)
+        model.objects.bulk_create(objs, batch_size=2000)
+        return
+    import json
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(["\\N" if v is None else json.dumps(v) if isinstance(v, list | dict) else v for v in row])
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+        )
+
+
+def recompute(*, as_of: date, trigger: str = "manual", chunk_size: int | None = None) -> RecomputeRun:
+    """The whole recompute, synchronously in this process (the command and eager Celery use it)."""
+    run = recompute_start(as_of=as_of, trigger=trigger)
+    if run.status == RecomputeRun.Status.REFUSED:
+        raise RecomputeRefused(run)
+    return recompute_execute(run_id=run.pk, chunk_size=chunk_size)
+
+
+def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> RecomputeRun:
+    started = time.monotonic()
+    chunks = account_chunks(chunk_size)
+    recompute_mark_running(run_id=run_id, chunks=len(chunks))
+    try:
+        for first_id, last_id in chunks:
+            recompute_chunk(run_id=run_id, first_id=first_id, last_id=last_id)
+        run = recompute_publish(run_id=run_id)
+    except Exception as exc:
+        log.exception("recompute run %s failed", run_id)
+        recompute_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    run.wall_seconds = time.monotonic() - started
+    return run
+
+
+def recompute_enqueue(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
+    """Records the run and hands it to the workers once the surrounding transaction commits."""
+    from health.tasks import recompute_run_task
+
+    run = recompute_start(as_of=as_of, trigger=trigger)
+    if run.status != RecomputeRun.Status.REFUSED:
+        transaction.on_commit(lambda: recompute_run_task.delay(run.pk))
+    return run
