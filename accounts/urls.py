@@ -6,5 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.account_list, name="list"),
+    path("export.csv", views.account_export, name="export"),
     path("<int:pk>/", views.account_detail, name="detail"),
 ]
