@@ -81,3 +81,7 @@ class UsageFactory(factory.django.DjangoModelFactory):
     date = dt.date(2026, 6, 1)
     events = 3
     active_users = 2
+
+
+def usage(account, feature, day, events=1, active_users=1):
+    return UsageDaily.objects.create(account=account, feature=feature, date=day, events=events, active_users=active_users)

@@ -1,0 +1,185 @@
+"""Segment rules (SPEC §6) as of a date: each field kind × op, nulls, not, sets; membership history."""
+
+import datetime as dt
+
+import pytest
+
+from accounts.models import AccountUseCase, Tier
+from health.models import AccountMetrics, HealthScore
+from health.services import recompute
+from segments.models import Segment, SegmentMembership
+from segments.rules import RuleError
+from segments.services import segment_members, segments_recompute
+from tests.factories import AccountFactory, UseCaseFactory, UserFactory, VerticalFactory
+
+pytestmark = pytest.mark.django_db
+D = dt.date(2026, 6, 30)
+
+
+@pytest.fixture
+def cast():
+    """Three accounts as of D with known values; `none` lacks most values."""
+    edu, tech = VerticalFactory(name="Education"), VerticalFactory(name="Tech Sales")
+    pta, board = UseCaseFactory(name="PTA meetings"), UseCaseFactory(name="Board meetings")
+    tier1 = Tier.objects.create(name="Tier 1", min_arr=100000)
+    owner = UserFactory(username="jo", email="Jo@Example.com")
+    big = AccountFactory(name="big", vertical=tech, primary_use_case=board, arr=150000, seats=100, employees=500,
+                         persona="executive", owner=owner, renewal_date=D + dt.timedelta(days=30))  # fmt: skip
+    small = AccountFactory(name="small", vertical=edu, primary_use_case=pta, arr=5000, seats=10, employees=40,
+                           persona="manager", renewal_date=D - dt.timedelta(days=5))  # fmt: skip
+    AccountUseCase.objects.create(account=small, use_case=board)
+    none = AccountFactory(name="none", vertical=edu, primary_use_case=None, arr=0, seats=None, employees=None,
+                          persona="", renewal_date=None)  # fmt: skip
+    churned = AccountFactory(name="churned", vertical=edu, churned_on=D)
+    AccountMetrics.objects.create(account=big, as_of=D, active_days_30d=20, seat_utilization_30d=75.5, nps_latest=9)
+    AccountMetrics.objects.create(account=small, as_of=D, active_days_30d=2, seat_utilization_30d=None, nps_latest=None)
+    HealthScore.objects.create(account=big, as_of=D, score=82, band="healthy", tier=tier1)
+    HealthScore.objects.create(account=small, as_of=D, score=31, band="at_risk")
+    HealthScore.objects.create(account=churned, as_of=D, score=None, band="churned")
+    return {"big": big, "small": small, "none": none, "churned": churned}
+
+
+def match(cast, rule):
+    ids = segment_members(Segment(name="t", rule=rule), D)
+    names = {a.pk: n for n, a in cast.items()}
+    return {names[i] for i in ids}
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"field": "vertical", "op": "eq", "value": "education"}, {"small", "none"}),
+        ({"field": "vertical", "op": "ne", "value": "EDUCATION"}, {"big"}),
+        ({"field": "vertical", "op": "in", "value": ["tech sales", "Retail"]}, {"big"}),
+        ({"field": "vertical", "op": "not_in", "value": ["Tech Sales"]}, {"small", "none"}),
+        ({"field": "primary_use_case", "op": "eq", "value": "pta MEETINGS"}, {"small"}),
+        ({"field": "primary_use_case", "op": "ne", "value": "PTA meetings"}, {"big"}),  # none has no value
+        ({"field": "primary_use_case", "op": "is_null"}, {"none"}),
+        ({"field": "primary_use_case", "op": "not_null"}, {"big", "small"}),
+        ({"field": "arr", "op": "gt", "value": 5000}, {"big"}),
+        ({"field": "arr", "op": "gte", "value": 5000}, {"big", "small"}),
+        ({"field": "arr", "op": "lt", "value": 5000}, {"none"}),
+        ({"field": "arr", "op": "between", "value": [0, 5000]}, {"small", "none"}),
+        ({"field": "seats", "op": "lte", "value": 10}, {"small"}),
+        ({"field": "seats", "op": "ne", "value": 10}, {"big"}),
+        ({"field": "seats", "op": "not_in", "value": [10]}, {"big"}),
+        ({"field": "seats", "op": "is_null"}, {"none"}),
+        ({"field": "employees", "op": "in", "value": [40, 41]}, {"small"}),
+        ({"field": "persona", "op": "eq", "value": "Executive"}, {"big"}),
+        ({"field": "persona", "op": "ne", "value": "executive"}, {"small"}),
+        ({"field": "persona", "op": "is_null"}, {"none"}),
+        ({"field": "owner", "op": "eq", "value": "jo@example.com"}, {"big"}),
+        ({"field": "owner", "op": "is_null"}, {"small", "none"}),
+        ({"field": "tier", "op": "eq", "value": "tier 1"}, {"big"}),
+        ({"field": "tier", "op": "ne", "value": "Tier 1"}, set()),
+        ({"field": "tier", "op": "is_null"}, {"small", "none"}),
+        ({"field": "health_score", "op": "lt", "value": 50}, {"small"}),
+        ({"field": "health_score", "op": "is_null"}, {"none"}),
+        ({"field": "health_band", "op": "eq", "value": "unknown"}, {"none"}),
+        ({"field": "health_band", "op": "in", "value": ["AT_RISK", "unknown"]}, {"small", "none"}),
+        ({"field": "health_band", "op": "ne", "value": "healthy"}, {"small", "none"}),
+        ({"field": "health_band", "op": "not_null"}, {"big", "small", "none"}),
+        ({"field": "health_band", "op": "is_null"}, set()),
+        ({"field": "days_to_renewal", "op": "lte", "value": 30}, {"big", "small"}),
+        ({"field": "days_to_renewal", "op": "lt", "value": 0}, {"small"}),
+        ({"field": "days_to_renewal", "op": "eq", "value": -5}, {"small"}),
+        ({"field": "days_to_renewal", "op": "between", "value": [29.5, 30]}, {"big"}),
+        ({"field": "days_to_renewal", "op": "gt", "value": 29.9}, {"big"}),
+        ({"field": "days_to_renewal", "op": "ne", "value": 30}, {"small"}),
+        ({"field": "days_to_renewal", "op": "is_null"}, {"none"}),
+        ({"field": "active_days_30d", "op": "gte", "value": 2}, {"big", "small"}),
+        ({"field": "active_days_30d", "op": "ne", "value": 2}, {"big"}),
+        ({"field": "active_days_30d", "op": "is_null"}, {"none"}),
+        ({"field": "seat_utilization_30d", "op": "gt", "value": 75.4}, {"big"}),
+        ({"field": "seat_utilization_30d", "op": "lt", "value": 100}, {"big"}),  # small has none
+        ({"field": "nps_latest", "op": "not_null"}, {"big"}),
+        ({"field": "journey_stage", "op": "is_null"}, {"big", "small", "none"}),
+        ({"field": "journey_stage", "op": "eq", "value": "Anything"}, set()),
+        ({"field": "use_case", "op": "eq", "value": "board meetings"}, {"big", "small"}),
+        ({"field": "use_case", "op": "in", "value": ["PTA meetings", "Nope"]}, {"small"}),
+        ({"field": "use_case", "op": "ne", "value": "PTA meetings"}, {"big"}),  # none runs no use case
+        ({"field": "use_case", "op": "not_in", "value": ["Board meetings"]}, set()),
+        ({"field": "use_case", "op": "is_null"}, {"none"}),
+        ({"field": "use_case", "op": "not_null"}, {"big", "small"}),
+    ],
+)
+def test_each_field_and_op(cast, rule, expected):
+    assert match(cast, rule) == expected
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"field": "seats", "op": "ne", "value": 10},
+        {"field": "primary_use_case", "op": "eq", "value": "PTA meetings"},
+        {"field": "health_score", "op": "gt", "value": 50},
+        {"field": "days_to_renewal", "op": "lt", "value": 10},
+        {"field": "use_case", "op": "ne", "value": "PTA meetings"},
+        {"field": "health_band", "op": "eq", "value": "unknown"},
+        {"all": [{"field": "arr", "op": "gt", "value": 1}, {"field": "seats", "op": "is_null"}]},
+    ],
+)
+def test_not_is_exactly_the_complement(cast, rule):
+    everyone = {"big", "small", "none"}  # churned accounts are in no segment, negated or not
+    assert match(cast, {"not": rule}) == everyone - match(cast, rule)
+
+
+def test_nesting_all_any_not(cast):
+    rule = {
+        "any": [
+            {"all": [{"field": "vertical", "op": "eq", "value": "Education"}, {"not": {"field": "seats", "op": "is_null"}}]},
+            {"field": "health_band", "op": "eq", "value": "healthy"},
+        ]
+    }
+    assert match(cast, rule) == {"small", "big"}
+
+
+def test_invalid_rule_is_rejected_naming_the_condition(cast):
+    with pytest.raises(RuleError) as exc:
+        match(cast, {"all": [{"field": "arr", "op": "gt", "value": "lots"}]})
+    assert exc.value.errors == ["rule.all[0].value: 'arr' compares numbers, got 'lots'"]
+
+
+def test_membership_history_and_touch_models(cast):
+    Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 100000}, touch_model="high", priority=5)
+    Segment.objects.create(name="Any", rule={"field": "arr", "op": "gte", "value": 0}, touch_model="mid", priority=5)
+    Segment.objects.create(name="Low", rule={"field": "arr", "op": "lt", "value": 100000}, touch_model="self_service", priority=1)
+    HealthScore.objects.create(account=cast["none"], as_of=D, band="unknown")
+    segments_recompute(as_of=D)
+    touch = dict(HealthScore.objects.filter(as_of=D).values_list("account__name", "touch_model"))
+    # big matches Big and Any (same priority): 'Any' comes first alphabetically.
+    assert touch == {"big": "mid", "small": "mid", "none": "mid", "churned": ""}
+    stays = set(SegmentMembership.objects.values_list("segment__name", "account__name", "entered_on", "left_on"))
+    assert ("Big", "big", D, None) in stays and ("Low", "small", D, None) in stays
+    assert not any(name == "churned" for _, name, _, _ in stays)
+
+    # The next day big drops below 100k: its stay in Big closes, one in Low opens; others untouched.
+    big = cast["big"]
+    big.arr = 50000
+    big.save()
+    next_day = D + dt.timedelta(days=1)
+    for a in ("big", "small", "none"):
+        HealthScore.objects.create(account=cast[a], as_of=next_day, band="unknown")
+    result = segments_recompute(as_of=next_day)
+    assert result["entered"] == 1 and result["left"] == 1
+    assert SegmentMembership.objects.get(segment__name="Big", account=big).left_on == next_day
+    assert SegmentMembership.objects.get(segment__name="Low", account=big).entered_on == next_day
+    before = set(SegmentMembership.objects.values_list("segment_id", "account_id", "entered_on", "left_on"))
+    segments_recompute(as_of=next_day)  # idempotent
+    assert set(SegmentMembership.objects.values_list("segment_id", "account_id", "entered_on", "left_on")) == before
+
+
+def test_inactive_segment_closes_its_memberships(cast):
+    seg = Segment.objects.create(name="All", rule={"field": "arr", "op": "gte", "value": 0})
+    segments_recompute(as_of=D)
+    seg.active = False
+    seg.save()
+    segments_recompute(as_of=D + dt.timedelta(days=1))
+    assert not SegmentMembership.objects.filter(segment=seg, left_on__isnull=True).exists()
+
+
+def test_recompute_then_segment_by_band(cast):
+    # Through the whole engine: no scorecard → every account's band is unknown.
+    Segment.objects.create(name="Unknown", rule={"field": "health_band", "op": "eq", "value": "unknown"})
+    recompute(as_of=D)
+    assert set(SegmentMembership.objects.values_list("account__name", flat=True)) == {"big", "small", "none"}
