@@ -1,4 +1,3 @@
-import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -30,12 +29,13 @@ class Command(BaseCommand):
                 names = ", ".join(Segment.objects.order_by("name").values_list("name", flat=True)) or "none"
                 raise CommandError(f"--segment: no segment named '{segment}' (segments: {names})")
             accounts = segment_accounts(found, day)
-        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                out.writelines(export_csv_lines(accounts, day))
+            self.stderr.write(f"accounts as of {day} written to {output}")
+            return
         try:
             for line in export_csv_lines(accounts, day):
-                out.write(line)
+                self.stdout.write(line, ending="")
         except BrokenPipeError:  # e.g. piped into `head`
             pass
-        finally:
-            if output:
-                out.close()
