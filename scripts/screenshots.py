@@ -1,0 +1,50 @@
+"""Screenshots of the pages for docs/, taken in Debian's Chromium against a running server.
+
+    python scripts/screenshots.py http://127.0.0.1:8000
+"""
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+OUT = Path(__file__).resolve().parent.parent / "docs"
+PAGES = [
+    ("leader", "/", "home-leader.png"),
+    ("leader", "/accounts/", "accounts.png"),
+    ("leader", "/segments/", "segments.png"),
+    ("csm", "/", "home-csm.png"),
+]
+
+
+def main() -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        for user in sorted({u for u, _, _ in PAGES}):
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.goto(f"{BASE}/login/")
+            page.fill("#id_username", user)
+            page.fill("#id_password", "demo")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{BASE}/")
+            for who, path, name in PAGES:
+                if who == user:
+                    page.goto(BASE + path)
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / name, full_page=False)
+            if user == "leader":
+                page.goto(f"{BASE}/accounts/")
+                page.click("#account-table tbody tr:first-child a")
+                page.wait_for_selector("#usage-chart .main-svg")
+                page.screenshot(path=OUT / "account.png", full_page=True)
+            page.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
