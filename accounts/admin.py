@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.urls import path
 
+from accounts import admin_imports
 from accounts.models import (
     Account,
     AccountUseCase,
@@ -46,6 +48,10 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ("vertical", "primary_use_case", "owner")
     inlines = [AccountUseCaseInline]
     readonly_fields = ("created_at", "updated_at")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(admin_imports.import_view)
+        return [path("import/", view, name="accounts_import"), *super().get_urls()]
 
 
 @admin.register(UsageDaily)

@@ -265,3 +265,26 @@ def test_use_case_names_are_matched_case_insensitively(tmp_path):
     path = write(tmp_path, "a.csv", f"{ACCOUNT_HEADER}\nA1,N,Education,pta MEETINGS,1,,,,,,\n")
     run("import_accounts", path)
     assert UseCase.objects.count() == 1
+
+
+def test_admin_upload_runs_the_same_import_and_lists_errors(client_for, cs_admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(cs_admin)
+    assert "Import CSV" in client.get("/admin/accounts/account/").content.decode()
+    bad = SimpleUploadedFile("a.csv", f"{ACCOUNT_HEADER}\nA1,Good,Education,,1,,,,,,\nA2,Bad,Education,,-1,,,,,,\n".encode())
+    page = client.post("/admin/accounts/account/import/", {"kind": "accounts", "file": bad}).content.decode()
+    assert "nothing was written" in page and "line 3: arr: -1 is negative" in page
+    assert Account.objects.count() == 0
+    again = SimpleUploadedFile("a.csv", f"{ACCOUNT_HEADER}\nA1,Good,Education,,1,,,,,,\nA2,Bad,Education,,-1,,,,,,\n".encode())
+    page = client.post("/admin/accounts/account/import/", {"kind": "accounts", "file": again, "skip_invalid": "on"}).content.decode()
+    assert "1 created, 0 updated, 1 skipped" in page
+    empty = SimpleUploadedFile("e.csv", b"")
+    page = client.post("/admin/accounts/account/import/", {"kind": "usage", "file": empty}).content.decode()
+    assert "e.csv: the file is empty" in page
+
+
+@pytest.mark.parametrize("who", ["csm", "leader"])
+def test_admin_upload_is_closed_to_csm_and_leader(request, client_for, who):
+    response = client_for(request.getfixturevalue(who)).get("/admin/accounts/account/import/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

@@ -1,0 +1,52 @@
+"""Shared by the benchmarks: a dedicated, freshly migrated PostgreSQL database and timing."""
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+SERVER = os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432")
+
+
+def fresh_database(name: str) -> str:
+    """Drops and recreates `name`, migrates it, and returns its DATABASE_URL."""
+    admin = psycopg2.connect(f"{SERVER}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    url = f"{SERVER}/{name}"
+    manage("migrate", "-v0", url=url)
+    return url
+
+
+def manage(*args: str, url: str) -> str:
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true"}
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], check=False, env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout.strip()
+
+
+@contextmanager
+def timed(label: str, results: dict):
+    start = time.perf_counter()
+    yield
+    results[label] = time.perf_counter() - start
+    print(f"  {label}: {results[label]:.2f} s", flush=True)
+
+
+def connect(url: str):
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    return conn
