@@ -93,7 +93,7 @@ NAME_PARTS = {
 TRAJECTORIES = (("healthy", 0.58), ("declining", 0.22), ("struggling", 0.10), ("churned", 0.10))
 
 
-def demo_config(today: date) -> dict:
+def demo_config() -> dict:
     """The starter configuration: scorecards per vertical, tiers, segments, journeys."""
     journeys = [
         ("Education", "Parent-teacher conferences", [("Booking page live", ["booking_pages"], 1), ("Reminders on", ["reminders"], 3), ("Conferences booked", ["scheduling"], 10)]),
@@ -114,8 +114,12 @@ def demo_config(today: date) -> dict:
         ],
         "scorecards": [
             {
-                "name": "Education — seasonal", "vertical": "Education", "use_case": None, "active": True,
-                "healthy_at": 70, "at_risk_below": 40,
+                "name": "Education — seasonal",
+                "vertical": "Education",
+                "use_case": None,
+                "active": True,
+                "healthy_at": 70,
+                "at_risk_below": 40,
                 "measures": [
                     {"metric": "active_months_365d", "weight": 3, "red": 1, "green": 4},
                     {"metric": "active_days_365d", "weight": 2, "red": 2, "green": 12},
@@ -124,8 +128,12 @@ def demo_config(today: date) -> dict:
                 ],
             },
             {
-                "name": "Tech Sales — daily", "vertical": "Tech Sales", "use_case": None, "active": True,
-                "healthy_at": 75, "at_risk_below": 45,
+                "name": "Tech Sales — daily",
+                "vertical": "Tech Sales",
+                "use_case": None,
+                "active": True,
+                "healthy_at": 75,
+                "at_risk_below": 45,
                 "measures": [
                     {"metric": "active_days_30d", "weight": 3, "red": 5, "green": 18},
                     {"metric": "seat_utilization_30d", "weight": 2, "red": 20, "green": 70},
@@ -134,8 +142,12 @@ def demo_config(today: date) -> dict:
                 ],
             },
             {
-                "name": "Recruiting", "vertical": "Recruiting", "use_case": None, "active": True,
-                "healthy_at": 70, "at_risk_below": 40,
+                "name": "Recruiting",
+                "vertical": "Recruiting",
+                "use_case": None,
+                "active": True,
+                "healthy_at": 70,
+                "at_risk_below": 40,
                 "measures": [
                     {"metric": "active_days_90d", "weight": 2, "red": 8, "green": 30},
                     {"metric": "features_used_90d", "weight": 1, "red": 1, "green": 4},
@@ -143,8 +155,12 @@ def demo_config(today: date) -> dict:
                 ],
             },
             {
-                "name": "Customer Success", "vertical": "Customer Success", "use_case": None, "active": True,
-                "healthy_at": 70, "at_risk_below": 40,
+                "name": "Customer Success",
+                "vertical": "Customer Success",
+                "use_case": None,
+                "active": True,
+                "healthy_at": 70,
+                "at_risk_below": 40,
                 "measures": [
                     {"metric": "active_days_90d", "weight": 2, "red": 10, "green": 45},
                     {"metric": "seat_utilization_30d", "weight": 1, "red": 15, "green": 60},
@@ -152,8 +168,12 @@ def demo_config(today: date) -> dict:
                 ],
             },
             {
-                "name": "Healthcare", "vertical": "Healthcare", "use_case": None, "active": True,
-                "healthy_at": 70, "at_risk_below": 40,
+                "name": "Healthcare",
+                "vertical": "Healthcare",
+                "use_case": None,
+                "active": True,
+                "healthy_at": 70,
+                "at_risk_below": 40,
                 "measures": [
                     {"metric": "active_days_90d", "weight": 2, "red": 5, "green": 22},
                     {"metric": "days_since_last_activity", "weight": 1, "red": 45, "green": 7},
@@ -161,8 +181,12 @@ def demo_config(today: date) -> dict:
                 ],
             },
             {
-                "name": "Default", "vertical": None, "use_case": None, "active": True,
-                "healthy_at": 70, "at_risk_below": 40,
+                "name": "Default",
+                "vertical": None,
+                "use_case": None,
+                "active": True,
+                "healthy_at": 70,
+                "at_risk_below": 40,
                 "measures": [
                     {"metric": "active_days_90d", "weight": 1, "red": 3, "green": 30},
                     {"metric": "days_since_last_activity", "weight": 1, "red": 60, "green": 7},
@@ -170,42 +194,111 @@ def demo_config(today: date) -> dict:
             },
         ],
         "segments": [
-            {"name": "Strategic accounts", "description": "Tier 1: a named CSM, quarterly business reviews.",
-             "touch_model": "high", "priority": 100, "active": True,
-             "rule": {"field": "arr", "op": "gte", "value": 100000}},
-            {"name": "At risk, renewing within 90 days", "description": "Save plays before the renewal.",
-             "touch_model": "high", "priority": 90, "active": True,
-             "rule": {"all": [{"field": "health_band", "op": "eq", "value": "at_risk"},
-                              {"field": "days_to_renewal", "op": "between", "value": [0, 90]}]}},
-            {"name": "Mid-market", "description": "Tier 2: pooled CSMs, monthly check-ins.",
-             "touch_model": "mid", "priority": 50, "active": True,
-             "rule": {"field": "tier", "op": "eq", "value": "Tier 2"}},
-            {"name": "Long tail", "description": "Tier 3: digital programs and webinars.",
-             "touch_model": "self_service", "priority": 10, "active": True,
-             "rule": {"field": "tier", "op": "eq", "value": "Tier 3"}},
-            {"name": "Education out of season", "description": "Schools quiet since the last term start.",
-             "touch_model": None, "priority": 0, "active": True,
-             "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Education"},
-                              {"field": "days_since_last_activity", "op": "gt", "value": 60}]}},
-            {"name": "Tech Sales slipping", "description": "Sales teams using it less than weekly.",
-             "touch_model": None, "priority": 0, "active": True,
-             "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Tech Sales"},
-                              {"field": "active_days_30d", "op": "lt", "value": 8}]}},
-            {"name": "Detractors", "description": "Latest NPS 0–6.",
-             "touch_model": None, "priority": 0, "active": True,
-             "rule": {"field": "nps_latest", "op": "lte", "value": 6}},
-            {"name": "Low seat utilization", "description": "Paying for seats nobody uses.",
-             "touch_model": None, "priority": 0, "active": True,
-             "rule": {"all": [{"field": "seat_utilization_30d", "op": "lt", "value": 30},
-                              {"not": {"field": "vertical", "op": "in", "value": ["Education", "Healthcare"]}}]}},
-            {"name": "Single use case", "description": "Expansion candidates: run one use case only.",
-             "touch_model": None, "priority": 0, "active": True,
-             "rule": {"all": [{"field": "use_case", "op": "not_null"},
-                              {"field": "health_band", "op": "eq", "value": "healthy"}]}},
+            {
+                "name": "Strategic accounts",
+                "description": "Tier 1: a named CSM, quarterly business reviews.",
+                "touch_model": "high",
+                "priority": 100,
+                "active": True,
+                "rule": {"field": "arr", "op": "gte", "value": 100000},
+            },
+            {
+                "name": "At risk, renewing within 90 days",
+                "description": "Save plays before the renewal.",
+                "touch_model": "high",
+                "priority": 90,
+                "active": True,
+                "rule": {
+                    "all": [
+                        {"field": "health_band", "op": "eq", "value": "at_risk"},
+                        {"field": "days_to_renewal", "op": "between", "value": [0, 90]},
+                    ]
+                },
+            },
+            {
+                "name": "Mid-market",
+                "description": "Tier 2: pooled CSMs, monthly check-ins.",
+                "touch_model": "mid",
+                "priority": 50,
+                "active": True,
+                "rule": {"field": "tier", "op": "eq", "value": "Tier 2"},
+            },
+            {
+                "name": "Long tail",
+                "description": "Tier 3: digital programs and webinars.",
+                "touch_model": "self_service",
+                "priority": 10,
+                "active": True,
+                "rule": {"field": "tier", "op": "eq", "value": "Tier 3"},
+            },
+            {
+                "name": "Education out of season",
+                "description": "Schools quiet since the last term start.",
+                "touch_model": None,
+                "priority": 0,
+                "active": True,
+                "rule": {
+                    "all": [
+                        {"field": "vertical", "op": "eq", "value": "Education"},
+                        {"field": "days_since_last_activity", "op": "gt", "value": 60},
+                    ]
+                },
+            },
+            {
+                "name": "Tech Sales slipping",
+                "description": "Sales teams using it less than weekly.",
+                "touch_model": None,
+                "priority": 0,
+                "active": True,
+                "rule": {
+                    "all": [
+                        {"field": "vertical", "op": "eq", "value": "Tech Sales"},
+                        {"field": "active_days_30d", "op": "lt", "value": 8},
+                    ]
+                },
+            },
+            {
+                "name": "Detractors",
+                "description": "Latest NPS 0–6.",
+                "touch_model": None,
+                "priority": 0,
+                "active": True,
+                "rule": {"field": "nps_latest", "op": "lte", "value": 6},
+            },
+            {
+                "name": "Low seat utilization",
+                "description": "Paying for seats nobody uses.",
+                "touch_model": None,
+                "priority": 0,
+                "active": True,
+                "rule": {
+                    "all": [
+                        {"field": "seat_utilization_30d", "op": "lt", "value": 30},
+                        {"not": {"field": "vertical", "op": "in", "value": ["Education", "Healthcare"]}},
+                    ]
+                },
+            },
+            {
+                "name": "Expansion candidates",
+                "description": "Healthy, below Tier 1 and using most of their seats.",
+                "touch_model": None,
+                "priority": 0,
+                "active": True,
+                "rule": {
+                    "all": [
+                        {"field": "health_band", "op": "eq", "value": "healthy"},
+                        {"field": "tier", "op": "in", "value": ["Tier 2", "Tier 3"]},
+                        {"field": "seat_utilization_30d", "op": "gte", "value": 60},
+                    ]
+                },
+            },
         ],  # fmt: skip
         "journeys": [
-            {"vertical": v, "use_case": u,
-             "stages": [{"name": n, "features": f, "min_events_90d": m} for n, f, m in stages]}
+            {
+                "vertical": v,
+                "use_case": u,
+                "stages": [{"name": n, "features": f, "min_events_90d": m} for n, f, m in stages],
+            }
             for v, u, stages in journeys
         ],  # fmt: skip
     }
@@ -222,16 +315,19 @@ class DemoGenerator:
         return self.rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
 
     def team(self) -> list[User]:
-        users = []
+        """Creates (or resets) the demo team, password `demo`; returns the CSMs who own accounts."""
+        groups = {g.name: g for g in Group.objects.filter(name__in=roles.ROLES)}
+        csms = []
         for username, first, last, role, staff in TEAM:
             user, _ = User.objects.get_or_create(username=username)
             user.first_name, user.last_name, user.email = first, last, f"{username}@cs-portal.demo"
             user.is_staff = staff
             user.set_password("demo")
             user.save()
-            user.groups.set([Group.objects.get(name=role)])
-            users.append(user)
-        return [u for u in users if u.groups.filter(name=roles.CSM).exists()]
+            user.groups.set([groups[role]])
+            if role == roles.CSM:
+                csms.append(user)
+        return csms
 
     def active_probability(self, rhythm: str, day: date, trajectory: str, progress: float) -> float:
         """How likely the account is to use the product on `day` (progress: 0 a year ago → 1 today)."""
@@ -258,7 +354,7 @@ class DemoGenerator:
     def generate(self) -> dict:
         rng, today = self.rng, self.today
         csms = self.team()
-        config_apply(document=demo_config(today))
+        config_apply(document=demo_config())
         verticals = {v.name: v for v in Vertical.objects.all()}
         use_cases = {u.name: u for u in UseCase.objects.all()}
         features = {f.key: f for f in Feature.objects.all()}
@@ -300,14 +396,12 @@ class DemoGenerator:
             )
             plans.append((profile, trajectory, account_use_cases))
         Account.objects.bulk_create(accounts, batch_size=1000)
-        accounts = list(Account.objects.order_by("external_id"))
-        by_ext = {a.external_id: a for a in accounts}
-        accounts = [by_ext[a.external_id] for a in accounts]
+        # Read back with their ids (not every database returns them from a bulk insert), in creation order.
+        saved = Account.objects.in_bulk([a.external_id for a in accounts], field_name="external_id")
+        accounts = [saved[a.external_id] for a in accounts]
 
         links, usage, nps, arr_changes, drivers = [], [], [], [], []
-        for account, (profile, trajectory, account_use_cases) in zip(
-            sorted(by_ext.values(), key=lambda a: int(a.external_id.split("-")[1])), plans, strict=True
-        ):
+        for account, (profile, trajectory, account_use_cases) in zip(accounts, plans, strict=True):
             links.extend(AccountUseCase(account=account, use_case=use_cases[u]) for u in account_use_cases)
             usage.extend(self._usage(account, profile, trajectory, features))
             nps.extend(self._nps(account, trajectory))
@@ -322,10 +416,16 @@ class DemoGenerator:
 
     def _usage(self, account, profile, trajectory, features):
         rng = self.rng
-        end = min(self.today, account.churned_on - timedelta(days=rng.randint(10, 40))) if account.churned_on else self.today
+        end = (
+            min(self.today, account.churned_on - timedelta(days=rng.randint(10, 40)))
+            if account.churned_on
+            else self.today
+        )
         seats = account.seats or 20
         intensity = {"healthy": 1.0, "declining": 0.7, "struggling": 0.35, "churned": 0.5}[trajectory]
-        n_features = max(1, min(len(profile.features), round(len(profile.features) * intensity * rng.uniform(0.5, 1.0))))
+        n_features = max(
+            1, min(len(profile.features), round(len(profile.features) * intensity * rng.uniform(0.5, 1.0)))
+        )
         used = profile.features[:n_features]
         rows = []
         day = self.start
@@ -355,25 +455,31 @@ class DemoGenerator:
                 account=account,
                 date=day,
                 score=max(0, min(10, round(rng.gauss(center, 1.4)))),
-                comment=rng.choice(["", "", "Reminders save us hours.", "Setup was confusing.", "Love the booking pages.", "Too expensive for what we use."]),
+                comment=rng.choice(
+                    [
+                        "",
+                        "",
+                        "Reminders save us hours.",
+                        "Setup was confusing.",
+                        "Love the booking pages.",
+                        "Too expensive for what we use.",
+                    ]
+                ),
             )
         return answers.values()
 
     def _arr_history(self, account):
+        """The ARR since the account started (or 18 months ago), then 0–2 expansions or contractions."""
         rng = self.rng
         first = max(account.start_date, self.today - timedelta(days=540))
-        changes, arr = [], account.arr
-        steps = rng.choice([0, 0, 1, 1, 2])
-        points = sorted(rng.sample(range(30, 360), steps), reverse=True)
-        history = [(self.today - timedelta(days=d)) for d in points if self.today - timedelta(days=d) > first]
-        values = [arr]
-        for _ in history:
-            factor = Decimal(str(rng.choice([0.8, 0.9, 1.15, 1.25, 1.4])))
-            values.append((values[-1] / factor).quantize(Decimal("1")))
-        dates = [first, *sorted(history)]
-        values = list(reversed(values[: len(dates)]))
-        previous = None
-        for day, value in zip(dates, values, strict=False):
+        days_ago = sorted(rng.sample(range(30, 360), rng.choice([0, 0, 1, 1, 2])))
+        changed_on = [d for d in (self.today - timedelta(days=n) for n in days_ago) if d > first]  # newest first
+        values = [account.arr]  # newest first: today's ARR, then the ARR before each change
+        for _ in changed_on:
+            factor = Decimal(rng.choice(["0.8", "0.9", "1.15", "1.25", "1.4"]))
+            values.append((values[-1] / factor / 100).quantize(Decimal("1")) * 100)
+        changes, previous = [], None
+        for day, value in zip([first, *reversed(changed_on)], reversed(values), strict=True):
             changes.append(ArrChange(account=account, date=day, arr=value, previous_arr=previous))
             previous = value
         return changes
@@ -390,16 +496,32 @@ class DemoGenerator:
             "analytics": "Leadership reviews the analytics monthly.",
         }
         return [
-            StatedDriver(account=account, feature=features[k], note=notes.get(k, "Mentioned on the last call."), recorded_by=account.owner)
+            StatedDriver(
+                account=account,
+                feature=features[k],
+                note=notes.get(k, "Mentioned on the last call."),
+                recorded_by=account.owner,
+            )
             for k in keys
         ]
 
 
-def demo_reset() -> None:
-    """Removes accounts and their data (usage, NPS, history…) so the demo can be seeded again."""
-    Account.objects.all().delete()
+class DemoDataExists(Exception):
+    def __init__(self, accounts: int):
+        super().__init__(f"the database already has {accounts} accounts: use --reset to replace them with demo data")
+        self.accounts = accounts
 
 
 @transaction.atomic
-def seed_demo(*, accounts: int = 300, seed: int = 42, today: date | None = None) -> dict:
+def demo_seed(*, accounts: int = 300, seed: int = 42, today: date | None = None, reset: bool = False) -> dict:
+    """Loads the demo into an empty database (or, with `reset`, in place of every account and its data).
+
+    Refuses with DemoDataExists rather than mixing demo accounts into existing ones.
+    """
+    existing = Account.objects.count()
+    if existing and not reset:
+        raise DemoDataExists(existing)
+    if existing:
+        # Usage, NPS, ARR history, drivers, health results and memberships cascade with their accounts.
+        Account.objects.all().delete()
     return DemoGenerator(accounts=accounts, seed=seed, today=today or date.today()).generate()

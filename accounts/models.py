@@ -144,11 +144,17 @@ class UsageDaily(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    # No separate FK indexes: the unique index leads with account_id, and every extra index
-    # slows the bulk upsert of millions of rows; deleting a feature is rare.
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage", db_index=False)
+    # Telemetry volume: no separate FK indexes (the unique index leads with account_id, and
+    # deleting a feature is rare) and no database FK constraints — their per-row trigger checks
+    # doubled the cost of the bulk upsert. The imports only ever write ids they have just
+    # resolved, and the ORM still cascades (account) and protects (feature) on delete.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="usage", db_index=False, db_constraint=False
+    )
     date = models.DateField()
-    feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="usage", db_index=False)
+    feature = models.ForeignKey(
+        Feature, on_delete=models.PROTECT, related_name="usage", db_index=False, db_constraint=False
+    )
     events = models.PositiveIntegerField(default=0)
     active_users = models.PositiveIntegerField(default=0)
 

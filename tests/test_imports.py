@@ -288,3 +288,41 @@ def test_admin_upload_runs_the_same_import_and_lists_errors(client_for, cs_admin
 def test_admin_upload_is_closed_to_csm_and_leader(request, client_for, who):
     response = client_for(request.getfixturevalue(who)).get("/admin/accounts/account/import/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_usage_error_cap_and_count(tmp_path, two_accounts):
+    rows = "".join(f"EDU-1,2026-11-{1 + i % 28:02d},f{i},-1,1\n" for i in range(60))
+    message, err = run_failing("import_usage", write(tmp_path, "many.csv", f"{USAGE_HEADER}\n{rows}"))
+    assert "60 invalid rows" in message
+    lines = err.strip().splitlines()
+    assert len(lines) == 51 and lines[0].startswith("line 2: events: -1 is negative")
+    assert lines[-1] == "… and 10 more errors"
+
+
+def test_usage_blank_lines_quotes_and_ragged_rows(tmp_path, two_accounts):
+    # A quoted cell, a blank line, and a row with an extra cell (which COPY refuses and the
+    # streaming path reads): all import, and line numbers stay true to the file.
+    path = write(
+        tmp_path,
+        "odd.csv",
+        f'{USAGE_HEADER}\n"EDU-1",2026-11-01,"Video Rooms",3,2\n\nTS-1,2026-11-02,scheduling,1,1,extra\nTS-1,2026-11-03,scheduling,x,1\n',
+    )
+    message, err = run_failing("import_usage", path)
+    assert "line 5: events: 'x' is not a whole number" in err
+    out, _ = run("import_usage", path, "--skip-invalid")
+    assert "2 created, 0 updated, 1 skipped" in out
+    assert Feature.objects.filter(key="video_rooms", name="Video rooms").exists()
+
+
+def test_usage_fast_path_reports_exact_lines(tmp_path, two_accounts):
+    path = write(
+        tmp_path,
+        "lines.csv",
+        f"{USAGE_HEADER}\nEDU-1,2026-11-01,a,1,1\n\nEDU-1,2026-11-31,a,1,1\nEDU-1,0000-01-01,a,1,1\nEDU-1,2026-11-02,a,99999999999,1\n",
+    )
+    _, err = run_failing("import_usage", path)
+    assert err.splitlines() == [
+        "line 4: date: '2026-11-31' is not a date in YYYY-MM-DD form",
+        "line 5: date: '0000-01-01' is not a date in YYYY-MM-DD form",
+        "line 6: events: 99999999999 is too large",
+    ]

@@ -115,6 +115,7 @@ class CsvSource:
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ImportFailed(f"line 1: cannot read the header row ({exc})") from None
         names = [h.strip().lower() for h in header]
+        self.header = names
         missing = [c for c in required if c not in names]
         if missing:
             raise ImportFailed(
@@ -124,6 +125,12 @@ class CsvSource:
         self.index = {name: names.index(name) for name in (*required, *optional) if name in names}
         self.width = max(self.index.values()) + 1
         self.has = set(self.index)
+
+    def rewind(self) -> None:
+        """Back to the first data row (the PostgreSQL path may have read the file already)."""
+        self._text.seek(0)
+        self._reader = csv.reader(self._text)
+        next(self._reader)
 
     def bytes_read(self) -> int | None:
         try:

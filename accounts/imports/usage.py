@@ -6,11 +6,11 @@ SQLite demo) they are upserted in batches. A repeated (account, date, feature) i
 last row wins, as a re-import would.
 """
 
+import re
 import tempfile
 from typing import BinaryIO
 
 from django.db import connection, transaction
-from django.utils.text import slugify
 
 from accounts.imports.common import (
     CsvSource,
@@ -23,6 +23,7 @@ from accounts.imports.common import (
     parse_int,
     parse_required,
 )
+from accounts.imports.usage_copy import CopyRejected, import_usage_copy
 from accounts.models import Account, Feature, UsageDaily
 
 REQUIRED = ("account_external_id", "date", "feature", "events", "active_users")
@@ -33,8 +34,16 @@ def _feature_name(key: str) -> str:
     return key.replace("_", " ").replace("-", " ").strip().capitalize() or key
 
 
+def normalize_feature_key(raw: str) -> str:
+    """'Calendar Sync' → 'calendar_sync' (the SQL twin is usage_copy.normal_key_sql)."""
+    return re.sub(r"[^a-z0-9]+", "_", raw.strip().lower()).strip("_")[:80]
+
+
 class _FeatureIds:
-    """Feature key → id, creating unknown features (inside the import's transaction)."""
+    """Feature key → id, creating unknown features (inside the import's transaction).
+
+    A key is used as written when such a feature exists, else in its normal form.
+    """
 
     def __init__(self):
         self.ids = dict(Feature.objects.values_list("key", "pk"))
@@ -43,7 +52,7 @@ class _FeatureIds:
         key = raw.strip()
         pk = self.ids.get(key)
         if pk is None:
-            normal = slugify(key).replace("-", "_")[:80]
+            normal = normalize_feature_key(key)
             if not normal:
                 raise RowInvalid("feature", f"'{raw}' is not a usable feature key (letters, digits, _ or -)")
             pk = self.ids.get(normal)
@@ -85,6 +94,22 @@ def import_usage(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Pro
     """Upserts daily usage rows; all-or-nothing unless `skip_invalid`."""
     progress = progress or Progress(file_size(fileobj), enabled=False)
     source = CsvSource(fileobj, required=REQUIRED)
+    if connection.vendor == "postgresql":
+        result = ImportResult()
+        try:
+            with transaction.atomic():
+                valid = import_usage_copy(
+                    fileobj, source.header, skip_invalid=skip_invalid, result=result, progress=progress
+                )
+                if result.error_count and not skip_invalid:
+                    raise _RollBack
+        except _RollBack:
+            result.created = result.updated = 0
+            return result
+        except CopyRejected:
+            source.rewind()  # read it again, row by row
+        else:
+            return _finish(result, valid)
     result = ImportResult()
     try:
         with transaction.atomic():
@@ -98,6 +123,10 @@ def import_usage(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Pro
     except _RollBack:
         result.created = result.updated = 0
         return result
+    return _finish(result, valid)
+
+
+def _finish(result: ImportResult, valid: int) -> ImportResult:
     if not valid and not result.error_count:
         raise ImportFailed("the file has a header row but no data rows")
     result.skipped = result.error_rows

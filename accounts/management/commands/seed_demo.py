@@ -2,12 +2,15 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import demo_reset, seed_demo
+from accounts.demo import DemoDataExists, demo_seed
 from accounts.models import Account
 
 
 class Command(BaseCommand):
-    help = "Load deterministic demo data: five verticals, a year of usage, NPS, ARR history, the demo team and config."
+    help = (
+        "Load deterministic demo data: five verticals, a year of usage, NPS, ARR history, the demo team and "
+        "the starter config. Refuses when accounts exist, unless --reset (replace them) or --if-empty (skip)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--accounts", type=int, default=300, help="number of accounts (default 300)")
@@ -23,14 +26,12 @@ class Command(BaseCommand):
             anchor = date.fromisoformat(today) if today else None
         except ValueError:
             raise CommandError(f"--today: '{today}' is not a date in YYYY-MM-DD form") from None
-        existing = Account.objects.count()
-        if existing and if_empty:
+        if if_empty and not reset and (existing := Account.objects.count()):
             self.stdout.write(f"demo data already loaded ({existing} accounts): nothing to do")
             return
-        if existing and not reset:
-            raise CommandError(f"the database already has {existing} accounts: use --reset to replace them with demo data")
-        if reset:
-            demo_reset()
-        counts = seed_demo(accounts=accounts, seed=seed, today=anchor)
+        try:
+            counts = demo_seed(accounts=accounts, seed=seed, today=anchor, reset=reset)
+        except DemoDataExists as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write("seeded " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
         self.stdout.write("logins (password 'demo'): csm (CSM), leader (CS Leader), admin (CS Admin)")
