@@ -198,3 +198,12 @@ def test_query_count_does_not_grow_with_accounts(small_world, django_assert_num_
     with django_assert_num_queries(queries):
         recompute(as_of=D, chunk_size=1000)
     assert HealthScore.objects.count() == 27
+
+
+def test_nightly_schedule_is_in_the_admin_database_at_02_00():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="nightly-recompute")
+    assert task.task == "health.tasks.nightly_recompute" and task.enabled
+    assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
+    assert task.expire_seconds == 6 * 60 * 60

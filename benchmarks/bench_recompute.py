@@ -1,0 +1,158 @@
+"""Recompute time against the floor: one GROUP BY pass computing the §5.1 activity metrics.
+
+    .venv/bin/python benchmarks/bench_recompute.py --accounts 100000
+
+Loads N accounts over five verticals with ~90 usage rows each (90 days) straight into PostgreSQL
+with generate_series, applies a realistic configuration (a scorecard per vertical, tiers, journeys
+and 10 segments), then times `manage.py recompute` (metrics, journeys, health, segments, history
+written) next to the floor query over the same rows.
+"""
+
+import argparse
+import json
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import OUT, connect, fresh_database, manage, timed  # noqa: E402
+
+VERTICALS = ["Education", "Tech Sales", "Recruiting", "Customer Success", "Healthcare"]
+FEATURES = ["scheduling", "reminders", "calendar_sync", "video_rooms", "round_robin", "booking_pages", "crm_sync", "analytics"]
+
+
+def config() -> dict:
+    use_cases = [f"{v} use case {i}" for v in VERTICALS for i in range(3)]
+    measure_sets = [
+        [("active_months_365d", 3, 1, 4), ("active_days_365d", 2, 2, 12), ("days_since_last_activity", 1, 200, 90)],
+        [("active_days_30d", 3, 5, 18), ("seat_utilization_30d", 2, 20, 70), ("events_30d", 1, 20, 200)],
+        [("active_days_90d", 2, 8, 30), ("features_used_90d", 1, 1, 4), ("days_since_last_activity", 1, 30, 5)],
+        [("active_days_90d", 2, 10, 45), ("seat_utilization_30d", 1, 15, 60), ("nps_latest", 1, 5, 9)],
+        [("active_days_90d", 2, 5, 22), ("days_since_last_activity", 1, 45, 7), ("journey_progress", 1, 0, 100)],
+    ]
+    return {
+        "version": 1,
+        "verticals": [{"name": v} for v in VERTICALS],
+        "use_cases": [{"name": u} for u in use_cases],
+        "features": [{"key": f} for f in FEATURES],
+        "tiers": [{"name": "Tier 1", "min_arr": 100000}, {"name": "Tier 2", "min_arr": 20000}, {"name": "Tier 3", "min_arr": 0}],
+        "scorecards": [
+            {"name": v, "vertical": v, "measures": [{"metric": m, "weight": w, "red": r, "green": g} for m, w, r, g in ms]}
+            for v, ms in zip(VERTICALS, measure_sets, strict=True)
+        ],
+        "journeys": [
+            {"vertical": v, "use_case": f"{v} use case 0", "stages": [
+                {"name": "Started", "features": ["scheduling"], "min_events_90d": 1},
+                {"name": "Reminding", "features": ["reminders"], "min_events_90d": 5},
+                {"name": "Connected", "features": ["calendar_sync", "crm_sync"], "min_events_90d": 3}]}
+            for v in VERTICALS
+        ],
+        "segments": [
+            {"name": "Strategic", "touch_model": "high", "priority": 100, "rule": {"field": "arr", "op": "gte", "value": 100000}},
+            {"name": "At risk renewing", "touch_model": "high", "priority": 90, "rule": {"all": [
+                {"field": "health_band", "op": "eq", "value": "at_risk"}, {"field": "days_to_renewal", "op": "between", "value": [0, 90]}]}},
+            {"name": "Mid-market", "touch_model": "mid", "priority": 50, "rule": {"field": "tier", "op": "eq", "value": "Tier 2"}},
+            {"name": "Long tail", "touch_model": "self_service", "priority": 10, "rule": {"field": "tier", "op": "eq", "value": "Tier 3"}},
+            {"name": "Education quiet", "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Education"},
+                                                         {"field": "days_since_last_activity", "op": "gt", "value": 30}]}},
+            {"name": "Sales slipping", "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Tech Sales"},
+                                                        {"field": "active_days_30d", "op": "lt", "value": 8}]}},
+            {"name": "Low utilization", "rule": {"all": [{"field": "seat_utilization_30d", "op": "lt", "value": 30},
+                                                         {"not": {"field": "vertical", "op": "in", "value": ["Education", "Healthcare"]}}]}},
+            {"name": "Multi use case", "rule": {"field": "use_case", "op": "in", "value": ["Education use case 1", "Tech Sales use case 2"]}},
+            {"name": "Healthy big", "rule": {"all": [{"field": "health_band", "op": "eq", "value": "healthy"},
+                                                     {"field": "arr", "op": "gt", "value": 50000}]}},
+            {"name": "Journey started", "rule": {"field": "journey_stage", "op": "not_null"}},
+        ],
+    }  # fmt: skip
+
+
+def load(cur, n: int, as_of: date) -> int:
+    cur.execute("SELECT id, name FROM accounts_vertical ORDER BY name")
+    verticals = {name: pk for pk, name in cur.fetchall()}
+    cur.execute("SELECT id, name FROM accounts_usecase ORDER BY name")
+    use_cases = {name: pk for pk, name in cur.fetchall()}
+    vertical_ids = [verticals[v] for v in VERTICALS]
+    primary = [use_cases[f"{v} use case 0"] for v in VERTICALS]
+    cur.execute(
+        f"""INSERT INTO accounts_account (external_id, name, vertical_id, primary_use_case_id, arr, employees, persona,
+                seats, start_date, renewal_date, created_at, updated_at)
+            SELECT 'B' || g, 'Account ' || g, (ARRAY{vertical_ids})[1 + g % 5], (ARRAY{primary})[1 + g % 5],
+                   round((1000 + (g * 7919) % 150000)::numeric, 2), 100, 'manager', 10 + g % 90,
+                   DATE '2024-01-01', %s::date + (g % 400 - 30), now(), now()
+            FROM generate_series(1, %s) g""",
+        [as_of, n],
+    )
+    cur.execute(
+        """INSERT INTO accounts_accountusecase (account_id, use_case_id)
+           SELECT id, primary_use_case_id FROM accounts_account"""
+    )
+    cur.execute("SELECT array_agg(id ORDER BY key) FROM accounts_feature")
+    features = cur.fetchone()[0]
+    # 45 active days out of 90, two features a day: ~90 rows per account; how busy an account is
+    # varies with its id so that bands differ.
+    cur.execute(
+        f"""INSERT INTO accounts_usagedaily (account_id, date, feature_id, events, active_users)
+            SELECT a.id, %s::date - d, (ARRAY{features})[1 + (a.id + d + k * 3) % 8],
+                   1 + (a.id * d + k) % 30, 1 + (a.id + d) % 40
+            FROM accounts_account a, generate_series(0, 89) d, generate_series(0, 1) k
+            WHERE (a.id * 31 + d * 17) % 2 = 0""",
+        [as_of],
+    )
+    cur.execute("ANALYZE")
+    cur.execute("SELECT count(*) FROM accounts_usagedaily")
+    return cur.fetchone()[0]
+
+
+FLOOR = """
+SELECT account_id,
+       COUNT(DISTINCT date) FILTER (WHERE events > 0 AND date >= %(d30)s),
+       COUNT(DISTINCT date) FILTER (WHERE events > 0 AND date >= %(d90)s),
+       COUNT(DISTINCT date) FILTER (WHERE events > 0),
+       COUNT(DISTINCT date_trunc('month', date)) FILTER (WHERE events > 0),
+       SUM(events) FILTER (WHERE date >= %(d30)s),
+       MAX(active_users) FILTER (WHERE date >= %(d30)s),
+       COUNT(DISTINCT feature_id) FILTER (WHERE events > 0 AND date >= %(d90)s),
+       MAX(date) FILTER (WHERE events > 0)
+FROM accounts_usagedaily WHERE date BETWEEN %(d365)s AND %(d)s
+GROUP BY account_id
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=100000)
+    parser.add_argument("--database", default="cs_portal_bench_recompute")
+    parser.add_argument("--chunk-size", type=int, default=5000)
+    args = parser.parse_args()
+    as_of = date(2026, 6, 30)
+    results: dict[str, float] = {}
+    print(f"recompute benchmark: {args.accounts:,} accounts")
+    url = fresh_database(args.database)
+    OUT.mkdir(parents=True, exist_ok=True)
+    config_path = OUT / "bench_config.json"
+    config_path.write_text(json.dumps(config()))
+    manage("apply_config", str(config_path), url=url)
+    conn = connect(url)
+    with conn.cursor() as cur, timed("load accounts and usage (generate_series)", results):
+        rows = load(cur, args.accounts, as_of)
+    print(f"  {rows:,} usage rows")
+    params = {"d": as_of, "d30": as_of - timedelta(days=29), "d90": as_of - timedelta(days=89), "d365": as_of - timedelta(days=364)}
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM ({FLOOR}) t", params)  # warm the cache once
+        with timed("floor: one GROUP BY pass", results):
+            cur.execute(f"SELECT count(*) FROM ({FLOOR}) t", params)
+    with timed("recompute", results):
+        print("   ", manage("recompute", "--as-of", as_of.isoformat(), "--chunk-size", str(args.chunk_size), url=url))
+    with timed("recompute again (same day)", results):
+        print("   ", manage("recompute", "--as-of", as_of.isoformat(), "--chunk-size", str(args.chunk_size), url=url))
+    floor = results["floor: one GROUP BY pass"]
+    print()
+    print(f"{'':32} {'seconds':>8} {'× floor':>8}")
+    for label in ("floor: one GROUP BY pass", "recompute", "recompute again (same day)"):
+        print(f"{label:32} {results[label]:8.1f} {results[label] / floor:8.2f}")
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()
