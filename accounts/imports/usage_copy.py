@@ -27,8 +27,33 @@ def _text(col: str) -> str:
     return f"COALESCE(btrim({col}), '')"
 
 
-def _number_problem(col: str, name: str, *, required: bool) -> str:
+def _copy(cursor, fileobj, columns: list[str], header: list[str], progress: Progress, *, typed: bool) -> None:
+    numbers = {"events", "active_users"} if typed else set()
+    cursor.execute(
+        "DROP TABLE IF EXISTS pg_temp.usage_staging; DROP SEQUENCE IF EXISTS pg_temp.usage_line;"
+        "CREATE TEMPORARY SEQUENCE usage_line START 2;"
+        "CREATE TEMPORARY TABLE usage_staging (line bigint DEFAULT nextval('usage_line'), "
+        + ", ".join(f"{col} {'integer' if name in numbers else 'text'}" for col, name in zip(columns, header, strict=True))
+        + ")"
+    )
+    fileobj.seek(0)
+    progress.stage("loading the file into PostgreSQL (COPY)")
+    cursor.copy_expert(
+        f"COPY usage_staging ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')",
+        fileobj,
+        1 << 20,
+    )
+
+
+def _as_int(alias: str, typed: bool) -> str:
+    return alias if typed else f"NULLIF(btrim({alias}), '')::int"
+
+
+def _number_problem(col: str, name: str, *, required: bool, typed: bool) -> str:
     """NULL for a whole number ≥ 0 that fits (or an allowed empty cell), else 'column: reason'."""
+    if typed:  # PostgreSQL parsed it already: only empty and negative remain
+        empty = f"'{name}: required, but empty'" if required else "NULL"
+        return f"CASE WHEN {col} IS NULL THEN {empty} WHEN {col} < 0 THEN '{name}: ' || {col} || ' is negative; expected a number ≥ 0' END"
     v = _text(col)
     empty = f"'{name}: required, but empty'" if required else "NULL"
     return f"""CASE WHEN {v} ~ '^[0-9]{{1,9}}$' THEN NULL
@@ -53,21 +78,20 @@ def import_usage_copy(fileobj, header: list[str], *, skip_invalid: bool, result:
         cursor.execute(
             "DROP TABLE IF EXISTS pg_temp.usage_staging, pg_temp.usage_dates, pg_temp.usage_features, pg_temp.usage_checked;"
             "DROP SEQUENCE IF EXISTS pg_temp.usage_line;"
-            "CREATE TEMPORARY SEQUENCE usage_line START 2;"
-            f"CREATE TEMPORARY TABLE usage_staging (line bigint DEFAULT nextval('usage_line'), "
-            f"{', '.join(f'{col} text' for col in columns)})"
         )
-        fileobj.seek(0)
-        progress.stage("loading the file into PostgreSQL (COPY)")
+        # First try with the numbers typed, so PostgreSQL parses them as it loads; a file with a
+        # cell that is not a whole number is loaded again as text and checked cell by cell.
+        typed = True
         try:
             with transaction.atomic():
-                cursor.copy_expert(
-                    f"COPY usage_staging ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')",
-                    fileobj,
-                    1 << 20,
-                )
-        except (DatabaseError, psycopg2.Error) as exc:
-            raise CopyRejected(str(exc)) from None
+                _copy(cursor, fileobj, columns, header, progress, typed=True)
+        except (DatabaseError, psycopg2.Error):
+            typed = False
+            try:
+                with transaction.atomic():
+                    _copy(cursor, fileobj, columns, header, progress, typed=False)
+            except (DatabaseError, psycopg2.Error) as exc:
+                raise CopyRejected(str(exc)) from None
         cursor.execute("ANALYZE usage_staging")
 
         progress.stage("checking dates and features")
@@ -107,16 +131,16 @@ def import_usage_copy(fileobj, header: list[str], *, skip_invalid: bool, result:
             WHEN NOT ud.ok THEN 'date: ''' || {day} || ''' is not a date in YYYY-MM-DD form'
             WHEN uf.text = '' THEN 'feature: required, but empty'
             WHEN uf.normal = '' THEN 'feature: ''' || uf.text || ''' is not a usable feature key (letters, digits, _ or -)'
-            ELSE COALESCE({_number_problem(c['events'], 'events', required=True)},
-                          {_number_problem(c['active_users'], 'active_users', required=False)})
+            ELSE COALESCE({_number_problem(c['events'], 'events', required=True, typed=typed)},
+                          {_number_problem(c['active_users'], 'active_users', required=False, typed=typed)})
         END"""
         progress.stage("checking rows")
         # Each row is checked once; the error report and the upsert both read the result.
         cursor.execute(
             f"""CREATE TEMPORARY TABLE usage_checked AS
                 SELECT line, problem, account_id, day, feature_id,
-                       CASE WHEN problem IS NULL THEN btrim(events)::int END AS events,
-                       CASE WHEN problem IS NULL THEN COALESCE(NULLIF(btrim(active_users), '')::int, 0) END AS active_users
+                       CASE WHEN problem IS NULL THEN {_as_int('events', typed)} END AS events,
+                       CASE WHEN problem IS NULL THEN COALESCE({_as_int('active_users', typed)}, 0) END AS active_users
                 FROM (SELECT s.line, {problem} AS problem, a.id AS account_id,
                              CASE WHEN ud.ok THEN ud.text END AS day, uf.feature_id,
                              {c['events']} AS events, {c['active_users']} AS active_users

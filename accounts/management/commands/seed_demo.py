@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DemoDataExists, demo_seed
 from accounts.models import Account
+from configuration.services import ConfigInvalid
 
 
 class Command(BaseCommand):
@@ -33,5 +34,7 @@ class Command(BaseCommand):
             counts = demo_seed(accounts=accounts, seed=seed, today=anchor, reset=reset)
         except DemoDataExists as exc:
             raise CommandError(str(exc)) from None
+        except ConfigInvalid as exc:  # the starter config no longer matches the rules' grammar
+            raise CommandError("the demo configuration is invalid:\n" + "\n".join(exc.errors)) from None
         self.stdout.write("seeded " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
         self.stdout.write("logins (password 'demo'): csm (CSM), leader (CS Leader), admin (CS Admin)")
