@@ -1,14 +1,18 @@
+# CS Portal: gunicorn serving the Django app; the same image runs the Celery worker and beat
+# (docker-compose.yml). Settings come from the environment, see .env.example.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# gcc and libpq-dev build psycopg2; curl serves the health check.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev curl \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 1000 csportal
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
-COPY . .
-RUN DEBUG=false SECRET_KEY=build-only-collectstatic python manage.py collectstatic --noinput \
-    && useradd --create-home --uid 1000 csportal && chown -R csportal /app
+COPY --chown=csportal:csportal . .
 USER csportal
+# Static files are collected (hashed and compressed by WhiteNoise) at build time; the key is a placeholder.
+RUN DEBUG=false SECRET_KEY=collectstatic-at-build-time-only python manage.py collectstatic --noinput
 EXPOSE 8000
 CMD ["gunicorn", "cs_portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -4,19 +4,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_ACCOUNTS ?= 300
-# The suite runs on PostgreSQL (the database that matters); override DATABASE_URL to point elsewhere.
+BENCH_ACCOUNTS ?= 10000
+# The suite runs on PostgreSQL (the database that matters); set DATABASE_URL to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cs_portal
 
 .PHONY: install demo test lint format bench clean
 
+# Reinstalls only when requirements.txt changed since the last install (the stamp file).
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
-	@test -f .env || printf 'DEBUG=true\n' > .env
 	touch $@
 
-install: $(VENV)/.installed
+# A development .env, so plain `.venv/bin/python manage.py …` works; never overwrites one you wrote.
+.env:
+	printf '# Written by make install for development; see .env.example for production.\nDEBUG=true\n' > $@
+
+install: $(VENV)/.installed .env
 
 demo: install
 	$(PY) manage.py migrate --noinput
@@ -39,9 +43,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmarks/bench_*.py, each on its own fresh PostgreSQL database; they print their figures.
 bench: install
-	$(PY) benchmarks/bench_import_usage.py --accounts 10000
-	$(PY) benchmarks/bench_recompute.py --accounts 10000
+	@set -e; for script in benchmarks/bench_*.py; do \
+	  echo "== $$script --accounts $(BENCH_ACCOUNTS)"; $(PY) $$script --accounts $(BENCH_ACCOUNTS); \
+	done
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -77,9 +77,9 @@ def load(cur, n: int, as_of: date) -> int:
     cur.execute(
         f"""INSERT INTO accounts_account (external_id, name, vertical_id, primary_use_case_id, arr, employees, persona,
                 seats, start_date, renewal_date, created_at, updated_at)
-            SELECT 'B' || g, 'Account ' || g, (ARRAY{vertical_ids})[1 + g % 5], (ARRAY{primary})[1 + g % 5],
-                   round((1000 + (g * 7919) % 150000)::numeric, 2), 100, 'manager', 10 + g % 90,
-                   DATE '2024-01-01', %s::date + (g % 400 - 30), now(), now()
+            SELECT 'B' || g, 'Account ' || g, (ARRAY{vertical_ids})[1 + g %% 5], (ARRAY{primary})[1 + g %% 5],
+                   round((1000 + (g * 7919) %% 150000)::numeric, 2), 100, 'manager', 10 + g %% 90,
+                   DATE '2024-01-01', %s::date + (g %% 400 - 30), now(), now()
             FROM generate_series(1, %s) g""",
         [as_of, n],
     )
@@ -93,10 +93,10 @@ def load(cur, n: int, as_of: date) -> int:
     # varies with its id so that bands differ.
     cur.execute(
         f"""INSERT INTO accounts_usagedaily (account_id, date, feature_id, events, active_users)
-            SELECT a.id, %s::date - d, (ARRAY{features})[1 + (a.id + d + k * 3) % 8],
-                   1 + (a.id * d + k) % 30, 1 + (a.id + d) % 40
+            SELECT a.id, %s::date - d, (ARRAY{features})[1 + (a.id + d + k * 3) %% 8],
+                   1 + (a.id * d + k) %% 30, 1 + (a.id + d) %% 40
             FROM accounts_account a, generate_series(0, 89) d, generate_series(0, 1) k
-            WHERE (a.id * 31 + d * 17) % 2 = 0""",
+            WHERE (a.id * 31 + d * 17) %% 2 = 0""",
         [as_of],
     )
     cur.execute("ANALYZE")
