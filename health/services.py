@@ -6,19 +6,18 @@ membership and touch models. A run that fails publishes nothing: the previous re
 One run at a time: the run holds a unique lock column while queued or running.
 """
 
-import csv
-import io
 import logging
 import time
 from collections import Counter
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account, Tier
+from cs_portal.bulk import bulk_insert
 from health.engine.metrics import compute_facts
 from health.engine.scoring import _frac, load_scorecards, score_account, select_scorecard, tier_for
 from health.models import AccountMetrics, Band, HealthScore, RecomputeChunk, RecomputeRun
@@ -34,6 +33,9 @@ METRIC_COLUMNS = (
 # One chunk row: account id, the metric columns, journey stage id, score, band, scorecard id,
 # measures, tier id.
 ROW_FIELDS = ("account_id", *METRIC_COLUMNS, "journey_stage_id", "score", "band", "scorecard_id", "measures", "tier_id")
+
+
+SYNC_CHUNK_SIZE = 50_000
 
 
 class RecomputeRefused(Exception):
@@ -81,18 +83,22 @@ def recompute_mark_running(*, run_id: int, chunks: int) -> None:
     )
 
 
-def recompute_chunk(*, run_id: int, first_id: int, last_id: int) -> int:
-    """Computes one chunk and keeps its rows aside for publishing; returns the number of accounts."""
-    run = RecomputeRun.objects.get(pk=run_id)
-    if run.status != RecomputeRun.Status.RUNNING:
-        return 0  # the run failed elsewhere; don't waste the work
-    as_of = run.as_of
-    journeys = load_journeys()
-    scorecards = load_scorecards()
-    tiers = [(_frac(t.min_arr), t.pk) for t in Tier.objects.order_by("-min_arr")]
+class _Rules:
+    """What a chunk needs besides usage: journeys, scorecards and tiers, loaded once per process step."""
+
+    def __init__(self):
+        self.journeys = load_journeys()
+        self.features = journey_features(self.journeys)
+        self.scorecards = load_scorecards()
+        self.tiers = [(_frac(t.min_arr), t.pk) for t in Tier.objects.order_by("-min_arr")]
+
+
+def compute_rows(*, as_of: date, first_id: int, last_id: int, rules: _Rules | None = None) -> list[list]:
+    """The results (ROW_FIELDS) of the accounts with id in [first_id, last_id] as of `as_of`."""
+    rules = rules or _Rules()
     rows = []
-    for facts in compute_facts(as_of, first_id, last_id, journey_features(journeys)):
-        stages = journeys.get((facts.vertical_id, facts.primary_use_case_id))
+    for facts in compute_facts(as_of, first_id, last_id, rules.features):
+        stages = rules.journeys.get((facts.vertical_id, facts.primary_use_case_id))
         stage_id = None
         if stages is None:
             facts.metrics["journey_progress"] = None
@@ -103,15 +109,24 @@ def recompute_chunk(*, run_id: int, first_id: int, last_id: int) -> int:
         if facts.churned_on is not None and facts.churned_on <= as_of:
             score, band, scorecard_id, measures, tier_id = None, Band.CHURNED, None, [], None
         else:
-            plan = select_scorecard(scorecards, facts.vertical_id, facts.primary_use_case_id)
+            plan = select_scorecard(rules.scorecards, facts.vertical_id, facts.primary_use_case_id)
             result = score_account(facts.metrics, plan)
             score, band, scorecard_id, measures = result.score, result.band, result.scorecard_id, result.measures
-            tier_id = tier_for(facts.arr, tiers)
+            tier_id = tier_for(facts.arr, rules.tiers)
         metric_values = [
             float(v) if k in ("seat_utilization_30d", "journey_progress") and v is not None else v
             for k, v in ((k, facts.metrics.get(k)) for k in METRIC_COLUMNS)
         ]
         rows.append([facts.account_id, *metric_values, stage_id, score, band, scorecard_id, measures, tier_id])
+    return rows
+
+
+def recompute_chunk(*, run_id: int, first_id: int, last_id: int) -> int:
+    """A worker's share: computes one chunk and keeps its rows aside until the run publishes."""
+    run = RecomputeRun.objects.get(pk=run_id)
+    if run.status != RecomputeRun.Status.RUNNING:
+        return 0  # the run failed elsewhere; don't waste the work
+    rows = compute_rows(as_of=run.as_of, first_id=first_id, last_id=last_id)
     RecomputeChunk.objects.create(run_id=run_id, first_account_id=first_id, last_account_id=last_id, rows=rows)
     RecomputeRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
     return len(rows)
@@ -124,8 +139,12 @@ def recompute_fail(*, run_id: int, error: str) -> None:
     RecomputeChunk.objects.filter(run_id=run_id).delete()
 
 
-def recompute_publish(*, run_id: int) -> RecomputeRun:
-    """Replaces the day's results with the run's, and recomputes segments — all or nothing."""
+def recompute_publish(*, run_id: int, rows: list | None = None) -> RecomputeRun:
+    """Replaces the day's results with the run's, and recomputes segments — all or nothing.
+
+    `rows` are the computed results when this process computed them itself; otherwise they are
+    read from the chunks the workers kept aside.
+    """
     from segments.services import segments_recompute  # segments read what this step writes
 
     run = RecomputeRun.objects.get(pk=run_id)
@@ -133,17 +152,18 @@ def recompute_publish(*, run_id: int) -> RecomputeRun:
         return run
     as_of = run.as_of
     with transaction.atomic():
-        rows = [row for chunk in RecomputeChunk.objects.filter(run_id=run_id).order_by("first_account_id")
-                for row in chunk.rows]  # fmt: skip
+        if rows is None:
+            rows = [row for chunk in RecomputeChunk.objects.filter(run_id=run_id).order_by("first_account_id")
+                    for row in chunk.rows]  # fmt: skip
         AccountMetrics.objects.filter(as_of=as_of).delete()
         HealthScore.objects.filter(as_of=as_of).delete()
-        _insert(
+        bulk_insert(
             AccountMetrics,
             ["account_id", "as_of", *METRIC_COLUMNS, "journey_stage_id"],
             ([r[0], as_of, *r[1 : 1 + len(METRIC_COLUMNS)], r[1 + len(METRIC_COLUMNS)]] for r in rows),
         )
         k = 2 + len(METRIC_COLUMNS)
-        _insert(
+        bulk_insert(
             HealthScore,
             ["account_id", "as_of", "score", "band", "scorecard_id", "measures", "tier_id", "touch_model"],
             ([r[0], as_of, r[k], r[k + 1], r[k + 2], r[k + 3], r[k + 4], ""] for r in rows),
@@ -162,25 +182,6 @@ def recompute_publish(*, run_id: int) -> RecomputeRun:
     return run
 
 
-def _insert(model, columns: list[str], rows) -> None:
-    """Bulk insert: COPY on PostgreSQL, batched bulk_create elsewhere."""
-    if connection.vendor != "postgresql":
-        objs = (model(**dict(zip(columns, row, strict=True))) for row in rows)
-        model.objects.bulk_create(objs, batch_size=2000)
-        return
-    import json
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(["\\N" if v is None else json.dumps(v) if isinstance(v, list | dict) else v for v in row])
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
-        )
-
-
 def recompute(*, as_of: date, trigger: str = "manual", chunk_size: int | None = None) -> RecomputeRun:
     """The whole recompute, synchronously in this process (the command and eager Celery use it)."""
     run = recompute_start(as_of=as_of, trigger=trigger)
@@ -191,12 +192,18 @@ def recompute(*, as_of: date, trigger: str = "manual", chunk_size: int | None = 
 
 def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> RecomputeRun:
     started = time.monotonic()
-    chunks = account_chunks(chunk_size)
+    # In one process, chunks only bound the size of each query: larger ones, and no detour
+    # through the chunk table.
+    chunks = account_chunks(chunk_size or SYNC_CHUNK_SIZE)
     recompute_mark_running(run_id=run_id, chunks=len(chunks))
+    as_of = RecomputeRun.objects.values_list("as_of", flat=True).get(pk=run_id)
     try:
+        rules = _Rules()
+        rows = []
         for first_id, last_id in chunks:
-            recompute_chunk(run_id=run_id, first_id=first_id, last_id=last_id)
-        run = recompute_publish(run_id=run_id)
+            rows.extend(compute_rows(as_of=as_of, first_id=first_id, last_id=last_id, rules=rules))
+            RecomputeRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
+        run = recompute_publish(run_id=run_id, rows=rows)
     except Exception as exc:
         log.exception("recompute run %s failed", run_id)
         recompute_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from accounts.models import Account
+from cs_portal.bulk import bulk_insert
 from health.models import HealthScore
 from segments.compiler import compile_rule
 from segments.models import Segment, SegmentMembership
@@ -51,9 +52,7 @@ def segments_recompute(*, as_of: date) -> dict:
         new = members - open_rows.keys()
         for start in range(0, len(gone), 5000):
             SegmentMembership.objects.filter(pk__in=gone[start : start + 5000]).update(left_on=as_of)
-        SegmentMembership.objects.bulk_create(
-            (SegmentMembership(segment=segment, account_id=a, entered_on=as_of) for a in sorted(new)), batch_size=5000
-        )
+        bulk_insert(SegmentMembership, ["segment_id", "account_id", "entered_on"], ((segment.pk, a, as_of) for a in sorted(new)))
         entered, left = entered + len(new), left + len(gone)
 
     by_model: dict[str, list[int]] = {}

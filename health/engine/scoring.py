@@ -22,6 +22,12 @@ class MeasurePlan:
     red: Fraction
     green: Fraction
 
+    def __post_init__(self):
+        # Floats for the fast path; the Fractions decide whenever a float could be wrong.
+        object.__setattr__(self, "weight_f", float(self.weight))
+        object.__setattr__(self, "red_f", float(self.red))
+        object.__setattr__(self, "span_f", float(self.green - self.red))
+
 
 @dataclass(frozen=True)
 class ScorecardPlan:
@@ -99,12 +105,19 @@ def _num(x) -> float | int | None:
 
 
 def score_account(metrics: dict, plan: ScorecardPlan | None) -> HealthResult:
-    """Score, band and the per-measure explanation of one account under one scorecard."""
+    """Score, band and the per-measure explanation of one account under one scorecard.
+
+    Floats are exact enough except within a hair of a half, where rounding could flip: there the
+    weighted mean is recomputed in Fractions. Lift values are always computed exactly.
+    """
     if plan is None:
         return HealthResult(None, Band.UNKNOWN, None, [])
-    scored = [(m, metrics.get(m.metric)) for m in plan.measures]
-    valued = [(m, v, measure_score(v, m.red, m.green)) for m, v in scored if v is not None]
-    total_weight = sum((m.weight for m, _, _ in valued), Fraction(0))
+    valued = []
+    for m in plan.measures:
+        value = metrics.get(m.metric)
+        if value is not None:
+            ratio = (float(value) - m.red_f) / m.span_f
+            valued.append((m, value, 0.0 if ratio < 0 else 100.0 if ratio > 1 else ratio * 100))
     if not valued:
         explanation = [
             {"metric": m.metric, "value": None, "score": None, "weight": _num(m.weight), "points_lost": None,
@@ -112,31 +125,43 @@ def score_account(metrics: dict, plan: ScorecardPlan | None) -> HealthResult:
             for m in plan.measures
         ]  # fmt: skip
         return HealthResult(None, Band.UNKNOWN, plan.id, explanation)
-    weighted = sum((m.weight * s for m, _, s in valued), Fraction(0))
-    exact = weighted / total_weight
-    score = round_half_up(exact)
+    total_weight = sum(m.weight_f for m, _, _ in valued)
+    mean = sum(m.weight_f * s for m, _, s in valued) / total_weight
+    if abs(mean - math.floor(mean) - 0.5) < 1e-6:
+        score = round_half_up(_exact_mean(valued))
+    else:
+        score = math.floor(mean + 0.5)
     band = band_for(score, plan)
     target = {Band.AT_RISK: plan.at_risk_below, Band.NEUTRAL: plan.healthy_at}.get(band)
-    explanation = []
+    if target is not None:
+        exact_scores = {m: measure_score(v, m.red, m.green) for m, v, _ in valued}
+        exact_weight = sum((m.weight for m, _, _ in valued), Fraction(0))
+        weighted = sum((m.weight * exact_scores[m] for m, _, _ in valued), Fraction(0))
     by_metric = {m: (v, s) for m, v, s in valued}
+    explanation = []
     for m in plan.measures:
         if m not in by_metric:
             explanation.append({"metric": m.metric, "value": None, "score": None, "weight": _num(m.weight),
                                 "points_lost": None, "lift_value": None})  # fmt: skip
             continue
         value, s = by_metric[m]
-        lift = _lift_value(m, s, weighted, total_weight, target) if target is not None else None
+        lift = _lift_value(m, exact_scores[m], weighted, exact_weight, target) if target is not None else None
         explanation.append(
             {
                 "metric": m.metric,
                 "value": _num(value),
                 "score": _num(s),
                 "weight": _num(m.weight),
-                "points_lost": _num(m.weight / total_weight * (100 - s)),
+                "points_lost": _num(m.weight_f / total_weight * (100 - s)),
                 "lift_value": lift,
             }
         )
     return HealthResult(score, band, plan.id, explanation)
+
+
+def _exact_mean(valued) -> Fraction:
+    weights = sum((m.weight for m, _, _ in valued), Fraction(0))
+    return sum((m.weight * measure_score(v, m.red, m.green) for m, v, _ in valued), Fraction(0)) / weights
 
 
 def _lift_value(m: MeasurePlan, current: Fraction, weighted: Fraction, total_weight: Fraction, target: int):
