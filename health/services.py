@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Account, Tier
 from cs_portal.bulk import bulk_insert
 from health.engine.metrics import compute_facts
-from health.engine.scoring import _frac, load_scorecards, score_account, select_scorecard, tier_for
+from health.engine.scoring import load_scorecards, score_account, select_scorecard, tier_for
 from health.models import AccountMetrics, Band, HealthScore, RecomputeChunk, RecomputeRun
 from journeys.engine import journey_features, journey_position, load_journeys
 
@@ -90,7 +90,7 @@ class _Rules:
         self.journeys = load_journeys()
         self.features = journey_features(self.journeys)
         self.scorecards = load_scorecards()
-        self.tiers = [(_frac(t.min_arr), t.pk) for t in Tier.objects.order_by("-min_arr")]
+        self.tiers = [(t.min_arr, t.pk) for t in Tier.objects.order_by("-min_arr")]
 
 
 def compute_rows(*, as_of: date, first_id: int, last_id: int, rules: _Rules | None = None) -> list[list]:

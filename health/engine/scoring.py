@@ -134,18 +134,18 @@ def score_account(metrics: dict, plan: ScorecardPlan | None) -> HealthResult:
     band = band_for(score, plan)
     target = {Band.AT_RISK: plan.at_risk_below, Band.NEUTRAL: plan.healthy_at}.get(band)
     if target is not None:
-        exact_scores = {m: measure_score(v, m.red, m.green) for m, v, _ in valued}
+        exact_scores = {id(m): measure_score(v, m.red, m.green) for m, v, _ in valued}
         exact_weight = sum((m.weight for m, _, _ in valued), Fraction(0))
-        weighted = sum((m.weight * exact_scores[m] for m, _, _ in valued), Fraction(0))
-    by_metric = {m: (v, s) for m, v, s in valued}
+        weighted = sum((m.weight * exact_scores[id(m)] for m, _, _ in valued), Fraction(0))
+    by_metric = {id(m): (v, s) for m, v, s in valued}
     explanation = []
     for m in plan.measures:
-        if m not in by_metric:
+        if id(m) not in by_metric:
             explanation.append({"metric": m.metric, "value": None, "score": None, "weight": _num(m.weight),
                                 "points_lost": None, "lift_value": None})  # fmt: skip
             continue
-        value, s = by_metric[m]
-        lift = _lift_value(m, exact_scores[m], weighted, exact_weight, target) if target is not None else None
+        value, s = by_metric[id(m)]
+        lift = _lift_value(m, exact_scores[id(m)], weighted, exact_weight, target) if target is not None else None
         explanation.append(
             {
                 "metric": m.metric,
@@ -184,11 +184,10 @@ def _lift_value(m: MeasurePlan, current: Fraction, weighted: Fraction, total_wei
     return _num(value)
 
 
-def tier_for(arr, tiers: list[tuple[Fraction, int]]) -> int | None:
+def tier_for(arr: Decimal, tiers: list[tuple[Decimal, int]]) -> int | None:
     """The tier with the highest min_arr ≤ ARR; `tiers` sorted by min_arr descending."""
-    value = _frac(arr)
     for min_arr, tier_id in tiers:
-        if min_arr <= value:
+        if min_arr <= arr:
             return tier_id
     return None
 
