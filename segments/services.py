@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from accounts.models import Account
@@ -61,6 +61,14 @@ def segments_recompute(*, as_of: date) -> dict:
     day = HealthScore.objects.filter(as_of=as_of)
     day.exclude(touch_model="").update(touch_model="")
     for model, ids in by_model.items():
+        if connection.vendor == "postgresql":
+            # One statement per touch model, the ids as one array parameter.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {HealthScore._meta.db_table} SET touch_model = %s WHERE as_of = %s AND account_id = ANY(%s)",
+                    [model, as_of, ids],
+                )
+            continue
         for start in range(0, len(ids), 5000):
             day.filter(account_id__in=ids[start : start + 5000]).update(touch_model=model)
     return {"segments": sum(1 for s in segments if s.active), "entered": entered, "left": left}
