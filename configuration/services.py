@@ -1,7 +1,20 @@
 """Configuration as code (SPEC §4.4): export the rules as one JSON document, apply one back.
 
-`config_apply` validates the whole document first and writes nothing unless all of it is valid;
-then it upserts by name (features by key, journeys by vertical + use case) in one transaction.
+`config_apply` validates the whole document first (configuration/validation.py) and writes
+nothing unless all of it is valid; then, in one transaction:
+
+- with `prune`, objects the document leaves out are deleted first (validation has refused any
+  still in use), so the names, slugs and tier minimums the document takes over are free;
+- every object is upserted by name, ignoring case (features by key, journeys by vertical + use
+  case). An optional key left out takes its default (description "", active true, weight 1,
+  healthy_at 70, at_risk_below 40, priority 0, touch_model none, min_events_90d 1), as in the
+  admin. Only objects that differ are written, so re-applying a document touches nothing;
+- a scorecard's measures are replaced by the listed ones; a journey's stages too, except that
+  stages are matched by name and kept, because each day's results point at them.
+
+`config_export` is ordered by name (features by key, journeys by vertical then use case,
+tiers by min_arr from the highest, as tiers read), measures and stages by position, with numbers
+as int when whole else float, so `export | apply` reports nothing to change.
 """
 
 from dataclasses import dataclass, field
@@ -26,11 +39,13 @@ class ConfigInvalid(Exception):
 
 @dataclass
 class ApplyReport:
+    """What `config_apply` did (or, with dry_run, would do): names per kind and outcome."""
+
     dry_run: bool = False
     created: dict[str, list[str]] = field(default_factory=dict)
     updated: dict[str, list[str]] = field(default_factory=dict)
     deleted: dict[str, list[str]] = field(default_factory=dict)
-    unchanged: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, list[str]] = field(default_factory=dict)
 
     def note(self, kind: str, what: str, name: str) -> None:
         getattr(self, what).setdefault(kind, []).append(name)
@@ -40,6 +55,7 @@ class ApplyReport:
         return any(self.created.values()) or any(self.updated.values()) or any(self.deleted.values())
 
     def lines(self) -> list[str]:
+        """One line per kind and change ('scorecards: created 'Education''), then a summary."""
         prefix = "would be " if self.dry_run else ""
         out = []
         for kind in KINDS:
@@ -48,8 +64,16 @@ class ApplyReport:
                 if names:
                     out.append(f"{kind}: {prefix}{what} {', '.join(repr(n) for n in names)}")
         if not out:
-            out.append("nothing to change: the configuration already matches the document")
+            return ["nothing to change: the configuration already matches the document"]
+        counts = [
+            f"{sum(len(getattr(self, what).get(kind, [])) for kind in KINDS)} {what}"
+            for what in ("created", "updated", "deleted", "unchanged")
+        ]
+        out.append(", ".join(counts))
         return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
 
 
 def _num(value):
@@ -134,182 +158,234 @@ def config_export() -> dict:
 
 
 def config_apply(*, document: dict, dry_run: bool = False, prune: bool = False) -> ApplyReport:
-    """Validates then applies `document`; raises ConfigInvalid (nothing changed) on any error."""
-    errors = validate_document(document, prune=prune)
-    if errors:
-        raise ConfigInvalid(errors)
+    """Validates then applies `document` in one transaction.
+
+    Raises ConfigInvalid (and changes nothing) when the document has any error. With `dry_run`
+    the same writes run and are rolled back, so the report says exactly what would change.
+    """
     report = ApplyReport(dry_run=dry_run)
     with transaction.atomic():
+        # Validated inside the transaction: what was checked is what gets written.
+        errors = validate_document(document, prune=prune)
+        if errors:
+            raise ConfigInvalid(errors)
         _Applier(document, report, prune).run()
         if dry_run:
             transaction.set_rollback(True)
     return report
 
 
+def _label(journey: Journey) -> str:
+    return f"{journey.vertical.name} / {journey.use_case.name}"
+
+
 class _Applier:
+    """Writes a validated document: prune first (so names, slugs and min_arr values the document
+    takes over are free), then upserts kind by kind, writing only what differs."""
+
     def __init__(self, doc: dict, report: ApplyReport, prune: bool):
         self.doc, self.report, self.prune = doc, report, prune
 
+    def items(self, kind: str) -> list[dict]:
+        return self.doc.get(kind) or []
+
     def run(self) -> None:
-        self.verticals = self._upsert_named(Vertical, "verticals", _vertical_dict)
-        self.use_cases = self._upsert_named(UseCase, "use_cases", _vertical_dict)
+        if self.prune:
+            self._prune()
+        self.verticals = self._upsert_named(Vertical, "verticals")
+        self.use_cases = self._upsert_named(UseCase, "use_cases")
         self.features = self._upsert_features()
         self._upsert_tiers()
         self._upsert_scorecards()
         self._upsert_segments()
         self._upsert_journeys()
-        if self.prune:
-            self._prune()
 
-    def _track(self, kind: str, name: str, before: dict | None, after: dict) -> None:
+    def _track(self, kind: str, name: str, before: dict | None, after: dict) -> bool:
+        """Notes the outcome; True when the object must be written."""
         if before is None:
             self.report.note(kind, "created", name)
         elif before != after:
             self.report.note(kind, "updated", name)
         else:
-            self.report.unchanged[kind] = self.report.unchanged.get(kind, 0) + 1
+            self.report.note(kind, "unchanged", name)
+            return False
+        return True
 
-    def _upsert_named(self, model, kind: str, as_dict) -> dict[str, object]:
+    def _upsert_named(self, model, kind: str) -> dict:
         existing = {o.name.lower(): o for o in model.objects.all()}
-        for item in self.doc.get(kind) or []:
+        for item in self.items(kind):
             name = item["name"].strip()
             obj = existing.get(name.lower())
-            before = as_dict(obj) if obj else None
-            obj = obj or model(name=name)
-            obj.name, obj.description = name, item.get("description", "")
-            obj.save()
-            existing[name.lower()] = obj
-            self._track(kind, name, before, as_dict(obj))
+            after = {"name": name, "description": item.get("description", "")}
+            if self._track(kind, name, _vertical_dict(obj) if obj else None, after):
+                obj = obj or model()
+                obj.name, obj.description = after["name"], after["description"]
+                obj.save()
+                existing[name.lower()] = obj
         return existing
 
     def _upsert_features(self) -> dict[str, Feature]:
         existing = {f.key.lower(): f for f in Feature.objects.all()}
-        for item in self.doc.get("features") or []:
+        for item in self.items("features"):
             key = item["key"].strip()
             obj = existing.get(key.lower())
-            before = _feature_dict(obj) if obj else None
-            obj = obj or Feature(key=key)
-            obj.name = item.get("name") or key.replace("_", " ").capitalize()
-            obj.save()
-            existing[key.lower()] = obj
-            self._track("features", key, before, _feature_dict(obj))
+            after = {"key": key, "name": item.get("name", "").strip() or key.replace("_", " ").capitalize()}
+            if self._track("features", key, _feature_dict(obj) if obj else None, after):
+                obj = obj or Feature()
+                obj.key, obj.name = after["key"], after["name"]
+                obj.save()
+                existing[key.lower()] = obj
         return existing
 
     def _upsert_tiers(self) -> None:
         existing = {t.name.lower(): t for t in Tier.objects.all()}
-        items = self.doc.get("tiers") or []
-        # min_arr is unique: move the tiers out of the way first so swaps between tiers can't collide.
-        for item in items:
-            obj = existing.get(item["name"].strip().lower())
-            if obj:
-                Tier.objects.filter(pk=obj.pk).update(min_arr=-obj.pk)
-        for item in items:
+        writes = []
+        for item in self.items("tiers"):
             name = item["name"].strip()
             obj = existing.get(name.lower())
-            before = _tier_dict(obj) if obj else None
-            obj = obj or Tier(name=name)
-            obj.name, obj.min_arr = name, Decimal(str(item["min_arr"]))
+            after = {"name": name, "min_arr": _num(item["min_arr"])}
+            if self._track("tiers", name, _tier_dict(obj) if obj else None, after):
+                writes.append((obj or Tier(), after))
+        # min_arr is unique: move the changing tiers out of the way first so swaps can't collide
+        # (validation keeps every min_arr ≥ 0, so the negative placeholders are free).
+        for obj, _ in writes:
+            if obj.pk:
+                Tier.objects.filter(pk=obj.pk).update(min_arr=-obj.pk)
+        for obj, after in writes:
+            obj.name, obj.min_arr = after["name"], Decimal(str(after["min_arr"]))
             obj.save()
-            obj.refresh_from_db()
-            self._track("tiers", name, before, _tier_dict(obj))
 
     def _ref(self, objects: dict, name):
         return objects[name.strip().lower()] if name else None
 
     def _upsert_scorecards(self) -> None:
-        existing = {s.name.lower(): s for s in Scorecard.objects.select_related("vertical", "use_case")}
-        # Deactivate first, so that moving a scope from one scorecard to another never trips the
-        # "one active scorecard per scope" rule halfway through.
-        for item in self.doc.get("scorecards") or []:
-            sc = existing.get(item["name"].strip().lower())
-            if sc and not item.get("active", True):
-                Scorecard.objects.filter(pk=sc.pk).update(active=False)
-        for item in self.doc.get("scorecards") or []:
+        existing = {
+            s.name.lower(): s
+            for s in Scorecard.objects.select_related("vertical", "use_case").prefetch_related("measures")
+        }
+        for item in self.items("scorecards"):
             name = item["name"].strip()
             sc = existing.get(name.lower())
-            before = _scorecard_dict(sc) if sc else None
-            sc = sc or Scorecard(name=name)
-            sc.name = name
-            sc.vertical = self._ref(self.verticals, item.get("vertical"))
-            sc.use_case = self._ref(self.use_cases, item.get("use_case"))
-            sc.active = item.get("active", True)
-            sc.healthy_at = item.get("healthy_at", 70)
-            sc.at_risk_below = item.get("at_risk_below", 40)
-            sc.save()
-            sc.measures.all().delete()
-            Measure.objects.bulk_create(
-                Measure(
-                    scorecard=sc,
-                    metric=m["metric"],
-                    weight=Decimal(str(m.get("weight", 1))),
-                    red=Decimal(str(m["red"])),
-                    green=Decimal(str(m["green"])),
-                    position=i,
-                )
-                for i, m in enumerate(item["measures"])
+            vertical, use_case = (
+                self._ref(self.verticals, item.get("vertical")),
+                self._ref(self.use_cases, item.get("use_case")),
             )
-            sc = Scorecard.objects.select_related("vertical", "use_case").get(pk=sc.pk)
-            self._track("scorecards", name, before, _scorecard_dict(sc))
+            measures = [
+                {
+                    "metric": m["metric"],
+                    "weight": _num(m.get("weight", 1)),
+                    "red": _num(m["red"]),
+                    "green": _num(m["green"]),
+                }
+                for m in item["measures"]
+            ]
+            after = {
+                "name": name,
+                "vertical": vertical.name if vertical else None,
+                "use_case": use_case.name if use_case else None,
+                "active": item.get("active", True),
+                "healthy_at": item.get("healthy_at", 70),
+                "at_risk_below": item.get("at_risk_below", 40),
+                "measures": measures,
+            }
+            before = _scorecard_dict(sc) if sc else None
+            if not self._track("scorecards", name, before, after):
+                continue
+            sc = sc or Scorecard()
+            sc.name, sc.vertical, sc.use_case, sc.active = name, vertical, use_case, after["active"]
+            sc.healthy_at, sc.at_risk_below = after["healthy_at"], after["at_risk_below"]
+            sc.save()
+            if before is None or before["measures"] != measures:
+                sc.measures.all().delete()
+                Measure.objects.bulk_create(
+                    Measure(
+                        scorecard=sc,
+                        metric=m["metric"],
+                        weight=Decimal(str(m["weight"])),
+                        red=Decimal(str(m["red"])),
+                        green=Decimal(str(m["green"])),
+                        position=i,
+                    )
+                    for i, m in enumerate(measures)
+                )
 
     def _upsert_segments(self) -> None:
         existing = {s.name.lower(): s for s in Segment.objects.all()}
-        for item in self.doc.get("segments") or []:
+        for item in self.items("segments"):
             name = item["name"].strip()
             seg = existing.get(name.lower())
-            before = _segment_dict(seg) if seg else None
-            seg = seg or Segment(name=name)
-            seg.name = name
-            seg.description = item.get("description", "")
-            seg.touch_model = item.get("touch_model") or ""
-            seg.priority = item.get("priority", 0)
-            seg.active = item.get("active", True)
-            seg.rule = item["rule"]
-            seg.save()
-            self._track("segments", name, before, _segment_dict(seg))
+            after = {
+                "name": name,
+                "description": item.get("description", ""),
+                "touch_model": item.get("touch_model") or None,
+                "priority": item.get("priority", 0),
+                "active": item.get("active", True),
+                "rule": item["rule"],
+            }
+            if self._track("segments", name, _segment_dict(seg) if seg else None, after):
+                seg = seg or Segment()
+                seg.name, seg.description, seg.touch_model = name, after["description"], after["touch_model"] or ""
+                seg.priority, seg.active, seg.rule = after["priority"], after["active"], after["rule"]
+                seg.save()
 
     def _upsert_journeys(self) -> None:
         journeys = Journey.objects.select_related("vertical", "use_case").prefetch_related("stages__features")
         existing = {(j.vertical_id, j.use_case_id): j for j in journeys}
-        for item in self.doc.get("journeys") or []:
-            vertical, use_case = self._ref(self.verticals, item["vertical"]), self._ref(self.use_cases, item["use_case"])
+        for item in self.items("journeys"):
+            vertical, use_case = (
+                self._ref(self.verticals, item["vertical"]),
+                self._ref(self.use_cases, item["use_case"]),
+            )
             journey = existing.get((vertical.pk, use_case.pk))
-            before = _journey_dict(journey) if journey else None
+            stages = [
+                {
+                    "name": st["name"].strip(),
+                    "features": sorted({self.features[k.strip().lower()].key for k in st["features"]}),
+                    "min_events_90d": st.get("min_events_90d", 1),
+                }
+                for st in item["stages"]
+            ]
+            after = {"vertical": vertical.name, "use_case": use_case.name, "stages": stages}
+            label = f"{vertical.name} / {use_case.name}"
+            if not self._track("journeys", label, _journey_dict(journey) if journey else None, after):
+                continue
             journey = journey or Journey.objects.create(vertical=vertical, use_case=use_case)
-            journey.stages.all().delete()
-            for position, st in enumerate(item["stages"]):
-                stage = Stage.objects.create(
-                    journey=journey, name=st["name"].strip(), position=position, min_events_90d=st.get("min_events_90d", 1)
-                )
-                stage.features.set([self.features[k.strip().lower()] for k in st["features"]])
-            journey = journeys.get(pk=journey.pk)
-            self._track("journeys", f"{vertical.name} / {use_case.name}", before, _journey_dict(journey))
             existing[(vertical.pk, use_case.pk)] = journey
+            # Stages are matched by name and kept: the daily results point at them (journey_stage).
+            old = {st.name.lower(): st for st in journey.stages.all()}
+            for position, st in enumerate(stages):
+                stage = old.pop(st["name"].lower(), None) or Stage(journey=journey)
+                stage.name, stage.position, stage.min_events_90d = st["name"], position, st["min_events_90d"]
+                stage.save()
+                stage.features.set([self.features[k.lower()] for k in st["features"]])
+            Stage.objects.filter(pk__in=[st.pk for st in old.values()]).delete()
 
     def _prune(self) -> None:
-        doc = self.doc
+        def names(kind: str, key: str = "name") -> set[str]:
+            return {o[key].strip().lower() for o in self.items(kind)}
 
         def drop(queryset, kind: str, keep: set, key=lambda o: o.name.lower(), label=lambda o: o.name):
-            for obj in queryset:
-                if key(obj) not in keep:
-                    self.report.note(kind, "deleted", label(obj))
-                    obj.delete()
+            doomed = [obj for obj in queryset if key(obj) not in keep]
+            for obj in doomed:
+                self.report.note(kind, "deleted", label(obj))
+            queryset.model.objects.filter(pk__in=[o.pk for o in doomed]).delete()
 
         drop(
             Journey.objects.select_related("vertical", "use_case"),
             "journeys",
-            {(j["vertical"].strip().lower(), j["use_case"].strip().lower()) for j in doc.get("journeys") or []},
+            {(j["vertical"].strip().lower(), j["use_case"].strip().lower()) for j in self.items("journeys")},
             key=lambda j: (j.vertical.name.lower(), j.use_case.name.lower()),
-            label=str,
+            label=_label,
         )
-        drop(Segment.objects.all(), "segments", {s["name"].strip().lower() for s in doc.get("segments") or []})
-        drop(Scorecard.objects.all(), "scorecards", {s["name"].strip().lower() for s in doc.get("scorecards") or []})
-        drop(Tier.objects.all(), "tiers", {t["name"].strip().lower() for t in doc.get("tiers") or []})
+        drop(Segment.objects.all(), "segments", names("segments"))
+        drop(Scorecard.objects.all(), "scorecards", names("scorecards"))
+        drop(Tier.objects.all(), "tiers", names("tiers"))
         drop(
             Feature.objects.all(),
             "features",
-            {f["key"].strip().lower() for f in doc.get("features") or []},
+            names("features", "key"),
             key=lambda f: f.key.lower(),
             label=lambda f: f.key,
         )
-        drop(UseCase.objects.all(), "use_cases", {u["name"].strip().lower() for u in doc.get("use_cases") or []})
-        drop(Vertical.objects.all(), "verticals", {v["name"].strip().lower() for v in doc.get("verticals") or []})
+        drop(UseCase.objects.all(), "use_cases", names("use_cases"))
+        drop(Vertical.objects.all(), "verticals", names("verticals"))

@@ -1,15 +1,24 @@
 """Validation of the configuration document (SPEC §4.4): every error with its JSON path.
 
-Nothing here writes. `validate_document` returns a list of "<path>: <message>" strings.
+Nothing here writes. `validate_document` returns a list of "<path>: <message>" strings, all of
+them at once (a document with three typos gets three lines, not one per attempt). It checks the
+shape (unknown keys, missing keys, types, what the database columns can hold), the rules of each
+kind (thresholds, weights, rule grammar…), references between objects (to the document or to the
+database) and, with `prune`, whether what would be deleted is still in use.
 """
 
+import math
+import re
+from collections import Counter
 from decimal import Decimal
 
 from django.db.models.functions import Lower
+from django.utils.text import slugify
 
-from accounts.models import Account, AccountUseCase, Feature, UsageDaily, UseCase, Vertical
+from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UsageDaily, UseCase, Vertical
 from health.metrics_catalog import METRICS
 from health.models import Scorecard
+from segments.models import Segment
 from segments.rules import validate_rule
 
 NUMBER = "number"
@@ -60,10 +69,36 @@ SHAPES: dict[str, dict[str, tuple[str, bool]]] = {
 TOUCH_MODELS = ("high", "mid", "self_service")
 KINDS = ("verticals", "use_cases", "features", "tiers", "scorecards", "segments", "journeys")
 
+# What the columns hold: longest text, and (digits, decimal places) of decimals, integer ranges.
+MAX_LENGTH = {
+    ("verticals", "name"): 120,
+    ("use_cases", "name"): 120,
+    ("features", "key"): 80,
+    ("features", "name"): 120,
+    ("tiers", "name"): 80,
+    ("scorecards", "name"): 120,
+    ("segments", "name"): 120,
+    ("stages", "name"): 120,
+}
+DECIMALS = {
+    ("tiers", "min_arr"): (14, 2),
+    ("measures", "weight"): (8, 3),
+    ("measures", "red"): (14, 3),
+    ("measures", "green"): (14, 3),
+}
+INT_RANGE = {
+    ("document", "version"): (-(2**31), 2**31 - 1),
+    ("scorecards", "healthy_at"): (0, 100),
+    ("scorecards", "at_risk_below"): (0, 100),
+    ("segments", "priority"): (-(2**31), 2**31 - 1),
+    ("stages", "min_events_90d"): (0, 2**31 - 1),
+}
+FEATURE_KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
+
 
 def _type_ok(value, expected: str) -> bool:
     if expected == NUMBER:
-        return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+        return isinstance(value, int | float | Decimal) and not isinstance(value, bool) and math.isfinite(value)
     if expected == INTEGER:
         return isinstance(value, int) and not isinstance(value, bool)
     if expected == TEXT:
@@ -75,35 +110,6 @@ def _type_ok(value, expected: str) -> bool:
     if expected == LIST:
         return isinstance(value, list)
     return isinstance(value, dict)
-
-
-def check_shape(obj, kind: str, path: str, errors: list[str]) -> bool:
-    """Unknown keys, missing keys and wrong types; True when the object can be checked further."""
-    if not isinstance(obj, dict):
-        errors.append(f"{path}: expected an object")
-        return False
-    shape = SHAPES[kind]
-    ok = True
-
-    def at(key):
-        return f"{path}.{key}" if path else key
-
-    for key in obj:
-        if key not in shape:
-            errors.append(f"{at(key)}: unknown key (expected one of {', '.join(shape)})")
-            ok = False
-    for key, (expected, required) in shape.items():
-        if key not in obj:
-            if required:
-                errors.append(f"{at(key)}: required")
-                ok = False
-        elif not _type_ok(obj[key], expected):
-            errors.append(f"{at(key)}: expected {'an' if expected == INTEGER else 'a'} {expected}, got {_show(obj[key])}")
-            ok = False
-        elif expected == TEXT and required and not obj[key].strip():
-            errors.append(f"{at(key)}: must not be empty")
-            ok = False
-    return ok
 
 
 def _show(value) -> str:
@@ -120,16 +126,81 @@ def _show(value) -> str:
     return str(value)
 
 
-def _names(model, field="name") -> set[str]:
+def _value_errors(kind: str, key: str, value, expected: str, required: bool) -> str | None:
+    """Beyond the type: emptiness, NUL characters, lengths, ranges, decimal places."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "must not contain NUL characters"
+        if expected == TEXT and required and not value.strip():
+            return "must not be empty"
+        limit = MAX_LENGTH.get((kind, key))
+        if limit and len(value.strip()) > limit:
+            return f"at most {limit} characters, got {len(value.strip())}"
+    if (kind, key) in INT_RANGE:
+        low, high = INT_RANGE[(kind, key)]
+        if high - low <= 1000 and not low <= value <= high:
+            return f"must be between {low} and {high}, got {value}"
+        if value < low:
+            return f"must be ≥ {low}, got {value}"
+        if value > high:
+            return f"must be ≤ {high}, got {value}"
+    if (kind, key) in DECIMALS:
+        digits, places = DECIMALS[(kind, key)]
+        exact = Decimal(str(value))
+        if exact.as_tuple().exponent < -places:
+            return f"at most {places} decimal places, got {value}"
+        if abs(exact) >= 10 ** (digits - places):
+            return f"must be below {10 ** (digits - places):,} in size, got {value}"
+    return None
+
+
+def check_shape(obj, kind: str, path: str, errors: list[str]) -> bool:
+    """Unknown keys, missing keys, wrong types and unstorable values; True when `obj` can be checked further."""
+    if not isinstance(obj, dict):
+        errors.append(f"{path or '$'}: expected an object, got {_show(obj)}")
+        return False
+    shape = SHAPES[kind]
+    ok = True
+
+    def at(key):
+        return f"{path}.{key}" if path else str(key)
+
+    for key in obj:
+        if key not in shape:
+            errors.append(f"{at(key)}: unknown key (expected one of {', '.join(shape)})")
+            ok = False
+    for key, (expected, required) in shape.items():
+        if key not in obj:
+            if required:
+                errors.append(f"{at(key)}: required")
+                ok = False
+        elif not _type_ok(obj[key], expected):
+            article = "an" if expected in (INTEGER, OBJECT) else "a"
+            errors.append(f"{at(key)}: expected {article} {expected}, got {_show(obj[key])}")
+            ok = False
+        else:
+            problem = _value_errors(kind, key, obj[key], expected, required)
+            if problem:
+                errors.append(f"{at(key)}: {problem}")
+                ok = False
+    return ok
+
+
+def _lower_names(model, field="name") -> set[str]:
     return set(model.objects.annotate(k=Lower(field)).values_list("k", flat=True))
 
 
+def _norm(name: str) -> str:
+    return name.strip().lower()
+
+
 def validate_document(doc, *, prune: bool = False) -> list[str]:
+    """Every error of the document as '<path>: <message>'; an empty list means it can be applied."""
     errors: list[str] = []
     if not isinstance(doc, dict):
-        return ["$: expected a JSON object with version, verticals, use_cases, features, tiers, scorecards, segments, journeys"]
+        return [f"$: expected a JSON object with version, {', '.join(KINDS)}; got {_show(doc)}"]
     check_shape(doc, "document", "", errors)
-    if isinstance(doc.get("version"), int) and doc["version"] != 1:
+    if isinstance(doc.get("version"), int) and not isinstance(doc["version"], bool) and doc["version"] != 1:
         errors.append(f"version: unsupported version {doc['version']} (this CS Portal reads version 1)")
 
     items: dict[str, list[tuple[str, dict]]] = {}
@@ -142,74 +213,110 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
                 items[kind].append((path, obj))
 
     # References may name objects already in the database, unless --prune is about to delete them.
-    verticals = (set() if prune else _names(Vertical)) | {o["name"].strip().lower() for _, o in items["verticals"]}
-    use_cases = (set() if prune else _names(UseCase)) | {o["name"].strip().lower() for _, o in items["use_cases"]}
-    features = (set() if prune else _names(Feature, "key")) | {o["key"].strip().lower() for _, o in items["features"]}
+    verticals = (set() if prune else _lower_names(Vertical)) | {_norm(o["name"]) for _, o in items["verticals"]}
+    use_cases = (set() if prune else _lower_names(UseCase)) | {_norm(o["name"]) for _, o in items["use_cases"]}
+    features = (set() if prune else _lower_names(Feature, "key")) | {_norm(o["key"]) for _, o in items["features"]}
 
     for kind, key in [("verticals", "name"), ("use_cases", "name"), ("features", "key"), ("tiers", "name"),
                       ("scorecards", "name"), ("segments", "name")]:  # fmt: skip
         seen: dict[str, str] = {}
         for path, obj in items[kind]:
-            name = obj[key].strip().lower()
+            name = _norm(obj[key])
             if name in seen:
                 errors.append(f"{path}.{key}: '{obj[key]}' is already defined at {seen[name]}")
             seen.setdefault(name, path)
+    _validate_slugs(Vertical, items["verticals"], "x", prune, errors)
+    _validate_slugs(UseCase, items["use_cases"], "x", prune, errors)
+    _validate_slugs(Segment, items["segments"], "segment", prune, errors)
 
     for path, obj in items["features"]:
-        key = obj["key"]
-        if not key.replace("_", "").replace("-", "").isalnum() or key != key.strip():
-            errors.append(f"{path}.key: '{key}' must be letters, digits, '_' or '-'")
-    seen_arr: dict = {}
-    for path, obj in items["tiers"]:
-        if obj["min_arr"] < 0:
-            errors.append(f"{path}.min_arr: must be ≥ 0, got {obj['min_arr']}")
-        if obj["min_arr"] in seen_arr:
-            errors.append(f"{path}.min_arr: {obj['min_arr']} is already the minimum of {seen_arr[obj['min_arr']]}")
-        seen_arr.setdefault(obj["min_arr"], path)
-
-    _validate_scorecards(items["scorecards"], verticals, use_cases, errors)
+        if not FEATURE_KEY.match(obj["key"].strip()):
+            errors.append(f"{path}.key: '{obj['key']}' must be ASCII letters, digits, '_' or '-'")
+    _validate_tiers(items["tiers"], prune, errors)
+    _validate_scorecards(items["scorecards"], verticals, use_cases, prune, errors)
     _validate_segments(items["segments"], errors)
     _validate_journeys(items["journeys"], verticals, use_cases, features, errors)
-    if prune and not errors:
-        errors.extend(_prune_blockers(doc))
+    if prune:
+        errors.extend(_prune_blockers(items))
     return errors
 
 
+def _validate_slugs(model, items, fallback: str, prune: bool, errors: list[str]) -> None:
+    """New objects get a slug from their name: two names must not share one (URLs would clash)."""
+    existing = {o.name.lower(): o for o in model.objects.only("name", "slug")}
+    if prune:  # objects the document leaves out are deleted before anything is created
+        keep = {_norm(o["name"]) for _, o in items}
+        existing = {name: o for name, o in existing.items() if name in keep}
+    taken = {o.slug: f"the existing '{o.name}'" for o in existing.values()}
+    for path, obj in items:
+        name = _norm(obj["name"])
+        if name in existing:
+            continue
+        slug = slugify(obj["name"].strip())[:140] or fallback
+        if slug in taken:
+            errors.append(f"{path}.name: '{obj['name']}' has the same URL slug '{slug}' as {taken[slug]}; rename one")
+        taken.setdefault(slug, path)
+
+
+def _validate_tiers(tiers, prune: bool, errors: list[str]) -> None:
+    seen_arr: dict[Decimal, str] = {}
+    if not prune:  # tiers left alone keep their min_arr, which is unique
+        in_doc = {_norm(o["name"]) for _, o in tiers}
+        for tier in Tier.objects.all():
+            if tier.name.lower() not in in_doc:
+                seen_arr[tier.min_arr] = f"the existing tier '{tier.name}'"
+    for path, obj in tiers:
+        min_arr = Decimal(str(obj["min_arr"]))
+        if min_arr < 0:
+            errors.append(f"{path}.min_arr: must be ≥ 0, got {obj['min_arr']}")
+        if min_arr in seen_arr:
+            errors.append(f"{path}.min_arr: {obj['min_arr']} is already the minimum of {seen_arr[min_arr]}")
+        seen_arr.setdefault(min_arr, path)
+
+
 def _ref(value, known: set[str], what: str, where: str, errors: list[str]) -> None:
-    if value is not None and value.strip().lower() not in known:
-        errors.append(f"{where}: unknown {what} '{value}' (define it under {what.replace(' ', '_')}s or import it first)")
+    if value is not None and _norm(value) not in known:
+        errors.append(
+            f"{where}: unknown {what} '{value}' (define it under {what.replace(' ', '_')}s or import it first)"
+        )
 
 
-def _validate_scorecards(scorecards, verticals, use_cases, errors) -> None:
+def _validate_scorecards(scorecards, verticals, use_cases, prune: bool, errors: list[str]) -> None:
     scopes: dict[tuple, str] = {}
-    in_doc = {o["name"].strip().lower() for _, o in scorecards}
-    for sc in Scorecard.objects.filter(active=True).select_related("vertical", "use_case"):
-        if sc.name.lower() not in in_doc:
-            scope = (sc.vertical.name.lower() if sc.vertical else None, sc.use_case.name.lower() if sc.use_case else None)
-            scopes[scope] = f"the existing scorecard '{sc.name}'"
+    if not prune:  # with --prune the scorecards the document leaves out are deleted
+        in_doc = {_norm(o["name"]) for _, o in scorecards}
+        for sc in Scorecard.objects.filter(active=True).select_related("vertical", "use_case"):
+            if sc.name.lower() not in in_doc:
+                scope = (
+                    sc.vertical.name.lower() if sc.vertical else None,
+                    sc.use_case.name.lower() if sc.use_case else None,
+                )
+                scopes[scope] = f"the existing scorecard '{sc.name}'"
     for path, sc in scorecards:
         _ref(sc.get("vertical"), verticals, "vertical", f"{path}.vertical", errors)
         _ref(sc.get("use_case"), use_cases, "use case", f"{path}.use_case", errors)
         healthy_at, at_risk_below = sc.get("healthy_at", 70), sc.get("at_risk_below", 40)
-        for key, value in (("healthy_at", healthy_at), ("at_risk_below", at_risk_below)):
-            if isinstance(value, int) and not 0 <= value <= 100:
-                errors.append(f"{path}.{key}: must be between 0 and 100, got {value}")
-        if isinstance(healthy_at, int) and isinstance(at_risk_below, int) and at_risk_below > healthy_at:
+        if 0 <= at_risk_below <= 100 and 0 <= healthy_at <= 100 and at_risk_below > healthy_at:
             errors.append(f"{path}.at_risk_below: {at_risk_below} is above healthy_at {healthy_at}")
         if not sc["measures"]:
             errors.append(f"{path}.measures: a scorecard needs at least one measure")
+        metrics_seen: dict[str, str] = {}
         for j, measure in enumerate(sc["measures"]):
             mpath = f"{path}.measures[{j}]"
             if not check_shape(measure, "measures", mpath, errors):
                 continue
-            if measure["metric"] not in METRICS:
-                errors.append(f"{mpath}.metric: unknown metric '{measure['metric']}' (one of {', '.join(METRICS)})")
+            metric = measure["metric"]
+            if metric not in METRICS:
+                errors.append(f"{mpath}.metric: unknown metric '{metric}' (one of {', '.join(METRICS)})")
+            elif metric in metrics_seen:
+                errors.append(f"{mpath}.metric: '{metric}' is already measured at {metrics_seen[metric]}")
+            metrics_seen.setdefault(metric, mpath)
             if measure.get("weight", 1) <= 0:
                 errors.append(f"{mpath}.weight: must be greater than 0, got {measure['weight']}")
             if measure["red"] == measure["green"]:
                 errors.append(f"{mpath}.green: must differ from red ({measure['red']})")
         if sc.get("active", True):
-            scope = tuple(v.strip().lower() if isinstance(v, str) else None for v in (sc.get("vertical"), sc.get("use_case")))
+            scope = tuple(_norm(v) if isinstance(v, str) else None for v in (sc.get("vertical"), sc.get("use_case")))
             if scope in scopes:
                 errors.append(
                     f"{path}: another active scorecard has the same scope ({scopes[scope]}); "
@@ -218,7 +325,7 @@ def _validate_scorecards(scorecards, verticals, use_cases, errors) -> None:
             scopes.setdefault(scope, path)
 
 
-def _validate_segments(segments, errors) -> None:
+def _validate_segments(segments, errors: list[str]) -> None:
     for path, seg in segments:
         touch = seg.get("touch_model")
         if touch not in (None, "", *TOUCH_MODELS):
@@ -226,49 +333,70 @@ def _validate_segments(segments, errors) -> None:
         errors.extend(validate_rule(seg["rule"], f"{path}.rule"))
 
 
-def _validate_journeys(journeys, verticals, use_cases, features, errors) -> None:
+def _validate_journeys(journeys, verticals, use_cases, features, errors: list[str]) -> None:
     seen: dict[tuple, str] = {}
     for path, journey in journeys:
         _ref(journey["vertical"], verticals, "vertical", f"{path}.vertical", errors)
         _ref(journey["use_case"], use_cases, "use case", f"{path}.use_case", errors)
-        scope = (journey["vertical"].strip().lower(), journey["use_case"].strip().lower())
+        scope = (_norm(journey["vertical"]), _norm(journey["use_case"]))
         if scope in seen:
-            errors.append(f"{path}: a journey for {journey['vertical']} / {journey['use_case']} is already defined at {seen[scope]}")
+            errors.append(
+                f"{path}: a journey for {journey['vertical']} / {journey['use_case']} is already defined at {seen[scope]}"
+            )
         seen.setdefault(scope, path)
         if not journey["stages"]:
             errors.append(f"{path}.stages: a journey needs at least one stage")
+        names: dict[str, str] = {}
         for j, stage in enumerate(journey["stages"]):
             spath = f"{path}.stages[{j}]"
             if not check_shape(stage, "stages", spath, errors):
                 continue
+            name = _norm(stage["name"])
+            if name in names:
+                errors.append(f"{spath}.name: '{stage['name']}' is already a stage of this journey at {names[name]}")
+            names.setdefault(name, spath)
             if not stage["features"]:
                 errors.append(f"{spath}.features: a stage needs at least one feature")
             for k, key in enumerate(stage["features"]):
-                if not isinstance(key, str) or key.strip().lower() not in features:
+                if not isinstance(key, str) or _norm(key) not in features:
                     errors.append(f"{spath}.features[{k}]: unknown feature {_show(key)}")
-            if stage.get("min_events_90d", 1) < 0:
-                errors.append(f"{spath}.min_events_90d: must be ≥ 0, got {stage['min_events_90d']}")
 
 
-def _prune_blockers(doc) -> list[str]:
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _prune_blockers(items) -> list[str]:
     """With --prune, objects the document leaves out are deleted: refuse where data still uses them."""
     errors = []
-    keep = {o["name"].strip().lower() for o in doc.get("verticals") or []}
-    for vertical in Vertical.objects.all():
-        if vertical.name.lower() not in keep:
-            used = Account.objects.filter(vertical=vertical).count()
-            if used:
-                errors.append(f"verticals: cannot prune '{vertical.name}': {used} accounts are in it (add it back to the document)")
-    keep = {o["name"].strip().lower() for o in doc.get("use_cases") or []}
-    for use_case in UseCase.objects.all():
-        if use_case.name.lower() not in keep:
-            used = AccountUseCase.objects.filter(use_case=use_case).count()
-            if used:
-                errors.append(f"use_cases: cannot prune '{use_case.name}': {used} accounts run it (add it back to the document)")
-    keep = {o["key"].strip().lower() for o in doc.get("features") or []}
-    for feature in Feature.objects.all():
-        if feature.key.lower() not in keep and (
-            UsageDaily.objects.filter(feature=feature).exists() or feature.stated_drivers.exists()
-        ):
-            errors.append(f"features: cannot prune '{feature.key}': usage or stated drivers refer to it (add it back to the document)")
+    keep = {_norm(o["name"]) for _, o in items["verticals"]}
+    doomed = [v for v in Vertical.objects.all() if v.name.lower() not in keep]
+    counts = Counter(Account.objects.filter(vertical__in=doomed).values_list("vertical_id", flat=True))
+    for vertical in doomed:
+        if counts[vertical.pk]:
+            errors.append(
+                f"verticals: cannot prune '{vertical.name}': {_plural(counts[vertical.pk], 'account is', 'accounts are')} "
+                "in it (add it back to the document or move the accounts first)"
+            )
+    keep = {_norm(o["name"]) for _, o in items["use_cases"]}
+    doomed = [u for u in UseCase.objects.all() if u.name.lower() not in keep]
+    running = AccountUseCase.objects.filter(use_case__in=doomed).values_list("account_id", "use_case_id")
+    primary = Account.objects.filter(primary_use_case__in=doomed).values_list("pk", "primary_use_case_id")
+    counts = Counter(use_case for _, use_case in {*running, *primary})
+    for use_case in doomed:
+        if counts[use_case.pk]:
+            errors.append(
+                f"use_cases: cannot prune '{use_case.name}': {_plural(counts[use_case.pk], 'account runs', 'accounts run')} "
+                "it (add it back to the document)"
+            )
+    keep = {_norm(o["key"]) for _, o in items["features"]}
+    doomed = [f for f in Feature.objects.all() if f.key.lower() not in keep]
+    if doomed:
+        used = set(UsageDaily.objects.filter(feature__in=doomed).values_list("feature_id", flat=True).distinct())
+        used |= set(StatedDriver.objects.filter(feature__in=doomed).values_list("feature_id", flat=True))
+        for feature in doomed:
+            if feature.pk in used:
+                errors.append(
+                    f"features: cannot prune '{feature.key}': usage or stated drivers refer to it (add it back to the document)"
+                )
     return errors

@@ -1,10 +1,25 @@
 """The segment rule grammar of SPEC §6: fields, the ops each supports, and validation.
 
 A rule is `{"all": [R…]}`, `{"any": [R…]}`, `{"not": R}` or a condition
-`{"field": F, "op": O, "value": V}`. Validation returns every problem as "<path>: <message>";
-the compiler (segments/compiler.py) only ever sees valid rules.
+`{"field": F, "op": O, "value": V}`, nested freely. Validation returns every problem as
+"<path>: <message>"; the compiler (segments/compiler.py) only ever sees valid rules.
+
+Field kinds and the ops they support (`OPS_BY_KIND`):
+
+| kind     | fields                                   | ops                                                  |
+|----------|------------------------------------------|------------------------------------------------------|
+| number   | arr, seats, employees, health_score, days_to_renewal, every §5.1 metric | all: eq ne in not_in gt gte lt lte between is_null not_null |
+| text     | vertical, primary_use_case, tier, owner, journey_stage | eq ne in not_in is_null not_null (case-insensitive) |
+| choice   | persona, health_band (text with fixed values, checked case-insensitively) | as text |
+| set      | use_case (the account's use cases)       | as text: eq/in "has (any of)", ne/not_in "has none of" |
+
+Ordering ops (gt…between) make no sense on names, so text, choice and set fields reject them.
+Values: numbers are JSON numbers (not booleans, not NaN/Infinity); text values non-empty strings;
+`in`/`not_in` a non-empty list; `between` `[low, high]` with low ≤ high; `is_null`/`not_null` no
+value (an explicit `null` is tolerated).
 """
 
+import math
 from dataclasses import dataclass
 
 from health.metrics_catalog import METRICS
@@ -13,11 +28,13 @@ from health.metrics_catalog import METRICS
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    kind: str  # "text", "number", "set" (use_case) or "choice" (fixed values)
+    kind: str  # "text", "number", "set" (use_case) or "choice" (text with fixed values)
     choices: tuple[str, ...] | None = None
     label: str = ""
 
 
+# health_band always has a value ('unknown' without a score); churned accounts are in no segment,
+# so 'churned' is not a value a rule can usefully name.
 BANDS = ("healthy", "neutral", "at_risk", "unknown")
 PERSONAS = ("executive", "manager", "individual_contributor")
 
@@ -49,103 +66,145 @@ OPS_BY_KIND: dict[str, tuple[str, ...]] = {
     "choice": EQUALITY,
     "set": EQUALITY,
 }
-ALL_OPS = EQUALITY + ORDER
+ALL_OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "is_null", "not_null")
 LIST_OPS = ("in", "not_in")
 NO_VALUE_OPS = ("is_null", "not_null")
+GROUP_KEYS = ("all", "any", "not")
+CONDITION_KEYS = ("field", "op", "value")
+MAX_DEPTH = 32  # deeper nesting is certainly a mistake, and would exhaust the stack
 
 
 class RuleError(ValueError):
+    """An invalid rule; `errors` lists every problem as '<path>: <message>'."""
+
     def __init__(self, errors: list[str]):
         super().__init__("; ".join(errors))
         self.errors = errors
 
 
-def check_rule(rule) -> None:
-    errors = validate_rule(rule)
+def check_rule(rule, path: str = "rule") -> None:
+    """Raises RuleError listing every problem when `rule` is invalid."""
+    errors = validate_rule(rule, path)
     if errors:
         raise RuleError(errors)
 
 
 def validate_rule(rule, path: str = "rule") -> list[str]:
     """Every problem of a rule, each as '<path>: <message>'. An empty list means valid."""
-    if not isinstance(rule, dict):
-        return [f"{path}: expected an object ({{\"all\": [...]}}, {{\"any\": [...]}}, {{\"not\": ...}} or a condition)"]
-    groups = [k for k in ("all", "any", "not") if k in rule]
-    if groups:
-        extra = sorted(set(rule) - {groups[0]})
-        if extra:
-            return [f"{path}: unexpected key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} beside '{groups[0]}'"]
-        key = groups[0]
-        if key == "not":
-            return validate_rule(rule["not"], f"{path}.not")
-        children = rule[key]
-        if not isinstance(children, list) or not children:
-            return [f"{path}.{key}: expected a non-empty list of rules"]
-        errors = []
-        for i, child in enumerate(children):
-            errors.extend(validate_rule(child, f"{path}.{key}[{i}]"))
-        return errors
-    return _validate_condition(rule, path)
+    return _validate(rule, path, 0)
 
 
 def _describe(value) -> str:
-    return repr(value) if not isinstance(value, str) else f"'{value}'"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _keys(keys) -> str:
+    keys = sorted(keys, key=str)
+    return f"key{'s' if len(keys) > 1 else ''} {', '.join(_describe(k) for k in keys)}"
+
+
+def _validate(rule, path: str, depth: int) -> list[str]:
+    if depth > MAX_DEPTH:
+        return [f"{path}: rule nested more than {MAX_DEPTH} levels deep"]
+    if not isinstance(rule, dict):
+        return [
+            f'{path}: expected a rule object ({{"all": [...]}}, {{"any": [...]}}, {{"not": {{...}}}} '
+            f'or {{"field", "op", "value"}}), got {_describe(rule)}'
+        ]
+    groups = [k for k in GROUP_KEYS if k in rule]
+    if not groups:
+        return _validate_condition(rule, path)
+    if len(groups) > 1:
+        return [f"{path}: a group has exactly one of all, any, not; got {', '.join(groups)}"]
+    key = groups[0]
+    extra = set(rule) - {key}
+    errors = [f"{path}: unknown {_keys(extra)} beside '{key}' (a group has only '{key}')"] if extra else []
+    if key == "not":
+        child = rule["not"]
+        if isinstance(child, list):
+            return [
+                *errors,
+                f'{path}.not: \'not\' wraps one rule (an object), got a list; use {{"not": {{"any": [...]}}}}',
+            ]
+        return errors + _validate(child, f"{path}.not", depth + 1)
+    children = rule[key]
+    if not isinstance(children, list):
+        return [*errors, f"{path}.{key}: expected a list of rules, got {_describe(children)}"]
+    if not children:
+        return [*errors, f"{path}.{key}: empty group; list at least one rule"]
+    for i, child in enumerate(children):
+        errors.extend(_validate(child, f"{path}.{key}[{i}]", depth + 1))
+    return errors
 
 
 def _validate_condition(cond: dict, path: str) -> list[str]:
-    unknown = sorted(set(cond) - {"field", "op", "value"})
+    errors = []
+    unknown = set(cond) - set(CONDITION_KEYS)
     if unknown:
-        return [f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} (a condition has field, op, value)"]
-    if "field" not in cond or "op" not in cond:
-        missing = [k for k in ("field", "op") if k not in cond]
-        return [f"{path}: a condition needs {' and '.join(missing)}"]
+        errors.append(f"{path}: unknown {_keys(unknown)} (a condition has field, op, value)")
+    missing = [k for k in ("field", "op") if k not in cond]
+    if missing:
+        return [*errors, f"{path}: a condition needs {' and '.join(missing)}"]
     name, op = cond["field"], cond["op"]
     spec = FIELDS.get(name) if isinstance(name, str) else None
     if spec is None:
-        return [f"{path}.field: unknown field {_describe(name)}"]
-    if op not in ALL_OPS:
-        return [f"{path}.op: unknown op {_describe(op)} for field '{name}' (one of {', '.join(ALL_OPS)})"]
+        return [*errors, f"{path}: unknown field {_describe(name)}"]
+    if not isinstance(op, str) or op not in ALL_OPS:
+        return [*errors, f"{path}.op: unknown op {_describe(op)} for field '{name}' (one of {', '.join(ALL_OPS)})"]
     if op not in OPS_BY_KIND[spec.kind]:
         return [
+            *errors,
             f"{path}.op: op '{op}' is not supported for {spec.kind} field '{name}' "
-            f"(use one of {', '.join(OPS_BY_KIND[spec.kind])})"
+            f"(use one of {', '.join(OPS_BY_KIND[spec.kind])})",
         ]
-    where = f"{path}.value"
+    return errors + _validate_value(spec, op, cond, f"{path}.value")
+
+
+def _validate_value(spec: FieldSpec, op: str, cond: dict, where: str) -> list[str]:
+    name = spec.name
     if op in NO_VALUE_OPS:
         if cond.get("value") is not None:
-            return [f"{where}: op '{op}' on '{name}' takes no value"]
+            return [f"{where}: op '{op}' on field '{name}' takes no value, got {_describe(cond['value'])}"]
         return []
     if "value" not in cond:
-        return [f"{where}: op '{op}' on '{name}' needs a value"]
+        return [f"{where}: op '{op}' on field '{name}' needs a value"]
     value = cond["value"]
     if op in LIST_OPS:
         if not isinstance(value, list) or not value:
-            return [f"{where}: op '{op}' on '{name}' needs a non-empty list"]
+            return [f"{where}: op '{op}' on field '{name}' needs a non-empty list, got {_describe(value)}"]
         errors = []
         for i, item in enumerate(value):
             errors.extend(_check_scalar(spec, item, f"{where}[{i}]"))
         return errors
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            return [f"{where}: 'between' on '{name}' needs [low, high]"]
+            return [f"{where}: 'between' on field '{name}' needs [low, high], got {_describe(value)}"]
         errors = _check_scalar(spec, value[0], f"{where}[0]") + _check_scalar(spec, value[1], f"{where}[1]")
         if not errors and value[0] > value[1]:
-            errors.append(f"{where}: 'between' on '{name}' needs low ≤ high, got [{value[0]}, {value[1]}]")
+            errors.append(f"{where}: 'between' on field '{name}' needs low ≤ high, got [{value[0]}, {value[1]}]")
         return errors
     return _check_scalar(spec, value, where)
 
 
 def _check_scalar(spec: FieldSpec, value, where: str) -> list[str]:
     if spec.kind == "number":
-        if not _is_number(value):
-            return [f"{where}: '{spec.name}' compares numbers, got {_describe(value)}"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return [f"{where}: expected a number, got {_describe(value)} for field '{spec.name}'"]
         return []
     if not isinstance(value, str) or not value.strip():
-        return [f"{where}: '{spec.name}' compares text, got {_describe(value)}"]
+        return [f"{where}: expected text, got {_describe(value)} for field '{spec.name}'"]
+    if "\x00" in value:
+        return [f"{where}: text for field '{spec.name}' contains a NUL character"]
     if spec.choices and value.lower() not in spec.choices:
         return [f"{where}: {_describe(value)} is not a {spec.name} (one of {', '.join(spec.choices)})"]
     return []

@@ -137,7 +137,7 @@ def test_nesting_all_any_not(cast):
 def test_invalid_rule_is_rejected_naming_the_condition(cast):
     with pytest.raises(RuleError) as exc:
         match(cast, {"all": [{"field": "arr", "op": "gt", "value": "lots"}]})
-    assert exc.value.errors == ["rule.all[0].value: 'arr' compares numbers, got 'lots'"]
+    assert exc.value.errors == ["rule.all[0].value: expected a number, got 'lots' for field 'arr'"]
 
 
 def test_membership_history_and_touch_models(cast):

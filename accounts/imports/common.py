@@ -87,6 +87,23 @@ class Progress:
             self.stream.flush()
 
 
+class CountingReader:
+    """Wraps a binary file handed to COPY: counts the lines going through to report progress."""
+
+    def __init__(self, fileobj, progress: Progress):
+        self.fileobj, self.progress, self.lines, self.done = fileobj, progress, 0, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fileobj.read(size)
+        self.lines += data.count(b"\n")
+        self.done += len(data)
+        self.progress.update(max(self.lines - 1, 0), self.done)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size) if size and size > 0 else self.fileobj.readline()
+
+
 class CsvSource:
     """Streams a CSV file's rows as dicts of the wanted columns, with 1-based file line numbers.
 

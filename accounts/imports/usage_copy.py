@@ -12,7 +12,7 @@ import psycopg2
 from django.db import DatabaseError, ProgrammingError, connection, transaction
 from psycopg2 import errors as pg_errors
 
-from accounts.imports.common import MAX_REPORTED_ERRORS, ImportResult, Progress
+from accounts.imports.common import MAX_REPORTED_ERRORS, CountingReader, ImportResult, Progress
 from accounts.models import Account, Feature, UsageDaily
 
 INT_MAX = 2_147_483_647
@@ -40,7 +40,7 @@ def _copy(cursor, fileobj, columns: list[str], header: list[str], progress: Prog
     progress.stage("loading the file into PostgreSQL (COPY)")
     cursor.copy_expert(
         f"COPY usage_staging ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')",
-        fileobj,
+        CountingReader(fileobj, progress),
         1 << 20,
     )
 
