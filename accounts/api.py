@@ -1,11 +1,20 @@
 """REST API for reference data (verticals, use cases, features, tiers) and accounts."""
 
-from django.db.models import ProtectedError
+from datetime import timedelta
+
+import django_filters.rest_framework as filters
+from django.db.models import Prefetch, ProtectedError
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 
-from accounts.models import Feature, Tier, UseCase, Vertical
+from accounts.export import latest_as_of
+from accounts.models import Account, AccountUseCase, Feature, Tier, UseCase, Vertical
 from cs_portal.api.auth import IsAdminOrReadOnly
+from health.models import Band, HealthScore
+from segments.selectors import memberships_on
 
 
 class InUse(APIException):
@@ -81,3 +90,117 @@ class TierViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
     serializer_class = TierSerializer
     permission_classes = [IsAdminOrReadOnly]
     ordering_fields = ["min_arr", "name"]
+
+
+class HealthSerializer(serializers.ModelSerializer):
+    scorecard = serializers.CharField(source="scorecard.name", default=None)
+    tier = serializers.CharField(source="tier.name", default=None)
+
+    class Meta:
+        model = HealthScore
+        fields = ["as_of", "score", "band", "scorecard", "tier", "touch_model"]
+
+
+class HealthDetailSerializer(HealthSerializer):
+    class Meta(HealthSerializer.Meta):
+        fields = [*HealthSerializer.Meta.fields, "measures"]
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    vertical = serializers.CharField(source="vertical.name")
+    primary_use_case = serializers.CharField(source="primary_use_case.name", default=None)
+    use_cases = serializers.SerializerMethodField()
+    owner = serializers.EmailField(source="owner.email", default=None)
+    health = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Account
+        fields = [
+            "id", "external_id", "name", "vertical", "primary_use_case", "use_cases", "arr", "owner", "employees",
+            "persona", "seats", "start_date", "renewal_date", "churned_on", "health",
+        ]  # fmt: skip
+
+    def get_use_cases(self, account) -> list[str]:
+        return sorted(u.name for u in account.use_cases.all())
+
+    @extend_schema_field(HealthSerializer(allow_null=True))
+    def get_health(self, account):
+        latest = getattr(account, "latest_health", None)
+        return HealthSerializer(latest[0]).data if latest else None
+
+
+class AccountDetailSerializer(AccountSerializer):
+    @extend_schema_field(HealthDetailSerializer(allow_null=True))
+    def get_health(self, account):
+        latest = getattr(account, "latest_health", None)
+        return HealthDetailSerializer(latest[0]).data if latest else None
+
+
+class AccountFilter(filters.FilterSet):
+    vertical = filters.CharFilter(field_name="vertical__name", lookup_expr="iexact")
+    use_case = filters.CharFilter(method="filter_use_case")
+    segment = filters.CharFilter(method="filter_segment", help_text="segment slug: members on the latest day")
+    band = filters.ChoiceFilter(choices=Band.choices, method="filter_latest", help_text="health band on the latest day")
+    tier = filters.CharFilter(method="filter_latest", help_text="tier name on the latest day")
+    owner = filters.CharFilter(field_name="owner__email", lookup_expr="iexact")
+    score_min = filters.NumberFilter(method="filter_latest")
+    score_max = filters.NumberFilter(method="filter_latest")
+    renewal_within_days = filters.NumberFilter(method="filter_renewal", help_text="renews in the next N days")
+
+    class Meta:
+        model = Account
+        fields = ["vertical", "use_case", "segment", "band", "tier", "owner", "score_min", "score_max", "renewal_within_days"]
+
+    def filter_use_case(self, queryset, name, value):
+        return queryset.filter(pk__in=AccountUseCase.objects.filter(use_case__name__iexact=value).values("account_id"))
+
+    def filter_segment(self, queryset, name, value):
+        day = latest_as_of()
+        if day is None:
+            return queryset.none()
+        return queryset.filter(pk__in=memberships_on(day).filter(segment__slug=value).values("account_id"))
+
+    def filter_latest(self, queryset, name, value):
+        day = latest_as_of()
+        lookup = {
+            "band": {"band": value},
+            "tier": {"tier__name__iexact": value},
+            "score_min": {"score__gte": value},
+            "score_max": {"score__lte": value},
+        }[name]
+        return queryset.filter(pk__in=HealthScore.objects.filter(as_of=day, **lookup).values("account_id"))
+
+    def filter_renewal(self, queryset, name, value):
+        today = timezone.localdate()
+        return queryset.filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=int(value)))
+
+
+class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+    """Accounts with their latest health. Create and update: `POST accounts/bulk/`."""
+
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+    search_fields = ["name", "external_id"]
+    ordering_fields = ["name", "arr", "renewal_date", "external_id"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        day = latest_as_of()
+        latest = HealthScore.objects.filter(as_of=day).select_related("scorecard", "tier")
+        return (
+            Account.objects.select_related("vertical", "primary_use_case", "owner")
+            .prefetch_related("use_cases", Prefetch("health_scores", queryset=latest, to_attr="latest_health"))
+            .order_by("name", "id")
+        )
+
+    def get_serializer_class(self):
+        return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
+
+    @extend_schema(responses=HealthDetailSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def health(self, request, pk=None):
+        """The account's daily health, newest first."""
+        account = self.get_object()
+        history = HealthScore.objects.filter(account=account).select_related("scorecard", "tier").order_by("-as_of")
+        page = self.paginate_queryset(history)
+        return self.get_paginated_response(HealthDetailSerializer(page, many=True).data)

@@ -5,14 +5,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
+from accounts import api_ingest
 
 router = DefaultRouter()
 router.register("verticals", accounts_api.VerticalViewSet)
 router.register("use-cases", accounts_api.UseCaseViewSet)
 router.register("features", accounts_api.FeatureViewSet)
 router.register("tiers", accounts_api.TierViewSet)
+router.register("accounts", accounts_api.AccountViewSet, basename="account")
 
 urlpatterns = [
+    path("v1/accounts/bulk/", api_ingest.AccountBulkUpsertView.as_view(), name="api-accounts-bulk"),
+    path("v1/usage/", api_ingest.UsageIngestView.as_view(), name="api-usage"),
+    path("v1/nps/", api_ingest.NpsIngestView.as_view(), name="api-nps"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

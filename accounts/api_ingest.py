@@ -1,0 +1,156 @@
+"""Batch ingestion over the API: the same services and validation as the CSV imports.
+
+A JSON list of rows (or a text/csv body) becomes a CSV in memory and goes through
+`import_usage` / `import_nps` / `import_accounts`; a bad row's "line N: column: reason" becomes
+{"path": "[i].column", "message": reason} (i = the row's index in the JSON list).
+"""
+
+import csv
+import io
+import re
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.imports import ImportFailed, import_accounts, import_nps, import_usage
+from accounts.imports import accounts as account_import
+from accounts.imports import nps as nps_import
+from accounts.imports import usage as usage_import
+from cs_portal.api.auth import CanIngest, IsAdminOrReadOnly
+from cs_portal.api.errors import error_response
+
+MAX_ROWS = 50_000
+LINE = re.compile(r"^line (\d+): ([^:]+): (.*)$")
+
+
+class CsvParser(BaseParser):
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read()
+
+
+def _csv_bytes(rows: list, columns: tuple[str, ...]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+    return buffer.getvalue().encode()
+
+
+def _shape_errors(data, columns: tuple[str, ...], optional: tuple[str, ...]) -> list[dict]:
+    if not isinstance(data, list):
+        return [{"path": "", "message": "expected a JSON list of rows (or a text/csv body)"}]
+    if not data:
+        return [{"path": "", "message": "no rows: send at least one"}]
+    if len(data) > MAX_ROWS:
+        return [{"path": "", "message": f"{len(data):,} rows: at most {MAX_ROWS:,} a request"}]
+    errors = []
+    allowed = set(columns) | set(optional)
+    for i, row in enumerate(data):
+        if not isinstance(row, dict):
+            errors.append({"path": f"[{i}]", "message": "expected an object"})
+            continue
+        for key in sorted(set(row) - allowed):
+            errors.append({"path": f"[{i}].{key}", "message": f"unknown field (expected {', '.join(columns)})"})
+        for key, value in row.items():
+            if isinstance(value, dict | list):
+                errors.append({"path": f"[{i}].{key}", "message": "expected a single value"})
+    return errors[:50]
+
+
+def run_import(request, service, columns: tuple[str, ...], optional: tuple[str, ...] = (), **kwargs) -> Response:
+    """One request, one all-or-nothing import; 201 with counts, or 400 naming every bad row."""
+    is_csv = isinstance(request.data, bytes | str)
+    if is_csv:
+        body = request.data if isinstance(request.data, bytes) else request.data.encode()
+        if body.count(b"\n") > MAX_ROWS + 1:
+            return error_response([{"path": "", "message": f"at most {MAX_ROWS:,} rows a request"}])
+    else:
+        errors = _shape_errors(request.data, columns, optional)
+        if errors:
+            return error_response(errors)
+        body = _csv_bytes(request.data, columns + optional)
+    try:
+        result = service(io.BytesIO(body), skip_invalid=False, **kwargs)
+    except ImportFailed as exc:
+        return error_response([{"path": "", "message": str(exc)}])
+    if result.error_count:
+        errors = []
+        for line in result.error_lines():
+            match = LINE.match(line)
+            if match is None:
+                errors.append({"path": "", "message": line})
+                continue
+            number, column, reason = int(match[1]), match[2], match[3]
+            path = f"line {number}.{column}" if is_csv else f"[{number - 2}].{column}"
+            errors.append({"path": path, "message": reason})
+        return error_response(errors)
+    return Response({"created": result.created, "updated": result.updated}, status=status.HTTP_201_CREATED)
+
+
+RESULT = inline_serializer("ImportResult", {"created": serializers.IntegerField(), "updated": serializers.IntegerField()})
+
+
+class UsageIngestView(APIView):
+    """Batch ingestion of daily usage rows (up to 50,000 a request), all or nothing."""
+
+    permission_classes = [CanIngest]
+    parser_classes = [JSONParser, CsvParser]
+
+    @extend_schema(
+        request=inline_serializer(
+            "UsageRow",
+            {
+                "account_external_id": serializers.CharField(),
+                "date": serializers.DateField(),
+                "feature": serializers.CharField(),
+                "events": serializers.IntegerField(min_value=0),
+                "active_users": serializers.IntegerField(min_value=0, required=False),
+            },
+            many=True,
+        ),
+        responses={201: RESULT},
+        examples=[OpenApiExample("rows", value=[{"account_external_id": "A1", "date": "2026-11-01", "feature": "scheduling", "events": 3, "active_users": 2}])],
+    )
+    def post(self, request):
+        return run_import(request, import_usage, usage_import.REQUIRED)
+
+
+class NpsIngestView(APIView):
+    """Batch ingestion of NPS responses, all or nothing."""
+
+    permission_classes = [CanIngest]
+    parser_classes = [JSONParser, CsvParser]
+
+    @extend_schema(
+        request=inline_serializer(
+            "NpsRow",
+            {
+                "account_external_id": serializers.CharField(),
+                "date": serializers.DateField(),
+                "score": serializers.IntegerField(min_value=0, max_value=10),
+                "comment": serializers.CharField(required=False),
+            },
+            many=True,
+        ),
+        responses={201: RESULT},
+    )
+    def post(self, request):
+        return run_import(request, import_nps, nps_import.REQUIRED, nps_import.OPTIONAL)
+
+
+class AccountBulkUpsertView(APIView):
+    """Create or update accounts by external_id, with the validation of import_accounts."""
+
+    permission_classes = [IsAdminOrReadOnly]
+    parser_classes = [JSONParser, CsvParser]
+
+    @extend_schema(request=inline_serializer("AccountRow", {c: serializers.CharField(required=c in ("external_id", "name", "vertical")) for c in account_import.REQUIRED + account_import.OPTIONAL}, many=True), responses={201: RESULT})
+    def post(self, request):
+        # Keys a JSON row leaves out become empty cells, as in a CSV.
+        return run_import(request, import_accounts, account_import.REQUIRED, account_import.OPTIONAL)
