@@ -6,6 +6,8 @@ from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
 from accounts import api_ingest
+from configuration import api as config_api
+from health import api as health_api
 
 router = DefaultRouter()
 router.register("verticals", accounts_api.VerticalViewSet)
@@ -13,11 +15,16 @@ router.register("use-cases", accounts_api.UseCaseViewSet)
 router.register("features", accounts_api.FeatureViewSet)
 router.register("tiers", accounts_api.TierViewSet)
 router.register("accounts", accounts_api.AccountViewSet, basename="account")
+router.register("segments", config_api.SegmentViewSet, basename="segment")
+router.register("scorecards", config_api.ScorecardViewSet, basename="scorecard")
+router.register("journeys", config_api.JourneyViewSet, basename="journey")
+router.register("recompute", health_api.RecomputeViewSet, basename="recompute")
 
 urlpatterns = [
     path("v1/accounts/bulk/", api_ingest.AccountBulkUpsertView.as_view(), name="api-accounts-bulk"),
     path("v1/usage/", api_ingest.UsageIngestView.as_view(), name="api-usage"),
     path("v1/nps/", api_ingest.NpsIngestView.as_view(), name="api-nps"),
+    path("v1/config/", config_api.ConfigView.as_view(), name="api-config"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

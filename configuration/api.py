@@ -1,0 +1,211 @@
+"""Rules over the API: segments, scorecards, journeys and the whole configuration document.
+
+Writes go through `config_apply` — the same validation and upsert as `apply_config` and the
+admin — so a rule that `apply_config` would refuse can never be saved through the API either.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from configuration import services
+from configuration.services import ConfigInvalid, config_apply, config_export
+from cs_portal.api.auth import IsAdminOrReadOnly
+from cs_portal.api.errors import error_response
+from health.models import Scorecard
+from journeys.models import Journey
+from segments.models import Segment
+from segments.selectors import memberships_on
+
+
+def _errors(exc: ConfigInvalid, prefix: str = "") -> list[dict]:
+    out = []
+    for error in exc.errors:
+        path, _, message = error.partition(": ")
+        out.append({"path": path.removeprefix(prefix), "message": message})
+    return out
+
+
+class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """One kind of the configuration document as a REST collection (read: everyone; write: admins)."""
+
+    permission_classes = [IsAdminOrReadOnly]
+    kind = ""  # the document key: "segments", "scorecards", "journeys"
+    as_dict = None  # model → its document form
+
+    def serialize(self, obj) -> dict:
+        return {"id": obj.pk, **type(self).as_dict(obj)}
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([self.serialize(o) for o in page])
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.serialize(self.get_object()))
+
+    def _apply(self, item: dict, instance=None):
+        if not isinstance(item, dict):
+            return error_response([{"path": "", "message": "expected a JSON object"}])
+        if instance is not None:
+            current = type(self).as_dict(instance)
+            item = {**current, **item}
+            for key in self.identity:
+                if item.get(key) != current.get(key):
+                    return error_response([{"path": key, "message": f"{key} can't be changed here: create a new one and delete this one"}])
+        try:
+            config_apply(document={"version": 1, self.kind: [item]})
+        except ConfigInvalid as exc:
+            return error_response(_errors(exc, f"{self.kind}[0]."))
+        obj = self.lookup_saved(item)
+        return Response(self.serialize(obj), status=status.HTTP_200_OK if instance else status.HTTP_201_CREATED)
+
+    def create(self, request, *args, **kwargs):
+        return self._apply(request.data)
+
+    def update(self, request, *args, **kwargs):
+        return self._apply(request.data, self.get_object())
+
+    def partial_update(self, request, *args, **kwargs):
+        return self._apply(request.data, self.get_object())
+
+
+class MeasureDoc(serializers.Serializer):
+    metric = serializers.CharField()
+    weight = serializers.FloatField(required=False)
+    red = serializers.FloatField()
+    green = serializers.FloatField()
+
+
+class ScorecardDoc(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField()
+    vertical = serializers.CharField(allow_null=True, required=False)
+    use_case = serializers.CharField(allow_null=True, required=False)
+    active = serializers.BooleanField(required=False)
+    healthy_at = serializers.IntegerField(required=False)
+    at_risk_below = serializers.IntegerField(required=False)
+    measures = MeasureDoc(many=True)
+
+
+class SegmentDoc(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    touch_model = serializers.CharField(allow_null=True, required=False)
+    priority = serializers.IntegerField(required=False)
+    active = serializers.BooleanField(required=False)
+    rule = serializers.JSONField(help_text='e.g. {"all": [{"field": "vertical", "op": "eq", "value": "Education"}]}')
+
+
+class StageDoc(serializers.Serializer):
+    name = serializers.CharField()
+    features = serializers.ListField(child=serializers.CharField())
+    min_events_90d = serializers.IntegerField(required=False)
+
+
+class JourneyDoc(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    vertical = serializers.CharField()
+    use_case = serializers.CharField()
+    stages = StageDoc(many=True)
+
+
+class SegmentViewSet(DocumentItemViewSet):
+    """Segments: rules validated as in apply_config; `members/` lists stays with entered/left dates."""
+
+    kind = "segments"
+    serializer_class = SegmentDoc
+    identity = ("name",)
+    as_dict = staticmethod(services._segment_dict)
+    queryset = Segment.objects.order_by("-priority", "name")
+    lookup_field = "slug"
+
+    def lookup_saved(self, item):
+        return Segment.objects.get(name__iexact=item["name"].strip())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("current", bool, description="only stays open today")],
+        responses=inline_serializer("Membership", {
+            "account_id": serializers.IntegerField(), "external_id": serializers.CharField(), "name": serializers.CharField(),
+            "entered_on": serializers.DateField(), "left_on": serializers.DateField(allow_null=True)}, many=True),
+    )  # fmt: skip
+    @action(detail=True, methods=["get"])
+    def members(self, request, slug=None):
+        segment = self.get_object()
+        stays = segment.memberships.select_related("account").order_by("-entered_on", "account__name")
+        if request.query_params.get("current") in ("1", "true", "yes"):
+            from accounts.export import latest_as_of
+
+            day = latest_as_of()
+            stays = memberships_on(day).filter(segment=segment).select_related("account") if day else stays.none()
+        page = self.paginate_queryset(stays)
+        return self.get_paginated_response(
+            [{"account_id": s.account_id, "external_id": s.account.external_id, "name": s.account.name,
+              "entered_on": s.entered_on, "left_on": s.left_on} for s in page]  # fmt: skip
+        )
+
+
+class ScorecardViewSet(DocumentItemViewSet):
+    """Scorecards with their measures, validated as in apply_config."""
+
+    kind = "scorecards"
+    serializer_class = ScorecardDoc
+    identity = ("name",)
+    as_dict = staticmethod(services._scorecard_dict)
+    queryset = Scorecard.objects.select_related("vertical", "use_case").prefetch_related("measures").order_by("name")
+
+    def lookup_saved(self, item):
+        return self.get_queryset().get(name__iexact=item["name"].strip())
+
+
+class JourneyViewSet(DocumentItemViewSet):
+    """Journeys per vertical and use case, with ordered stages."""
+
+    kind = "journeys"
+    serializer_class = JourneyDoc
+    identity = ("vertical", "use_case")
+    as_dict = staticmethod(services._journey_dict)
+    queryset = (
+        Journey.objects.select_related("vertical", "use_case")
+        .prefetch_related("stages__features")
+        .order_by("vertical__name", "use_case__name")
+    )
+
+    def lookup_saved(self, item):
+        return self.get_queryset().get(vertical__name__iexact=item["vertical"].strip(), use_case__name__iexact=item["use_case"].strip())
+
+
+REPORT = inline_serializer("ApplyReport", {
+    "dry_run": serializers.BooleanField(), "created": serializers.DictField(), "updated": serializers.DictField(),
+    "deleted": serializers.DictField(), "unchanged": serializers.DictField()})  # fmt: skip
+
+
+class ConfigView(APIView):
+    """GET: the whole configuration document. POST: apply one (`?dry_run=true` to preview, `?prune=true`)."""
+
+    permission_classes = [IsAdminOrReadOnly]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response(config_export())
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        parameters=[OpenApiParameter("dry_run", bool), OpenApiParameter("prune", bool)],
+        responses={200: REPORT},
+    )
+    def post(self, request):
+        flag = {"1", "true", "yes"}
+        try:
+            report = config_apply(
+                document=request.data,
+                dry_run=request.query_params.get("dry_run", "").lower() in flag,
+                prune=request.query_params.get("prune", "").lower() in flag,
+            )
+        except ConfigInvalid as exc:
+            return error_response(_errors(exc))
+        return Response({"dry_run": report.dry_run, "created": report.created, "updated": report.updated,
+                         "deleted": report.deleted, "unchanged": report.unchanged})  # fmt: skip
