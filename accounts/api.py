@@ -8,11 +8,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from accounts import selectors
 from accounts.export import latest_as_of
-from accounts.models import Account, AccountUseCase, Feature, Tier, UseCase, Vertical
-from cs_portal.api.auth import IsAdminOrReadOnly
+from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UseCase, Vertical
+from cs_portal.api.auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
 from health.models import Band, HealthScore
 from segments.selectors import memberships_on
 
@@ -58,6 +61,39 @@ class TierSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "min_arr"]
 
 
+class VerticalSummarySerializer(serializers.Serializer):
+    vertical = serializers.CharField()
+    slug = serializers.CharField()
+    accounts = serializers.IntegerField()
+    arr = serializers.DecimalField(max_digits=16, decimal_places=2)
+    share_of_arr = serializers.FloatField()
+    average_arr = serializers.FloatField()
+    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
+    health_mix = serializers.DictField(child=serializers.IntegerField())
+
+
+class RevenueReportSerializer(serializers.Serializer):
+    as_of = serializers.DateField(allow_null=True)
+    total_arr = serializers.DecimalField(max_digits=16, decimal_places=2)
+    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
+    verticals = VerticalSummarySerializer(many=True)
+
+
+class DriverSerializer(serializers.ModelSerializer):
+    feature = serializers.SlugRelatedField(slug_field="key", queryset=Feature.objects.all())
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None, allow_null=True)
+    events_90d = serializers.IntegerField(read_only=True, default=0)
+    used_90d = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StatedDriver
+        fields = ["id", "feature", "note", "recorded_by", "recorded_at", "events_90d", "used_90d"]
+
+    def get_used_90d(self, driver) -> bool:
+        """Say vs do: false when the customer names a feature it has not used in 90 days."""
+        return bool(getattr(driver, "events_90d", 0))
+
+
 class VerticalViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
     queryset = Vertical.objects.order_by("name")
     serializer_class = VerticalSerializer
@@ -65,6 +101,12 @@ class VerticalViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
     lookup_field = "slug"
     search_fields = ["name"]
     ordering_fields = ["name"]
+
+    @extend_schema(responses=VerticalSummarySerializer)
+    @action(detail=True, methods=["get"], permission_classes=[IsTeamMember])
+    def summary(self, request, slug=None):
+        """The vertical's revenue and health on the latest day: ARR, share, average, ARR at risk, health mix."""
+        return Response(VerticalSummarySerializer(_vertical_summary_view(request, slug)).data)
 
 
 class UseCaseViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
@@ -93,8 +135,8 @@ class TierViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
 
 
 class HealthSerializer(serializers.ModelSerializer):
-    scorecard = serializers.CharField(source="scorecard.name", default=None)
-    tier = serializers.CharField(source="tier.name", default=None)
+    scorecard = serializers.CharField(source="scorecard.name", default=None, allow_null=True)
+    tier = serializers.CharField(source="tier.name", default=None, allow_null=True)
 
     class Meta:
         model = HealthScore
@@ -108,9 +150,9 @@ class HealthDetailSerializer(HealthSerializer):
 
 class AccountSerializer(serializers.ModelSerializer):
     vertical = serializers.CharField(source="vertical.name")
-    primary_use_case = serializers.CharField(source="primary_use_case.name", default=None)
+    primary_use_case = serializers.CharField(source="primary_use_case.name", default=None, allow_null=True)
     use_cases = serializers.SerializerMethodField()
-    owner = serializers.EmailField(source="owner.email", default=None)
+    owner = serializers.EmailField(source="owner.email", default=None, allow_null=True)
     health = serializers.SerializerMethodField()
 
     class Meta:
@@ -161,6 +203,8 @@ class AccountFilter(filters.FilterSet):
         return queryset.filter(pk__in=memberships_on(day).filter(segment__slug=value).values("account_id"))
 
     def filter_latest(self, queryset, name, value):
+        if name in ("score_min", "score_max") and not 0 <= value <= 100:
+            raise ValidationError({name: "a score is between 0 and 100"})
         day = latest_as_of()
         lookup = {
             "band": {"band": value},
@@ -171,6 +215,8 @@ class AccountFilter(filters.FilterSet):
         return queryset.filter(pk__in=HealthScore.objects.filter(as_of=day, **lookup).values("account_id"))
 
     def filter_renewal(self, queryset, name, value):
+        if not 0 <= value <= 3650:
+            raise ValidationError({name: "a number of days between 0 and 3650"})
         today = timezone.localdate()
         return queryset.filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=int(value)))
 
@@ -196,6 +242,29 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
 
+    def filter_queryset(self, queryset):
+        # The list's filters select accounts; they don't hide one account's own pages.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    @extend_schema(methods=["GET"], responses=DriverSerializer(many=True))
+    @extend_schema(methods=["POST"], request=DriverSerializer, responses={201: DriverSerializer})
+    @action(detail=True, methods=["get", "post"], permission_classes=[IsTeamMember])
+    def drivers(self, request, pk=None):
+        """Stated success drivers (say) next to the feature's events in the last 90 days (do).
+
+        POST records one (CSMs and admins)."""
+        account = self.get_object()
+        if request.method == "POST":
+            if not request.user.has_perm("accounts.add_stateddriver"):
+                raise PermissionDenied("Recording stated drivers is for CSMs and CS Admins.")
+            serializer = DriverSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            serializer.save(account=account, recorded_by=request.user)
+            driver = selectors.drivers_with_usage(account).get(pk=serializer.instance.pk)
+            return Response(DriverSerializer(driver).data, status=201)
+        page = self.paginate_queryset(selectors.drivers_with_usage(account))
+        return self.get_paginated_response(DriverSerializer(page, many=True).data)
+
     @extend_schema(responses=HealthDetailSerializer(many=True))
     @action(detail=True, methods=["get"])
     def health(self, request, pk=None):
@@ -204,3 +273,32 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         history = HealthScore.objects.filter(account=account).select_related("scorecard", "tier").order_by("-as_of")
         page = self.paginate_queryset(history)
         return self.get_paginated_response(HealthDetailSerializer(page, many=True).data)
+
+
+def _vertical_summary_view(request, slug):
+    from django.shortcuts import get_object_or_404
+
+    vertical = get_object_or_404(Vertical, slug=slug)
+    for row in selectors.revenue_by_vertical(latest_as_of()):
+        if row["slug"] == vertical.slug:
+            return row
+    return {"vertical": vertical.name, "slug": vertical.slug, "accounts": 0, "arr": 0, "share_of_arr": 0.0,
+            "average_arr": 0.0, "arr_at_risk": 0, "health_mix": {"healthy": 0, "neutral": 0, "at_risk": 0, "unknown": 0}}  # fmt: skip
+
+
+class RevenueReportView(APIView):
+    """Revenue by vertical on the latest day (CS Leaders and CS Admins)."""
+
+    permission_classes = [IsLeaderOrAdmin]
+
+    @extend_schema(responses=RevenueReportSerializer)
+    def get(self, request):
+        day = latest_as_of()
+        verticals = selectors.revenue_by_vertical(day)
+        report = {
+            "as_of": day,
+            "total_arr": sum(v["arr"] for v in verticals),
+            "arr_at_risk": sum(v["arr_at_risk"] for v in verticals),
+            "verticals": verticals,
+        }
+        return Response(RevenueReportSerializer(report).data)

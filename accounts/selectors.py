@@ -65,3 +65,70 @@ def usage_by_feature(account: Account, *, days: int = 90, as_of: date | None = N
         s["dates"].append(day.isoformat())
         s["events"].append(events)
     return {"start": start, "end": end, "series": series}
+
+
+def revenue_by_vertical(day: date | None) -> list[dict]:
+    """Per vertical, active accounts only: accounts, ARR, share of ARR, average ARR, ARR at risk and
+    the health mix on `day` (the latest results). Two queries whatever the number of accounts."""
+    from health.models import HealthScore
+
+    today = day or date.today()
+    active = Account.objects.active_on(today)
+    rows = {
+        r["vertical__slug"]: r
+        for r in active.values("vertical__slug", "vertical__name").annotate(accounts=Count("id"), arr=Sum("arr"))
+    }
+    bands: dict[str, dict[str, dict]] = {}
+    if day is not None:
+        for r in (
+            HealthScore.objects.filter(as_of=day, account__in=active)
+            .values("account__vertical__slug", "band")
+            .annotate(n=Count("id"), arr=Sum("account__arr"))
+        ):
+            bands.setdefault(r["account__vertical__slug"], {})[r["band"]] = r
+    total = sum((r["arr"] or 0) for r in rows.values()) or 0
+    out = []
+    for slug, r in rows.items():
+        mix = bands.get(slug, {})
+        arr = r["arr"] or 0
+        counted = sum(b["n"] for b in mix.values())
+        out.append(
+            {
+                "vertical": r["vertical__name"],
+                "slug": slug,
+                "accounts": r["accounts"],
+                "arr": arr,
+                "share_of_arr": round(float(arr) / float(total) * 100, 2) if total else 0.0,
+                "average_arr": round(float(arr) / r["accounts"], 2) if r["accounts"] else 0.0,
+                "arr_at_risk": mix.get("at_risk", {}).get("arr") or 0,
+                "health_mix": {
+                    "healthy": mix.get("healthy", {}).get("n", 0),
+                    "neutral": mix.get("neutral", {}).get("n", 0),
+                    "at_risk": mix.get("at_risk", {}).get("n", 0),
+                    "unknown": r["accounts"] - counted + mix.get("unknown", {}).get("n", 0),
+                },
+            }
+        )
+    return sorted(out, key=lambda v: (-v["arr"], v["vertical"]))
+
+
+def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
+    """The account's stated drivers, each with its feature's events in the 90 days up to `as_of`."""
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from accounts.models import StatedDriver
+
+    end = as_of or date.today()
+    events = (
+        UsageDaily.objects.filter(account=account, feature=OuterRef("feature"), date__range=(end - timedelta(days=89), end))
+        .values("feature")
+        .annotate(total=Sum("events"))
+        .values("total")
+    )
+    return (
+        StatedDriver.objects.filter(account=account)
+        .select_related("feature", "recorded_by")
+        .annotate(events_90d=Coalesce(Subquery(events), 0))
+        .order_by("-recorded_at", "-id")
+    )

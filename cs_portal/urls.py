@@ -21,3 +21,6 @@ urlpatterns = [
     path("api/", include("cs_portal.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "cs_portal.views.not_found"
+handler500 = "cs_portal.views.server_error"

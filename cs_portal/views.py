@@ -39,3 +39,22 @@ def healthz(request):
             status["broker"] = f"error: {exc.__class__.__name__}"
     healthy = status["database"] == "ok" and not status["broker"].startswith("error")
     return JsonResponse({"status": "ok" if healthy else "error", **status}, status=200 if healthy else 503)
+
+
+@login_not_required
+def not_found(request, exception=None):
+    """404s: the API's error format under /api/, the HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"errors": [{"path": "", "message": "Not found."}]}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+@login_not_required
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"errors": [{"path": "", "message": "Server error: it has been logged."}]}, status=500)
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)

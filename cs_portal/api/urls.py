@@ -25,6 +25,7 @@ urlpatterns = [
     path("v1/usage/", api_ingest.UsageIngestView.as_view(), name="api-usage"),
     path("v1/nps/", api_ingest.NpsIngestView.as_view(), name="api-nps"),
     path("v1/config/", config_api.ConfigView.as_view(), name="api-config"),
+    path("v1/reports/revenue/", accounts_api.RevenueReportView.as_view(), name="api-revenue"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
