@@ -250,7 +250,8 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(methods=["POST"], request=DriverSerializer, responses={201: DriverSerializer})
     @action(detail=True, methods=["get", "post"], permission_classes=[IsTeamMember])
     def drivers(self, request, pk=None):
-        """Stated success drivers (say) next to the feature's events in the last 90 days (do).
+        """Stated success drivers (say) next to the feature's events in the 90 days up to the latest
+        results (do).
 
         POST records one (CSMs and admins)."""
         account = self.get_object()
@@ -260,9 +261,9 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
             serializer = DriverSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             serializer.save(account=account, recorded_by=request.user)
-            driver = selectors.drivers_with_usage(account).get(pk=serializer.instance.pk)
+            driver = selectors.drivers_with_usage(account, latest_as_of()).get(pk=serializer.instance.pk)
             return Response(DriverSerializer(driver).data, status=201)
-        page = self.paginate_queryset(selectors.drivers_with_usage(account))
+        page = self.paginate_queryset(selectors.drivers_with_usage(account, latest_as_of()))
         return self.get_paginated_response(DriverSerializer(page, many=True).data)
 
     @extend_schema(responses=HealthDetailSerializer(many=True))
