@@ -190,3 +190,10 @@ def test_account_list_query_count_does_not_depend_on_page_size(scored, leader):
     with CaptureQueriesContext(connection) as six:
         assert len(client.get("/api/v1/accounts/", {"page_size": 6}).json()["results"]) == 6
     assert len(two) == len(six)
+
+
+def test_more_than_50000_rows_in_one_request_is_refused(a1, ingest_token):
+    rows = [{"account_external_id": "A1", "date": "2026-06-01", "feature": "x", "events": 1}] * 50_001
+    response = api(token=ingest_token).post("/api/v1/usage/", rows, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"path": "", "message": "50,001 rows: at most 50,000 a request"}]
