@@ -19,7 +19,7 @@ from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier
 from health.metrics_catalog import METRICS
 from health.models import Scorecard
 from segments.models import Segment
-from segments.rules import validate_rule
+from segments.rules import describe_value, validate_rule
 
 NUMBER = "number"
 INTEGER = "integer"
@@ -112,20 +112,6 @@ def _type_ok(value, expected: str) -> bool:
     return isinstance(value, dict)
 
 
-def _show(value) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return str(value)
-
-
 def _value_errors(kind: str, key: str, value, expected: str, required: bool) -> str | None:
     """Beyond the type: emptiness, NUL characters, lengths, ranges, decimal places."""
     if isinstance(value, str):
@@ -157,7 +143,7 @@ def _value_errors(kind: str, key: str, value, expected: str, required: bool) -> 
 def check_shape(obj, kind: str, path: str, errors: list[str]) -> bool:
     """Unknown keys, missing keys, wrong types and unstorable values; True when `obj` can be checked further."""
     if not isinstance(obj, dict):
-        errors.append(f"{path or '$'}: expected an object, got {_show(obj)}")
+        errors.append(f"{path or '$'}: expected an object, got {describe_value(obj)}")
         return False
     shape = SHAPES[kind]
     ok = True
@@ -176,7 +162,7 @@ def check_shape(obj, kind: str, path: str, errors: list[str]) -> bool:
                 ok = False
         elif not _type_ok(obj[key], expected):
             article = "an" if expected in (INTEGER, OBJECT) else "a"
-            errors.append(f"{at(key)}: expected {article} {expected}, got {_show(obj[key])}")
+            errors.append(f"{at(key)}: expected {article} {expected}, got {describe_value(obj[key])}")
             ok = False
         else:
             problem = _value_errors(kind, key, obj[key], expected, required)
@@ -198,7 +184,7 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
     """Every error of the document as '<path>: <message>'; an empty list means it can be applied."""
     errors: list[str] = []
     if not isinstance(doc, dict):
-        return [f"$: expected a JSON object with version, {', '.join(KINDS)}; got {_show(doc)}"]
+        return [f"$: expected a JSON object with version, {', '.join(KINDS)}; got {describe_value(doc)}"]
     check_shape(doc, "document", "", errors)
     if isinstance(doc.get("version"), int) and not isinstance(doc["version"], bool) and doc["version"] != 1:
         errors.append(f"version: unsupported version {doc['version']} (this CS Portal reads version 1)")
@@ -359,7 +345,7 @@ def _validate_journeys(journeys, verticals, use_cases, features, errors: list[st
                 errors.append(f"{spath}.features: a stage needs at least one feature")
             for k, key in enumerate(stage["features"]):
                 if not isinstance(key, str) or _norm(key) not in features:
-                    errors.append(f"{spath}.features[{k}]: unknown feature {_show(key)}")
+                    errors.append(f"{spath}.features[{k}]: unknown feature {describe_value(key)}")
 
 
 def _plural(n: int, one: str, many: str) -> str:

@@ -94,7 +94,8 @@ def validate_rule(rule, path: str = "rule") -> list[str]:
     return _validate(rule, path, 0)
 
 
-def _describe(value) -> str:
+def describe_value(value) -> str:
+    """A value as error messages quote it: 'text', null, true, a list, an object, 42."""
     if isinstance(value, str):
         return f"'{value}'"
     if value is None:
@@ -110,7 +111,7 @@ def _describe(value) -> str:
 
 def _keys(keys) -> str:
     keys = sorted(keys, key=str)
-    return f"key{'s' if len(keys) > 1 else ''} {', '.join(_describe(k) for k in keys)}"
+    return f"key{'s' if len(keys) > 1 else ''} {', '.join(describe_value(k) for k in keys)}"
 
 
 def _validate(rule, path: str, depth: int) -> list[str]:
@@ -119,7 +120,7 @@ def _validate(rule, path: str, depth: int) -> list[str]:
     if not isinstance(rule, dict):
         return [
             f'{path}: expected a rule object ({{"all": [...]}}, {{"any": [...]}}, {{"not": {{...}}}} '
-            f'or {{"field", "op", "value"}}), got {_describe(rule)}'
+            f'or {{"field", "op", "value"}}), got {describe_value(rule)}'
         ]
     groups = [k for k in GROUP_KEYS if k in rule]
     if not groups:
@@ -139,7 +140,7 @@ def _validate(rule, path: str, depth: int) -> list[str]:
         return errors + _validate(child, f"{path}.not", depth + 1)
     children = rule[key]
     if not isinstance(children, list):
-        return [*errors, f"{path}.{key}: expected a list of rules, got {_describe(children)}"]
+        return [*errors, f"{path}.{key}: expected a list of rules, got {describe_value(children)}"]
     if not children:
         return [*errors, f"{path}.{key}: empty group; list at least one rule"]
     for i, child in enumerate(children):
@@ -158,9 +159,9 @@ def _validate_condition(cond: dict, path: str) -> list[str]:
     name, op = cond["field"], cond["op"]
     spec = FIELDS.get(name) if isinstance(name, str) else None
     if spec is None:
-        return [*errors, f"{path}: unknown field {_describe(name)}"]
+        return [*errors, f"{path}: unknown field {describe_value(name)}"]
     if not isinstance(op, str) or op not in ALL_OPS:
-        return [*errors, f"{path}.op: unknown op {_describe(op)} for field '{name}' (one of {', '.join(ALL_OPS)})"]
+        return [*errors, f"{path}.op: unknown op {describe_value(op)} for field '{name}' (one of {', '.join(ALL_OPS)})"]
     if op not in OPS_BY_KIND[spec.kind]:
         return [
             *errors,
@@ -174,21 +175,21 @@ def _validate_value(spec: FieldSpec, op: str, cond: dict, where: str) -> list[st
     name = spec.name
     if op in NO_VALUE_OPS:
         if cond.get("value") is not None:
-            return [f"{where}: op '{op}' on field '{name}' takes no value, got {_describe(cond['value'])}"]
+            return [f"{where}: op '{op}' on field '{name}' takes no value, got {describe_value(cond['value'])}"]
         return []
     if "value" not in cond:
         return [f"{where}: op '{op}' on field '{name}' needs a value"]
     value = cond["value"]
     if op in LIST_OPS:
         if not isinstance(value, list) or not value:
-            return [f"{where}: op '{op}' on field '{name}' needs a non-empty list, got {_describe(value)}"]
+            return [f"{where}: op '{op}' on field '{name}' needs a non-empty list, got {describe_value(value)}"]
         errors = []
         for i, item in enumerate(value):
             errors.extend(_check_scalar(spec, item, f"{where}[{i}]"))
         return errors
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            return [f"{where}: 'between' on field '{name}' needs [low, high], got {_describe(value)}"]
+            return [f"{where}: 'between' on field '{name}' needs [low, high], got {describe_value(value)}"]
         errors = _check_scalar(spec, value[0], f"{where}[0]") + _check_scalar(spec, value[1], f"{where}[1]")
         if not errors and value[0] > value[1]:
             errors.append(f"{where}: 'between' on field '{name}' needs low ≤ high, got [{value[0]}, {value[1]}]")
@@ -199,14 +200,14 @@ def _validate_value(spec: FieldSpec, op: str, cond: dict, where: str) -> list[st
 def _check_scalar(spec: FieldSpec, value, where: str) -> list[str]:
     if spec.kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return [f"{where}: expected a number, got {_describe(value)} for field '{spec.name}'"]
+            return [f"{where}: expected a number, got {describe_value(value)} for field '{spec.name}'"]
         return []
     if not isinstance(value, str) or not value.strip():
-        return [f"{where}: expected text, got {_describe(value)} for field '{spec.name}'"]
+        return [f"{where}: expected text, got {describe_value(value)} for field '{spec.name}'"]
     if "\x00" in value:
         return [f"{where}: text for field '{spec.name}' contains a NUL character"]
     if spec.choices and value.lower() not in spec.choices:
-        return [f"{where}: {_describe(value)} is not a {spec.name} (one of {', '.join(spec.choices)})"]
+        return [f"{where}: {describe_value(value)} is not a {spec.name} (one of {', '.join(spec.choices)})"]
     return []
 
 
