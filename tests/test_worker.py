@@ -81,7 +81,10 @@ def test_nightly_recompute_runs_through_a_real_worker(worker):
         {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 10}]}],
         "segments": [{"name": "Active", "touch_model": "mid", "rule": {"field": "active_days_30d", "op": "gt", "value": 0}}]})  # fmt: skip
 
-    nightly_recompute.delay()
+    # Publish over a connection to the test broker explicitly: a pool another test opened
+    # earlier may still point at the default broker.
+    with celery_app.connection_for_write(BROKER) as conn, conn.Producer() as producer:
+        nightly_recompute.apply_async(producer=producer)
     deadline = time.monotonic() + 90
     run = None
     while time.monotonic() < deadline:
