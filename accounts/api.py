@@ -6,7 +6,7 @@ import django_filters.rest_framework as filters
 from django.db.models import Prefetch, ProtectedError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -178,6 +178,23 @@ class AccountDetailSerializer(AccountSerializer):
         return HealthDetailSerializer(latest[0]).data if latest else None
 
 
+class AccountWriteSerializer(serializers.Serializer):
+    """The columns of the accounts CSV (SPEC §4.1); `use_cases` is ';'-separated, primary first."""
+
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    vertical = serializers.CharField()
+    use_cases = serializers.CharField(required=False, allow_blank=True)
+    arr = serializers.CharField()
+    owner_email = serializers.CharField(required=False, allow_blank=True)
+    employees = serializers.IntegerField(required=False, allow_null=True)
+    persona = serializers.CharField(required=False, allow_blank=True)
+    seats = serializers.IntegerField(required=False, allow_null=True)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    renewal_date = serializers.DateField(required=False, allow_null=True)
+    churned_on = serializers.DateField(required=False, allow_null=True)
+
+
 class AccountFilter(filters.FilterSet):
     vertical = filters.CharFilter(field_name="vertical__name", lookup_expr="iexact")
     use_case = filters.CharFilter(method="filter_use_case")
@@ -221,8 +238,13 @@ class AccountFilter(filters.FilterSet):
         return queryset.filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=int(value)))
 
 
-class AccountViewSet(viewsets.ReadOnlyModelViewSet):
-    """Accounts with their latest health. Create and update: `POST accounts/bulk/`."""
+class AccountViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):  # fmt: skip
+    """Accounts with their latest health. Create, update (CS Admins) and `POST accounts/bulk/` all
+    go through the validation of import_accounts."""
+
+    permission_classes = [IsAdminOrReadOnly]
 
     serializer_class = AccountSerializer
     filterset_class = AccountFilter
@@ -241,6 +263,26 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
+
+    @extend_schema(request=AccountWriteSerializer, responses={201: AccountDetailSerializer})
+    def create(self, request, *args, **kwargs):
+        from accounts.api_ingest import account_write
+
+        response = account_write(request.data)
+        if response.status_code != 201:
+            return response
+        account = self.get_queryset().get(external_id=request.data["external_id"].strip())
+        return Response(AccountDetailSerializer(account).data, status=201)
+
+    @extend_schema(request=AccountWriteSerializer, responses={200: AccountDetailSerializer})
+    def update(self, request, *args, **kwargs):
+        from accounts.api_ingest import account_write
+
+        account = self.get_object()
+        response = account_write(request.data, account)
+        if response.status_code != 201:
+            return response
+        return Response(AccountDetailSerializer(self.get_queryset().get(pk=account.pk)).data)
 
     def filter_queryset(self, queryset):
         # The list's filters select accounts; they don't hide one account's own pages.

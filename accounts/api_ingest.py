@@ -65,16 +65,21 @@ def _shape_errors(data, columns: tuple[str, ...], optional: tuple[str, ...]) -> 
 
 def run_import(request, service, columns: tuple[str, ...], optional: tuple[str, ...] = (), **kwargs) -> Response:
     """One request, one all-or-nothing import; 201 with counts, or 400 naming every bad row."""
-    is_csv = isinstance(request.data, bytes | str)
+    return import_payload(request.data, service, columns, optional, **kwargs)
+
+
+def import_payload(data, service, columns, optional=(), *, single: bool = False, **kwargs) -> Response:
+    """`data`: a JSON list of rows or CSV text. With `single`, error paths drop the "[0]." prefix."""
+    is_csv = isinstance(data, bytes | str)
     if is_csv:
-        body = request.data if isinstance(request.data, bytes) else request.data.encode()
+        body = data if isinstance(data, bytes) else data.encode()
         if body.count(b"\n") > MAX_ROWS + 1:
             return error_response([{"path": "", "message": f"at most {MAX_ROWS:,} rows a request"}])
     else:
-        errors = _shape_errors(request.data, columns, optional)
+        errors = _shape_errors(data, columns, optional)
         if errors:
             return error_response(errors)
-        body = _csv_bytes(request.data, columns + optional)
+        body = _csv_bytes(data, columns + optional)
     try:
         result = service(io.BytesIO(body), skip_invalid=False, **kwargs)
     except ImportFailed as exc:
@@ -87,7 +92,7 @@ def run_import(request, service, columns: tuple[str, ...], optional: tuple[str, 
                 errors.append({"path": "", "message": line})
                 continue
             number, column, reason = int(match[1]), match[2], match[3]
-            path = f"line {number}.{column}" if is_csv else f"[{number - 2}].{column}"
+            path = f"line {number}.{column}" if is_csv else column if single else f"[{number - 2}].{column}"
             errors.append({"path": path, "message": reason})
         return error_response(errors)
     return Response({"created": result.created, "updated": result.updated}, status=status.HTTP_201_CREATED)
@@ -154,3 +159,34 @@ class AccountBulkUpsertView(APIView):
     def post(self, request):
         # Keys a JSON row leaves out become empty cells, as in a CSV.
         return run_import(request, import_accounts, account_import.REQUIRED, account_import.OPTIONAL)
+
+
+ACCOUNT_FIELDS = account_import.REQUIRED + account_import.OPTIONAL
+
+
+def account_row(account) -> dict:
+    """An account as a row of the accounts CSV contract (the primary use case first)."""
+    use_cases = sorted(u.name for u in account.use_cases.all())
+    if account.primary_use_case:
+        use_cases = [account.primary_use_case.name, *[u for u in use_cases if u != account.primary_use_case.name]]
+    return {
+        "external_id": account.external_id, "name": account.name, "vertical": account.vertical.name,
+        "use_cases": ";".join(use_cases), "arr": str(account.arr), "owner_email": account.owner.email if account.owner else "",
+        "employees": account.employees, "persona": account.persona, "seats": account.seats,
+        "start_date": account.start_date, "renewal_date": account.renewal_date, "churned_on": account.churned_on,
+    }  # fmt: skip
+
+
+def account_write(data, account=None) -> Response:
+    """Create one account, or update `account` with the fields given; validated as import_accounts."""
+    if not isinstance(data, dict):
+        return error_response([{"path": "", "message": "expected a JSON object"}])
+    if account is not None:
+        if "external_id" in data and data["external_id"] != account.external_id:
+            return error_response([{"path": "external_id", "message": "external_id can't be changed"}])
+        data = {**account_row(account), **data}
+    response = import_payload([data], import_accounts, account_import.REQUIRED, account_import.OPTIONAL, single=True)
+    if response.status_code != status.HTTP_201_CREATED:
+        for error in response.data["errors"]:
+            error["path"] = error["path"].removeprefix("[0].")
+    return response

@@ -197,3 +197,23 @@ def test_more_than_50000_rows_in_one_request_is_refused(a1, ingest_token):
     response = api(token=ingest_token).post("/api/v1/usage/", rows, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == [{"path": "", "message": "50,001 rows: at most 50,000 a request"}]
+
+
+def test_create_and_update_one_account(cs_admin, csm):
+    body = {"external_id": "S1", "name": "Solo", "vertical": "Healthcare", "use_cases": "Telehealth;Rota", "arr": "900"}
+    assert api(csm).post("/api/v1/accounts/", body, format="json").status_code == 403
+    created = api(cs_admin).post("/api/v1/accounts/", body, format="json")
+    assert created.status_code == 201
+    assert created.json()["primary_use_case"] == "Telehealth" and created.json()["use_cases"] == ["Rota", "Telehealth"]
+    pk = created.json()["id"]
+    bad = api(cs_admin).patch(f"/api/v1/accounts/{pk}/", {"arr": "-3", "seats": "many"}, format="json")
+    assert bad.status_code == 400
+    assert {e["path"] for e in bad.json()["errors"]} == {"arr", "seats"}
+    updated = api(cs_admin).patch(f"/api/v1/accounts/{pk}/", {"arr": "1500"}, format="json")
+    assert updated.status_code == 200 and updated.json()["arr"] == "1500.00"
+    account = Account.objects.get(pk=pk)
+    assert account.primary_use_case.name == "Telehealth"  # untouched fields kept
+    # Both writes happened today: today's ARR entry is corrected, as a second import would.
+    assert list(account.arr_history.values_list("previous_arr", "arr")) == [(None, 1500)]
+    renamed = api(cs_admin).patch(f"/api/v1/accounts/{pk}/", {"external_id": "S2"}, format="json")
+    assert renamed.status_code == 400 and renamed.json()["errors"][0]["path"] == "external_id"
