@@ -271,7 +271,7 @@ class AccountViewSet(
         response = account_write(request.data)
         if response.status_code != 201:
             return response
-        account = self.get_queryset().get(external_id=request.data["external_id"].strip())
+        account = self.get_queryset().get(external_id=str(request.data["external_id"]).strip())
         return Response(AccountDetailSerializer(account).data, status=201)
 
     @extend_schema(request=AccountWriteSerializer, responses={200: AccountDetailSerializer})

@@ -58,8 +58,8 @@ def _shape_errors(data, columns: tuple[str, ...], optional: tuple[str, ...]) -> 
         for key in sorted(set(row) - allowed):
             errors.append({"path": f"[{i}].{key}", "message": f"unknown field (expected {', '.join(columns)})"})
         for key, value in row.items():
-            if isinstance(value, dict | list):
-                errors.append({"path": f"[{i}].{key}", "message": "expected a single value"})
+            if isinstance(value, dict | list | bool):
+                errors.append({"path": f"[{i}].{key}", "message": "expected text, a number or null"})
     return errors[:50]
 
 
@@ -188,5 +188,5 @@ def account_write(data, account=None) -> Response:
     response = import_payload([data], import_accounts, account_import.REQUIRED, account_import.OPTIONAL, single=True)
     if response.status_code != status.HTTP_201_CREATED:
         for error in response.data["errors"]:
-            error["path"] = error["path"].removeprefix("[0].")
+            error["path"] = error["path"].removeprefix("[0].").removeprefix("[0]")
     return response

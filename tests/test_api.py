@@ -110,6 +110,7 @@ def test_usage_ingestion_is_all_or_nothing_naming_every_bad_row(a1, ingest_token
         ({"rows": []}, "expected a JSON list of rows"),
         ([], "no rows"),
         ([{"account_external_id": "A1", "day": "x"}], "unknown field"),
+        ([{"account_external_id": False, "date": "2026-06-01", "feature": "x", "events": 1}], "expected text, a number or null"),
     ],
 )
 def test_usage_payload_shape_errors(a1, ingest_token, payload, message):
