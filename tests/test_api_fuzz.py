@@ -29,12 +29,14 @@ def api_schema(live_server, transactional_db):
     return schema
 
 
+# Derandomized: CI runs the same examples every time (a new failure shows up with a code change,
+# not by chance); run locally without it to explore further.
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.mark.fuzz
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case):
     # What the issue asks of every response: no server error, and status code, content type and
     # body all as documented. (Whether a valid-looking request is accepted depends on the data:
