@@ -132,3 +132,15 @@ def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
         .annotate(events_90d=Coalesce(Subquery(events), 0))
         .order_by("-recorded_at", "-id")
     )
+
+
+def latest_health(account: Account):
+    """The account's most recent daily result, with its scorecard and tier (or None)."""
+    from health.models import HealthScore
+
+    return (
+        HealthScore.objects.filter(account=account)
+        .select_related("scorecard", "tier")
+        .order_by("-as_of")
+        .first()
+    )

@@ -55,11 +55,27 @@ def account_detail(request, pk: int):
     except Account.DoesNotExist:
         raise Http404("No such account") from None
     usage = selectors.usage_by_feature(account)
+    health = selectors.latest_health(account)
     context = {
         "account": account,
         "use_cases": selectors.account_use_cases(account),
         "arr_history": selectors.arr_history(account),
         "usage_figure": charts.usage_by_feature_figure(usage),
         "usage_rows": sum(len(s["dates"]) for s in usage["series"].values()),
+        "health": health,
+        "measures": _measure_rows(health),
     }
     return render(request, "accounts/account_detail.html", context)
+
+
+def _measure_rows(health) -> list[dict]:
+    """Measures with their labels and direction, most points lost first."""
+    from health.metrics_catalog import METRICS
+
+    if health is None:
+        return []
+    rows = []
+    for m in health.measures:
+        info = METRICS.get(m["metric"])
+        rows.append({**m, "label": info.label if info else m["metric"], "meaning": info.meaning if info else ""})
+    return sorted(rows, key=lambda r: -(r["points_lost"] or 0))

@@ -66,3 +66,20 @@ def test_account_detail_shows_fields_and_chart(client_for, csm):
     assert "Lincoln High" in body and account.external_id in body
     assert "/static/vendor/plotly.min.js" in body
     assert "cdn" not in body.lower()
+
+
+def test_account_page_explains_the_health_score(client_for, csm):
+    import datetime as dt
+
+    from health.models import HealthScore
+
+    account = AccountFactory(name="Lincoln High")
+    HealthScore.objects.create(
+        account=account, as_of=dt.date(2026, 6, 30), score=25, band="at_risk",
+        measures=[{"metric": "active_days_30d", "value": 5, "score": 0, "weight": 3, "points_lost": 75, "lift_value": 8},
+                  {"metric": "events_30d", "value": 100, "score": 100, "weight": 1, "points_lost": 0, "lift_value": None}],
+    )  # fmt: skip
+    body = client_for(csm).get(reverse("accounts:detail", args=[account.pk])).content.decode()
+    assert "At risk" in body and ">25<" in body
+    assert "active days (30d) at 8 lifts the account to the next band" in body
+    assert body.index("Active days (30d)") < body.index("Events (30d)")  # most points lost first
