@@ -107,12 +107,14 @@ def compute_rows(*, as_of: date, first_id: int, last_id: int, rules: _Rules | No
             facts.metrics["journey_progress"] = progress
             stage_id = stage.stage_id if stage else None
         if facts.churned_on is not None and facts.churned_on <= as_of:
-            score, band, scorecard_id, measures, tier_id = None, Band.CHURNED, None, [], None
+            # Churned: no score, band churned (and, in segments, no membership or touch model).
+            score, band, scorecard_id, measures = None, Band.CHURNED, None, []
         else:
             plan = select_scorecard(rules.scorecards, facts.vertical_id, facts.primary_use_case_id)
             result = score_account(facts.metrics, plan)
             score, band, scorecard_id, measures = result.score, result.band, result.scorecard_id, result.measures
-            tier_id = tier_for(facts.arr, rules.tiers)
+        # The tier follows ARR alone (SPEC §6), churned or not.
+        tier_id = tier_for(facts.arr, rules.tiers)
         metric_values = [
             float(v) if k in ("seat_utilization_30d", "journey_progress") and v is not None else v
             for k, v in ((k, facts.metrics.get(k)) for k in METRIC_COLUMNS)

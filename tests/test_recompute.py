@@ -72,7 +72,7 @@ def test_end_to_end_from_csv_to_export(tmp_path):
     # journey: scheduling 3 ≥ 1 (Booked), reminders 4 < 5. T1: 10 active days → 50. C1 churned.
     assert export.getvalue().splitlines() == [
         "external_id,name,vertical,primary_use_case,arr,tier,health_score,health_band,scorecard,segments,touch_model,journey_stage",
-        "C1,Churn Co,Tech Sales,Demo scheduling,30000.00,,,churned,,,,",
+        "C1,Churn Co,Tech Sales,Demo scheduling,30000.00,Tier 2,,churned,,,,",
         "E1,Lincoln High,Education,PTA meetings,12000.00,Tier 3,67,neutral,Edu,,,Booked",
         "T1,Acme,Tech Sales,Demo scheduling,150000.00,Tier 1,50,neutral,Tech,Big,high,",
     ]

@@ -136,5 +136,5 @@ def test_no_scorecard_and_churned_accounts():
     usage(churned, f, D)
     recompute(as_of=D)
     rows = {h.account_id: h for h in HealthScore.objects.all()}
-    assert (rows[churned.pk].score, rows[churned.pk].band, rows[churned.pk].tier_id) == (None, "churned", None)
+    assert (rows[churned.pk].score, rows[churned.pk].band, rows[churned.pk].touch_model) == (None, "churned", "")
     assert (rows[later.pk].score, rows[later.pk].band) == (None, "unknown")  # no scorecard
