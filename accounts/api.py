@@ -165,17 +165,20 @@ class AccountSerializer(serializers.ModelSerializer):
     def get_use_cases(self, account) -> list[str]:
         return sorted(u.name for u in account.use_cases.all())
 
+    health_serializer = HealthSerializer
+
     @extend_schema_field(HealthSerializer(allow_null=True))
     def get_health(self, account):
         latest = getattr(account, "latest_health", None)
-        return HealthSerializer(latest[0]).data if latest else None
+        return self.health_serializer(latest[0]).data if latest else None
 
 
 class AccountDetailSerializer(AccountSerializer):
+    health_serializer = HealthDetailSerializer
+
     @extend_schema_field(HealthDetailSerializer(allow_null=True))
     def get_health(self, account):
-        latest = getattr(account, "latest_health", None)
-        return HealthDetailSerializer(latest[0]).data if latest else None
+        return super().get_health(account)
 
 
 class AccountWriteSerializer(serializers.Serializer):
