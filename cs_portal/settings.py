@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "segments",
     "journeys",
     "configuration",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

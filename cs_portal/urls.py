@@ -18,6 +18,7 @@ urlpatterns = [
     path("profile/tokens/<int:token_id>/revoke/", people_views.revoke_token, name="revoke-token"),
     path("accounts/", include("accounts.urls")),
     path("segments/", include("segments.urls")),
+    path("", include("dashboards.urls")),
     path("api/", include("cs_portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from dashboards import views
+
+app_name = "dashboards"
+
+urlpatterns = [
+    path("verticals/", views.verticals, name="verticals"),
+    path("revenue/", views.revenue, name="revenue"),
+]
