@@ -94,28 +94,29 @@ class DriverSerializer(serializers.ModelSerializer):
         return bool(getattr(driver, "events_90d", 0))
 
 
-class VerticalViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
-    queryset = Vertical.objects.order_by("name")
-    serializer_class = VerticalSerializer
+class NamedViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
+    """Verticals and use cases: by slug, searchable by name; written by CS Admins."""
+
     permission_classes = [IsAdminOrReadOnly]
     lookup_field = "slug"
     search_fields = ["name"]
     ordering_fields = ["name"]
+
+
+class VerticalViewSet(NamedViewSet):
+    queryset = Vertical.objects.order_by("name")
+    serializer_class = VerticalSerializer
 
     @extend_schema(responses=VerticalSummarySerializer)
     @action(detail=True, methods=["get"], permission_classes=[IsTeamMember])
     def summary(self, request, slug=None):
         """The vertical's revenue and health on the latest day: ARR, share, average, ARR at risk, health mix."""
-        return Response(VerticalSummarySerializer(_vertical_summary_view(request, slug)).data)
+        return Response(VerticalSummarySerializer(_vertical_summary(slug)).data)
 
 
-class UseCaseViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
+class UseCaseViewSet(NamedViewSet):
     queryset = UseCase.objects.order_by("name")
     serializer_class = UseCaseSerializer
-    permission_classes = [IsAdminOrReadOnly]
-    lookup_field = "slug"
-    search_fields = ["name"]
-    ordering_fields = ["name"]
 
 
 class FeatureViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
@@ -325,7 +326,7 @@ class AccountViewSet(
         return self.get_paginated_response(HealthDetailSerializer(page, many=True).data)
 
 
-def _vertical_summary_view(request, slug):
+def _vertical_summary(slug):
     from django.shortcuts import get_object_or_404
 
     vertical = get_object_or_404(Vertical, slug=slug)

@@ -63,13 +63,10 @@ def _shape_errors(data, columns: tuple[str, ...], optional: tuple[str, ...]) -> 
     return errors[:50]
 
 
-def run_import(request, service, columns: tuple[str, ...], optional: tuple[str, ...] = (), **kwargs) -> Response:
-    """One request, one all-or-nothing import; 201 with counts, or 400 naming every bad row."""
-    return import_payload(request.data, service, columns, optional, **kwargs)
-
-
 def import_payload(data, service, columns, optional=(), *, single: bool = False, **kwargs) -> Response:
-    """`data`: a JSON list of rows or CSV text. With `single`, error paths drop the "[0]." prefix."""
+    """One request, one all-or-nothing import: 201 with counts, or 400 naming every bad row.
+
+    `data`: a JSON list of rows or CSV text. With `single`, error paths drop the "[0]." prefix."""
     is_csv = isinstance(data, bytes | str)
     if is_csv:
         body = data if isinstance(data, bytes) else data.encode()
@@ -123,7 +120,7 @@ class UsageIngestView(APIView):
         examples=[OpenApiExample("rows", value=[{"account_external_id": "A1", "date": "2026-11-01", "feature": "scheduling", "events": 3, "active_users": 2}])],
     )
     def post(self, request):
-        return run_import(request, import_usage, usage_import.REQUIRED)
+        return import_payload(request.data, import_usage, usage_import.REQUIRED)
 
 
 class NpsIngestView(APIView):
@@ -146,7 +143,7 @@ class NpsIngestView(APIView):
         responses={201: RESULT},
     )
     def post(self, request):
-        return run_import(request, import_nps, nps_import.REQUIRED, nps_import.OPTIONAL)
+        return import_payload(request.data, import_nps, nps_import.REQUIRED, nps_import.OPTIONAL)
 
 
 class AccountBulkUpsertView(APIView):
@@ -158,7 +155,7 @@ class AccountBulkUpsertView(APIView):
     @extend_schema(request=inline_serializer("AccountRow", {c: serializers.CharField(required=c in ("external_id", "name", "vertical")) for c in account_import.REQUIRED + account_import.OPTIONAL}, many=True), responses={201: RESULT})
     def post(self, request):
         # Keys a JSON row leaves out become empty cells, as in a CSV.
-        return run_import(request, import_accounts, account_import.REQUIRED, account_import.OPTIONAL)
+        return import_payload(request.data, import_accounts, account_import.REQUIRED, account_import.OPTIONAL)
 
 
 ACCOUNT_FIELDS = account_import.REQUIRED + account_import.OPTIONAL
