@@ -7,4 +7,5 @@ app_name = "dashboards"
 urlpatterns = [
     path("verticals/", views.verticals, name="verticals"),
     path("revenue/", views.revenue, name="revenue"),
+    path("risk/", views.risk, name="risk"),
 ]
