@@ -178,7 +178,7 @@ BAND_DROPS = Q(then__band=Band.HEALTHY, now__band__in=[Band.NEUTRAL, Band.AT_RIS
 def band_drops(user, day: date, *, days: int = 7, limit: int = 20) -> list[Account]:
     """The user's accounts whose band dropped between `days` days before `day` and `day`."""
     accounts = _with_health(Account.objects.active_on(day).filter(owner=user), now=day, then=day - timedelta(days=days))
-    return list(
+    dropped = list(
         accounts.filter(BAND_DROPS)
         .annotate(
             score_now=F("now__score"), band_now=F("now__band"), score_then=F("then__score"), band_then=F("then__band")
@@ -186,6 +186,9 @@ def band_drops(user, day: date, *, days: int = 7, limit: int = 20) -> list[Accou
         .select_related("vertical")
         .order_by("-arr", "name", "pk")[:limit]
     )
+    for account in dropped:
+        account.band_then_label, account.band_now_label = Band(account.band_then).label, Band(account.band_now).label
+    return dropped
 
 
 def drivers_without_usage(user, day: date, *, limit: int = 20) -> list:

@@ -35,9 +35,7 @@ def revenue(request):
         writer = csv.writer(response)
         writer.writerow(["vertical", "accounts", "arr", "share_of_arr", "average_arr", "arr_at_risk"])
         for v in overview["verticals"]:
-            writer.writerow(
-                [v["vertical"], v["accounts"], v["arr"], v["share_of_arr"], v["average_arr"], v["arr_at_risk"]]
-            )
+            writer.writerow([v["vertical"], v["accounts"], v["arr"], v["share_of_arr"], v["average_arr"], v["arr_at_risk"]])
         return response
     return render(
         request,
