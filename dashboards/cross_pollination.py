@@ -53,7 +53,7 @@ def _share(running: int, total: int) -> int:
 def talk_track(vertical_name: str, use_case_name: str, share: int) -> str:
     return (
         f"{share}% of healthy {vertical_name} accounts also run {use_case_name}: ask how they run "
-        f"{use_case_name.lower()} today and show how their healthy peers do it with us."
+        f"{use_case_name if use_case_name[:2].isupper() else use_case_name[:1].lower() + use_case_name[1:]} today and show how their healthy peers do it with us."
     )
 
 
