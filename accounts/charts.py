@@ -1,5 +1,7 @@
 """Plotly figures for account pages: plain data in, figure JSON out; no queries."""
 
+from datetime import timedelta
+
 import plotly.graph_objects as go
 
 
@@ -92,10 +94,13 @@ def nps_figure(responses: list) -> str:
             hovertemplate="%{x}: %{y}<extra></extra>",
         )
     )
+    # A margin of a month either side: one answer alone would otherwise get an axis of milliseconds.
+    dates = [r.date for r in responses]
+    x_range = [(min(dates) - timedelta(days=30)).isoformat(), (max(dates) + timedelta(days=30)).isoformat()]
     fig.update_layout(
         height=200,
         margin={"l": 30, "r": 10, "t": 10, "b": 30},
         yaxis={"range": [-0.5, 10.5], "dtick": 2},
-        xaxis={"type": "date"},
+        xaxis={"type": "date", "range": x_range},
     )
     return fig.to_json()

@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from accounts.models import Account, AccountUseCase, ArrChange, UsageDaily, Vertical
 
@@ -200,7 +200,7 @@ def segment_history(account: Account) -> list:
     return list(
         SegmentMembership.objects.filter(account=account)
         .select_related("segment")
-        .order_by("-entered_on", "segment__name")
+        .order_by(F("left_on").desc(nulls_first=True), "-entered_on", "segment__name")
     )
 
 
