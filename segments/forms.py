@@ -22,7 +22,6 @@ class RuleField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 14, "cols": 80, "spellcheck": "false", "class": "rule-json"})
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", MAX_RULE_CHARS)
         kwargs.setdefault("strip", True)
         kwargs.setdefault("error_messages", {"required": "rule: a rule is required; add at least one condition"})
         super().__init__(**kwargs)
@@ -38,6 +37,10 @@ class RuleField(forms.CharField):
         text = super().to_python(value)
         if text in self.empty_values:
             return text
+        if len(text) > MAX_RULE_CHARS:
+            raise ValidationError(
+                f"rule: {len(text):,} characters is too long for a rule (at most {MAX_RULE_CHARS:,})", code="max_length"
+            )
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:

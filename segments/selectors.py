@@ -73,11 +73,11 @@ def rule_preview(rule, *, segment: Segment | None = None, as_of: date | None = N
         if as_of is None:
             has_results, as_of = False, timezone.localdate()
     matches = Account.objects.active_on(as_of).filter(compile_rule(rule, as_of))
-    current = SegmentMembership.objects.filter(segment=segment, left_on__isnull=True) if segment and segment.pk else None
     totals = matches.aggregate(count=Count("pk"), arr=Sum("arr"))
-    if current is None:
+    if segment is None or segment.pk is None:
         members, entering, leaving = 0, totals["count"], 0
     else:
+        current = SegmentMembership.objects.filter(segment=segment, left_on__isnull=True)
         current_ids = current.values("account_id")
         members = current.count()
         entering = matches.exclude(pk__in=current_ids).count()
