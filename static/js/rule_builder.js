@@ -61,12 +61,13 @@
     var message = String(error.message || error);
     var at = /position (\d+)/.exec(message);
     var lineCol = /line (\d+) column (\d+)/.exec(message);
-    if (lineCol) return "line " + lineCol[1] + ", column " + lineCol[2] + ": " + message;
+    var reason = message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "").replace(/ at line \d+ column \d+.*$/, "");
+    if (lineCol) return "line " + lineCol[1] + ", column " + lineCol[2] + ": " + reason;
     if (at) {
       var before = text.slice(0, Number(at[1])).split("\n");
-      return "line " + before.length + ", column " + (before[before.length - 1].length + 1) + ": " + message;
+      return "line " + before.length + ", column " + (before[before.length - 1].length + 1) + ": " + reason;
     }
-    return message;
+    return reason;
   }
 
   function RuleBuilder(textarea, config) {
@@ -92,7 +93,7 @@
 
     // The textarea stays the form's field; it moves into a box the toggle shows and hides.
     this.jsonBox = el("div", { className: "rb-json" }, [
-      el("p", { className: "help", text: "The rule as JSON. Edit it here and the builder follows; it is checked again when you save." }),
+      el("p", { className: "rb-help", text: "The rule as JSON. Edit it here and the builder follows; it is checked again when you save." }),
     ]);
     var wrap = el("div", { className: "rb-wrap" });
     this.textarea.parentNode.insertBefore(wrap, this.textarea);
