@@ -27,7 +27,8 @@ class SegmentAdmin(admin.ModelAdmin):
         js = ["js/rule_builder.js"]
 
     def get_urls(self):
-        preview = self.admin_site.admin_view(self.preview_view)
+        # admin_view first: non-staff are sent to the login before anything else is answered.
+        preview = self.admin_site.admin_view(require_POST(self.preview_view))
         return [path("preview/", preview, name="segments_segment_preview"), *super().get_urls()]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -40,9 +41,8 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def preview_view(self, request):
         """Who the rule being edited would match, POSTed by the change form's Preview button."""
-        return require_POST(self._preview)(request)
-
-    def _preview(self, request):
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
         segment = None
         segment_id = request.POST.get("segment", "").strip()
         if segment_id:
@@ -52,9 +52,8 @@ class SegmentAdmin(admin.ModelAdmin):
         allowed = self.has_change_permission(request, segment) if segment else self.has_add_permission(request)
         if not allowed:
             raise PermissionDenied
-        field = RuleField()
         try:
-            rule = field.clean(request.POST.get("rule", ""))
+            rule = RuleField().clean(request.POST.get("rule", ""))
         except ValidationError as exc:  # bad JSON, or the rule's own messages
             return self._preview_errors(request, exc.messages)
         result = rule_preview(rule, segment=segment)

@@ -247,6 +247,15 @@ def test_staff_without_segment_permissions_cannot_preview(client_for, school):
     assert client.post(PREVIEW, {"rule": json.dumps(EDU), "segment": str(segment.pk)}).status_code == 403
 
 
+def test_staff_who_may_only_add_segments_preview_new_rules_but_not_saved_segments(client_for, school):
+    clerk = UserFactory(username="clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="add_segment"))
+    segment = Segment.objects.create(name="Watch", rule=EDU)
+    client = client_for(clerk)
+    assert client.post(PREVIEW, {"rule": json.dumps(EDU)}).context["count"] == 3
+    assert client.post(PREVIEW, {"rule": json.dumps(EDU), "segment": str(segment.pk)}).status_code == 403
+
+
 def test_preview_query_count_does_not_grow_with_accounts(client_for, cs_admin, school, django_assert_num_queries):
     client = client_for(cs_admin)
     segment = Segment.objects.create(name="Watch", rule=EDU)
