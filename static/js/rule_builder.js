@@ -164,9 +164,16 @@
     var top = this.renderNode(this.rule, ctx);
     this.root.appendChild(top);
     if (kindOf(this.rule) !== "group") {
+      // A rule that is one condition (or one "not"): adding beside it puts both in an "all of" group.
       this.root.appendChild(el("div", { className: "rb-actions" }, [
-        button("Put in a group", "rb-wrap", function () { self.rule = { all: [self.rule] }; self.changed(); },
-          "Wrap the rule in an \"all of\" group so you can add conditions beside it"),
+        button("+ Condition", "rb-add-condition", function () {
+          self.rule = { all: [self.rule, self.newCondition()] };
+          self.changed();
+        }),
+        button("+ Group", "rb-add-group", function () {
+          self.rule = { all: [self.rule, { any: [self.newCondition()] }] };
+          self.changed();
+        }),
       ]));
     }
   };

@@ -2,6 +2,7 @@
 preview it, save it, recompute, and find the members on the segment's page."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -129,6 +130,13 @@ def test_editing_the_json_rebuilds_the_builder(page, live_server, login, admin_u
     page.locator(".rb-json-error").wait_for(state="hidden")
     condition(page, "rule.all[0]").locator(".rb-negate").click()
     assert '"not"' in page.input_value("#id_rule")
+
+    # A rule that is a single condition grows into an "all of" group when a condition is added.
+    page.fill("#id_rule", '{"field": "arr", "op": "gte", "value": 1}')
+    page.click("[data-path='rule'] ~ .rb-actions .rb-add-condition")
+    assert json.loads(page.input_value("#id_rule")) == {
+        "all": [{"field": "arr", "op": "gte", "value": 1}, {"field": "vertical", "op": "eq", "value": None}]
+    }
     assert console_errors == []
 
 
