@@ -62,8 +62,9 @@ def main() -> None:
         if page.locator("#toggle-nav-sidebar").is_visible():
             page.click("#toggle-nav-sidebar")  # the form gets the page's width
         build_rule(page)
-        page.locator(".field-touch_model").scroll_into_view_if_needed()
-        page.evaluate("document.querySelector('.field-touch_model').scrollIntoView({block: 'start'})")
+        page.set_viewport_size({"width": 1360, "height": 1060})
+        page.evaluate("window.scrollTo(0, 0)")
+        page.mouse.move(0, 0)  # no button left in its hover state
         page.screenshot(path=OUT / "admin-rule-builder.png")
         page.goto(f"{BASE}/admin/segments/segment/")
         widen_renewals(page)
@@ -71,6 +72,7 @@ def main() -> None:
         page.wait_for_selector(".rule-preview-stats")
         page.set_viewport_size({"width": 1360, "height": 1000})
         page.evaluate("document.querySelector('.field-rule').scrollIntoView({block: 'start'})")
+        page.mouse.move(0, 0)
         page.screenshot(path=OUT / "admin-rule-preview.png")
         browser.close()
 
