@@ -1,11 +1,19 @@
 """Reads over segments and their membership."""
 
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Tier, UseCase, Vertical
+from health.models import HealthScore
+from journeys.models import Stage
+from people.models import User
+from segments.compiler import compile_rule
 from segments.models import Segment, SegmentMembership
+from segments.rules import BANDS, FIELDS, OPS_BY_KIND, PERSONAS, validate_rule
 
 
 def memberships_on(day: date) -> QuerySet[SegmentMembership]:
@@ -15,3 +23,81 @@ def memberships_on(day: date) -> QuerySet[SegmentMembership]:
 
 def segment_accounts(segment: Segment, day: date) -> QuerySet[Account]:
     return Account.objects.filter(pk__in=memberships_on(day).filter(segment=segment).values("account_id"))
+
+
+def rule_builder_options() -> dict:
+    """What the admin's rule builder offers: every field with its kind and ops, and the real
+    values a field can take (names of verticals, use cases, tiers, journey stages; owners' emails;
+    the fixed personas and bands). Five queries, whatever the number of accounts."""
+    owners = (
+        User.objects.filter(owned_accounts__isnull=False)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+        .order_by("email")
+    )
+    use_cases = list(UseCase.objects.order_by("name").values_list("name", flat=True))
+    values = {
+        "vertical": list(Vertical.objects.order_by("name").values_list("name", flat=True)),
+        "use_case": use_cases,
+        "primary_use_case": use_cases,
+        "tier": list(Tier.objects.order_by("-min_arr").values_list("name", flat=True)),
+        "owner": list(owners),
+        "journey_stage": sorted(set(Stage.objects.values_list("name", flat=True)), key=str.lower),
+        "persona": list(PERSONAS),
+        "health_band": list(BANDS),
+    }
+    return {
+        "fields": [{"name": f.name, "label": f.label or f.name, "kind": f.kind} for f in FIELDS.values()],
+        "ops_by_kind": {kind: list(ops) for kind, ops in OPS_BY_KIND.items()},
+        "values": values,
+    }
+
+
+def rule_preview(rule, *, segment: Segment | None = None, as_of: date | None = None, limit: int = 20) -> dict:
+    """Who a rule being edited matches, before it is saved.
+
+    Matches are counted against `as_of` (default: the latest date with results), as the nightly
+    recompute would; `entering` and `leaving` compare them with the segment's open membership
+    rows (none for a segment not saved yet). An invalid rule returns only its `errors`.
+    A fixed number of queries, whatever the number of accounts.
+    """
+    errors = validate_rule(rule)
+    if errors:
+        return {"errors": errors}
+    from accounts.export import latest_as_of  # accounts.export imports this module
+
+    has_results = True
+    if as_of is None:
+        as_of = latest_as_of()
+        if as_of is None:
+            has_results, as_of = False, timezone.localdate()
+    matches = Account.objects.active_on(as_of).filter(compile_rule(rule, as_of))
+    totals = matches.aggregate(count=Count("pk"), arr=Sum("arr"))
+    if segment is None or segment.pk is None:
+        members, entering, leaving = 0, totals["count"], 0
+    else:
+        current = SegmentMembership.objects.filter(segment=segment, left_on__isnull=True)
+        current_ids = current.values("account_id")
+        members = current.count()
+        entering = matches.exclude(pk__in=current_ids).count()
+        leaving = current.exclude(account_id__in=matches.values("pk")).count()
+    band = HealthScore.objects.filter(account=OuterRef("pk"), as_of=as_of).values("band")[:1]
+    first = (
+        matches.select_related("vertical")
+        .annotate(band=Coalesce(Subquery(band), Value("unknown")))
+        .order_by("-arr", "name")[:limit]
+    )
+    return {
+        "errors": [],
+        "as_of": as_of,
+        "has_results": has_results,
+        "count": totals["count"],
+        "arr": totals["arr"] or Decimal(0),
+        "members": members,
+        "entering": entering,
+        "leaving": leaving,
+        "first": [
+            {"id": a.pk, "name": a.name, "vertical": a.vertical.name, "arr": a.arr, "band": a.band} for a in first
+        ],
+    }
