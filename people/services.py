@@ -28,3 +28,34 @@ def api_token_create(*, user: User, name: str, scope: str = ApiToken.SCOPE_READ)
 def api_token_revoke(*, user: User, token_id: int) -> bool:
     """Revokes one of the user's own tokens; False when there is no such active token."""
     return bool(ApiToken.objects.active().filter(user=user, pk=token_id).update(revoked_at=timezone.now()))
+
+
+# The permissions each role is granted (app labels whose models it may view or change). The data
+# migration creates the groups; `role_groups_ensure` runs after every migrate (and after the test
+# suite's flushes) so groups and newly added models' permissions are always in place.
+DOMAIN_APPS = ("accounts", "health", "segments", "journeys", "configuration", "dashboards")
+CSM_EXTRA = (("accounts", "add_stateddriver"),)
+ADMIN_EXTRA_APPS = ("django_celery_beat", "people", "auth")
+
+
+def role_groups_ensure(**_signal_kwargs) -> None:
+    """Creates the three role groups if missing and grants each its permissions (never revokes)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
+
+    from people import roles
+
+    domain = Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS)
+    view = domain.filter(codename__startswith="view_")
+    csm_extra = Permission.objects.filter(
+        Q(*(Q(content_type__app_label=app, codename=codename) for app, codename in CSM_EXTRA), _connector=Q.OR)
+    )
+    admin_extra = Permission.objects.filter(content_type__app_label__in=ADMIN_EXTRA_APPS)
+    grants = {
+        roles.CSM: [*view, *csm_extra],
+        roles.LEADER: list(view),
+        roles.ADMIN: [*domain, *admin_extra],
+    }
+    for name, permissions in grants.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*permissions)

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from people import roles
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,19 @@ def test_account_page_explains_the_health_score(client_for, csm):
     assert "At risk" in body and ">25<" in body
     assert "active days (30d) at 8 lifts the account to the next band" in body
     assert body.index("Active days (30d)") < body.index("Events (30d)")  # most points lost first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_role_groups_and_their_permissions_survive_a_flush():
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    csm = Group.objects.get(name=roles.CSM)
+    admin = Group.objects.get(name=roles.ADMIN)
+    leader = Group.objects.get(name=roles.LEADER)
+    assert csm.permissions.filter(codename="add_stateddriver").exists()
+    assert not leader.permissions.filter(codename="add_stateddriver").exists()
+    assert admin.permissions.filter(codename="change_segment").exists()
+    assert not csm.permissions.filter(codename="change_segment").exists()
+    assert leader.permissions.filter(codename="view_scorecard").exists()

@@ -5,7 +5,6 @@ import datetime as dt
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
 from configuration.services import config_apply
@@ -24,10 +23,8 @@ SCORECARD = {
 
 @pytest.fixture
 def admin_user(cs_admin):
-    """The CS Admin, with the group's permissions on segments: a transactional test's flush
-    empties the group the data migration filled."""
-    group = cs_admin.groups.get()
-    group.permissions.add(*Permission.objects.filter(content_type__app_label="segments"))
+    """The CS Admin: the role's permissions come back after each transactional flush
+    (people.services.role_groups_ensure runs on post_migrate)."""
     return cs_admin
 
 

@@ -4,7 +4,6 @@ heatmap and say vs do, recording a stated driver. Chromium draws every chart wit
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 
 from health.models import HealthScore, Scorecard
 from tests.factories import AccountFactory, FeatureFactory, VerticalFactory, usage
@@ -14,9 +13,6 @@ D = dt.date(2026, 6, 30)
 
 
 def test_csm_book_risk_filter_account_and_driver(page, live_server, login, csm, console_errors):
-    # Transactional tests flush the role groups the data migration made: give the CSM group back
-    # its right to record stated drivers.
-    Group.objects.get(name="CSM").permissions.add(Permission.objects.get(codename="add_stateddriver"))
     scorecard = Scorecard.objects.create(name="Everyone", healthy_at=70, at_risk_below=40)
     feature = FeatureFactory(key="reminders", name="Reminders")
     edu, tech = VerticalFactory(name="Education"), VerticalFactory(name="Tech Sales")
