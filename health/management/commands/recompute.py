@@ -1,9 +1,20 @@
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from health.services import RecomputeRefused, recompute
+
+# With --history: every day of the last month (what "since 7 / 30 days ago", band drops and
+# slipping scores compare against), one day a week before that (enough for year-long trends).
+DAILY_DAYS = 31
+
+
+def history_dates(end: date, days: int) -> list[date]:
+    """The dates `--history DAYS` recomputes, oldest first, ending with `end`."""
+    dates = {end - timedelta(days=n) for n in range(min(days, DAILY_DAYS) + 1)}
+    dates |= {end - timedelta(days=n) for n in range(0, days + 1, 7)}
+    return sorted(dates)
 
 
 class Command(BaseCommand):
@@ -12,16 +23,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--as-of", help="YYYY-MM-DD (default: today in TIME_ZONE)")
         parser.add_argument("--chunk-size", type=int, help="accounts per chunk (default RECOMPUTE_CHUNK_SIZE)")
+        parser.add_argument(
+            "--history",
+            type=int,
+            metavar="DAYS",
+            help="also recompute the DAYS before --as-of, oldest first: daily for the last month, weekly before "
+            "(fills trends after an import of past usage; segment history moves forward through them)",
+        )
 
-    def handle(self, *args, as_of=None, chunk_size=None, **options):
+    def handle(self, *args, as_of=None, chunk_size=None, history=None, **options):
         try:
             day = date.fromisoformat(as_of) if as_of else timezone.localdate()
         except ValueError:
             raise CommandError(f"--as-of: '{as_of}' is not a date in YYYY-MM-DD form") from None
-        try:
-            run = recompute(as_of=day, trigger="command", chunk_size=chunk_size)
-        except RecomputeRefused as exc:
-            raise CommandError(str(exc)) from None
+        if history is not None and not 0 <= history <= 3660:
+            raise CommandError(f"--history: {history} is not a number of days between 0 and 3660")
+        days = history_dates(day, history) if history else [day]
+        for n, when in enumerate(days, start=1):
+            try:
+                run = recompute(as_of=when, trigger="command", chunk_size=chunk_size)
+            except RecomputeRefused as exc:
+                raise CommandError(str(exc)) from None
+            if when == day:
+                self._summary(when, run)
+            elif self.stdout.isatty():
+                self.stdout.write(f"\rhistory: {n}/{len(days)} dates recomputed ({when})", ending="")
+        if len(days) > 1:
+            self.stdout.write(f"history: {len(days) - 1} earlier dates recomputed, {days[0]} to {days[-2]}")
+
+    def _summary(self, day, run):
         bands = ", ".join(f"{n} {band}" for band, n in sorted(run.bands.items()))
         seg = run.segments or {}
         self.stdout.write(
