@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from configuration.admin import AuditedAdminMixin
 from segments.models import Segment, SegmentMembership
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_kind = "segments"  # saves, deletes, history and revert: configuration/admin.py
     list_display = ("name", "touch_model", "priority", "active", "updated_at")
     list_filter = ("active", "touch_model")
     search_fields = ("name", "description")
