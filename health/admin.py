@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -40,6 +42,14 @@ class MeasureForm(forms.ModelForm):
             "green": "Value scored 100. Below red for metrics where lower is better.",
             "weight": "Greater than 0; measures count in proportion to their weight.",
         }
+
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("weight", "red", "green"):  # 5 rather than 5.000
+            value = self.initial.get(name)
+            if isinstance(value, Decimal):
+                self.initial[name] = value.normalize() if value != value.to_integral_value() else value.quantize(1)
 
 
 class MeasureFormSet(DocumentInlineFormSet):
