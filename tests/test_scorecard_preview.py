@@ -121,7 +121,7 @@ def test_inactive_draft_and_new_scorecards(education):
 def test_uses_the_latest_results_date_and_at_most_ten_changes():
     vertical = VerticalFactory(name="Recruiting")
     old_day = D - dt.timedelta(days=1)
-    for i in range(15):
+    for _ in range(15):
         account = AccountFactory(vertical=vertical)
         scored(account, day=old_day, active_days_90d=0)
         scored(account, active_days_90d=5)
