@@ -72,7 +72,8 @@ def diff_lines(kind: str, before: dict | None, after: dict | None) -> list[tuple
                     lines.append((what, "—", words) if before is None else (what, words, "—"))
             else:
                 shown = (describe_rule(value) if value else "—") if key == "rule" else _fmt(value)
-                lines.append((key, "—", shown) if before is None else (key, shown, "—"))
+                what = key.replace("_", " ")
+                lines.append((what, "—", shown) if before is None else (what, shown, "—"))
         return lines
     lines = []
     for key in dict.fromkeys([*before, *after]):

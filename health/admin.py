@@ -182,6 +182,9 @@ class RecomputeRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in RecomputeRun._meta.fields]
     change_list_template = "admin/health/recomputerun/change_list.html"
 
+    def has_add_permission(self, request):
+        return False  # runs are started with "Recompute now" (or nightly), never typed in
+
     @admin.display(description="Progress")
     def progress_link(self, run):
         return format_html('<a href="{}">{}/{} chunks</a>', reverse("admin:health_recomputerun_progress", args=[run.pk]),

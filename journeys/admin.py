@@ -6,8 +6,13 @@ from configuration.admin import AuditedAdminMixin, DocumentInlineFormSet
 from journeys.models import Journey, Stage
 
 
+class FeatureChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.key} ({obj.name})" if obj.name and obj.name.lower() != obj.key.replace("_", " ").lower() else obj.key
+
+
 class StageForm(forms.ModelForm):
-    features = forms.ModelMultipleChoiceField(
+    features = FeatureChoices(
         queryset=Feature.objects.order_by("key"),
         to_field_name="key",
         widget=forms.SelectMultiple(attrs={"size": 6}),
