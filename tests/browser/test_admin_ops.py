@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 
 from configuration.services import config_apply
-from health.models import AccountMetrics, HealthScore, Scorecard
+from health.models import AccountMetrics, HealthScore, RecomputeRun, Scorecard
+from journeys.models import Journey
 from people import roles
-from tests.factories import AccountFactory, UserFactory, VerticalFactory
+from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, UserFactory, VerticalFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
@@ -76,4 +77,35 @@ def test_admin_reverts_a_change_from_the_history(page, live_server, login, boss,
     assert page.input_value("input[name=measures-0-green]") == "10"
     page.goto(f"{live_server.url}/scorecards/{education.pk}/")
     assert "score 70 or more" in page.inner_text("main")
+    assert console_errors == []
+
+
+def test_recompute_progress_polls_until_the_run_finishes(page, live_server, login, boss, console_errors):
+    run = RecomputeRun.objects.create(as_of=D, status="running", chunks_total=4, chunks_done=1)
+    login("boss")
+    page.goto(f"{live_server.url}/admin/health/recomputerun/{run.pk}/progress/")
+    assert "1/4 chunks" in page.inner_text("#run-status")
+    RecomputeRun.objects.filter(pk=run.pk).update(status="succeeded", chunks_done=4, accounts_scored=1234, active_lock=None)
+    page.wait_for_selector("#run-status .accounts-scored", timeout=10_000)  # the partial re-polled itself
+    assert "4/4 chunks" in page.inner_text("#run-status") and "1234" in page.inner_text("#run-status .accounts-scored")
+    assert page.get_attribute("#run-status", "hx-trigger") is None  # and stopped polling
+    assert console_errors == []
+
+
+def test_stages_reorder_by_drag_and_drop(page, live_server, login, boss, console_errors):
+    VerticalFactory(name="Education")
+    UseCaseFactory(name="PTA meetings")
+    FeatureFactory(key="scheduling")
+    config_apply(document={"version": 1, "journeys": [{"vertical": "Education", "use_case": "PTA meetings", "stages": [
+        {"name": "Booked", "features": ["scheduling"]}, {"name": "Reminded", "features": ["scheduling"]}]}]})  # fmt: skip
+    journey = Journey.objects.get()
+    login("boss")
+    page.goto(f"{live_server.url}/admin/journeys/journey/{journey.pk}/change/")
+    rows = page.locator("tr.form-row.has_original")
+    rows.nth(1).locator(".stage-handle").drag_to(rows.nth(0), target_position={"x": 10, "y": 2})
+    assert page.input_value("input[name=stages-1-position]") == "0"
+    assert page.input_value("input[name=stages-0-position]") == "1"
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    assert list(journey.stages.values_list("name", flat=True)) == ["Reminded", "Booked"]
     assert console_errors == []
