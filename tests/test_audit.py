@@ -171,3 +171,26 @@ def test_diff_lines_of_stages_and_creations():
     ]
     created = diff_lines("segments", None, {"name": "X", "active": True, "rule": {"field": "arr", "op": "gt", "value": 1}})
     assert created == [("name", "—", "X"), ("active", "—", "yes"), ("rule", "—", "arr > 1")]
+
+
+def test_revert_a_journey_puts_its_stages_back(client_for, cs_admin):
+    from journeys.models import Journey
+    from tests.factories import FeatureFactory, UseCaseFactory
+
+    VerticalFactory(name="Education")
+    UseCaseFactory(name="PTA meetings")
+    FeatureFactory(key="scheduling")
+    FeatureFactory(key="reminders")
+    journey = {"vertical": "Education", "use_case": "PTA meetings", "stages": [
+        {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
+        {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5}]}  # fmt: skip
+    config_apply(document={"version": 1, "journeys": [journey]})
+    config_apply(document={"version": 1, "journeys": [{**journey, "stages": journey["stages"][:1]}]}, actor=cs_admin)
+    saved = Journey.objects.get()
+    change = entries(saved, "journeys")[-1]
+    assert diff_lines("journeys", change.before, change.after) == [
+        ("stage Reminded", "features reminders, at least 5 events in 90 days", "—")
+    ]
+    client_for(cs_admin).post(reverse("admin:journeys_journey_revert", args=[saved.pk, change.pk]))
+    assert config_export()["journeys"] == [journey]
+    assert entries(saved, "journeys")[-1].source == "revert"
