@@ -194,3 +194,28 @@ def test_revert_a_journey_puts_its_stages_back(client_for, cs_admin):
     client_for(cs_admin).post(reverse("admin:journeys_journey_revert", args=[saved.pk, change.pk]))
     assert config_export()["journeys"] == [journey]
     assert entries(saved, "journeys")[-1].source == "revert"
+
+
+def test_history_and_change_list_query_counts_do_not_grow(rules, client_for, cs_admin, django_assert_num_queries):
+    sc, _ = rules
+    client = client_for(cs_admin)
+    history = reverse("admin:health_scorecard_history", args=[sc.pk])
+    changes = reverse("admin:configuration_auditentry_changelist")
+
+    def edit(n):
+        for i in range(n):
+            config_apply(document={"version": 1, "scorecards": [{**CARD, "healthy_at": 50 + i}]}, actor=cs_admin)
+
+    edit(2)
+    client.get(history)  # warm the session
+    client.get(changes)
+    with django_assert_num_queries(7) as few_history:
+        client.get(history)
+    with django_assert_num_queries(8):
+        client.get(changes)
+    edit(6)
+    with django_assert_num_queries(len(few_history.captured_queries)):
+        page = client.get(history).content.decode()
+    assert page.count("Revert this change") == 8
+    with django_assert_num_queries(8):
+        client.get(changes)
