@@ -26,6 +26,31 @@ from people.roles import is_admin
 ERROR = re.compile(r"^(?P<kind>\w+)\[0\](?:\.(?P<child>\w+)\[(?P<index>\d+)\])?(?:\.(?P<field>\w+))?(?:\[\d+\])?: (?P<message>.*)$")
 
 
+HISTORY_URLS = {
+    "scorecards": "admin:health_scorecard_history",
+    "segments": "admin:segments_segment_history",
+    "journeys": "admin:journeys_journey_history",
+}
+
+
+def revert_with_message(model_admin, request, entry: AuditEntry) -> AuditEntry | None:
+    """Reverts `entry` (see audit_revert) and tells the user how it went; the new entry, if any."""
+    try:
+        reverted = audit_revert(entry=entry, actor=request.user)
+    except RevertImpossible as exc:
+        model_admin.message_user(request, str(exc), messages.ERROR)
+    except ConfigInvalid as exc:
+        model_admin.message_user(request, "Not reverted: " + "; ".join(exc.errors), messages.ERROR)
+    else:
+        if reverted is None:
+            model_admin.message_user(request, f"'{entry.name}' already is as it was before that change.", messages.INFO)
+        else:
+            model_admin.message_user(request, f"Reverted '{reverted.name}' to how it was before the change of "
+                                     f"{entry.created_at:%Y-%m-%d %H:%M}.", messages.SUCCESS)  # fmt: skip
+        return reverted
+    return None
+
+
 class DocumentInlineFormSet(BaseInlineFormSet):
     """The inline rows (measures, stages) plus their parent, checked as one apply_config document item.
 
@@ -153,18 +178,7 @@ class AuditedAdminMixin:
         if not (self.revertible and is_admin(request.user) and self.has_change_permission(request, obj)):
             raise PermissionDenied
         entry = get_object_or_404(AuditEntry, pk=entry_id, kind=self.audit_kind, object_id=obj.pk)
-        try:
-            reverted = audit_revert(entry=entry, actor=request.user)
-        except RevertImpossible as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        except ConfigInvalid as exc:
-            self.message_user(request, "Not reverted: " + "; ".join(exc.errors), messages.ERROR)
-        else:
-            if reverted is None:
-                self.message_user(request, f"'{entry.name}' already is as it was before that change.", messages.INFO)
-            else:
-                self.message_user(request, f"Reverted '{reverted.name}' to how it was on {entry.created_at:%Y-%m-%d %H:%M}.",
-                                  messages.SUCCESS)  # fmt: skip
+        revert_with_message(self, request, entry)
         history = f"admin:{self.opts.app_label}_{self.opts.model_name}_history"
         return HttpResponseRedirect(reverse(history, args=[obj.pk], current_app=self.admin_site.name))
 
@@ -174,10 +188,43 @@ class AuditEntryAdmin(admin.ModelAdmin):
     """Every rule change in one list (read-only); each object's own history is on its change form."""
 
     list_display = ("created_at", "kind", "name", "action", "source", "actor")
+    list_display_links = ("created_at", "name")
     list_filter = ("kind", "action", "source")
     search_fields = ("name",)
     list_select_related = ("actor",)
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    def get_urls(self):
+        revert = self.admin_site.admin_view(self.revert_view)
+        return [path("<int:entry_id>/revert/", revert, name="configuration_auditentry_revert"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """One entry as a diff, with a revert that also brings back a deleted scorecard, segment or journey."""
+        if not is_admin(request.user):
+            raise PermissionDenied
+        entry = get_object_or_404(AuditEntry.objects.select_related("actor"), pk=admin.utils.unquote(object_id))
+        entry.diff = diff_lines(entry.kind, entry.before, entry.after)
+        exists = entry.object_id and rule_snapshot(kind=entry.kind, pk=entry.object_id) is not None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{entry.get_kind_display()} '{entry.name}' {entry.get_action_display().lower()}",
+            "entry": entry,
+            "opts": self.opts,
+            "history_url": reverse(HISTORY_URLS[entry.kind], args=[entry.object_id]) if exists else None,
+            "can_revert": entry.before is not None,
+        }
+        return TemplateResponse(request, "admin/configuration/entry.html", context)
+
+    def revert_view(self, request, entry_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not is_admin(request.user):
+            raise PermissionDenied
+        entry = get_object_or_404(AuditEntry, pk=entry_id)
+        reverted = revert_with_message(self, request, entry)
+        if reverted is not None:
+            return HttpResponseRedirect(reverse(HISTORY_URLS[reverted.kind], args=[reverted.object_id]))
+        return HttpResponseRedirect(reverse("admin:configuration_auditentry_change", args=[entry.pk]))
 
     def has_add_permission(self, request):
         return False

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Feature
+from configuration.models import AuditEntry
 from configuration.services import config_apply, config_export
 from health.models import AccountMetrics, HealthScore, Measure, RecomputeRun, Scorecard
 from journeys.models import Journey
@@ -354,6 +355,7 @@ def admin_urls(education, journey):
             reverse("admin:health_recomputerun_progress", args=[run.pk]),
             reverse("admin:health_recomputerun_status", args=[run.pk]),
             reverse("admin:configuration_auditentry_changelist"),
+            reverse("admin:configuration_auditentry_change", args=[AuditEntry.objects.first().pk]),
             reverse("admin-config"),
             reverse("admin-config-download"),
         ],
@@ -361,6 +363,7 @@ def admin_urls(education, journey):
             reverse("admin:health_scorecard_preview", args=[sc.pk]),
             reverse("admin:health_recomputerun_start"),
             reverse("admin:health_scorecard_revert", args=[sc.pk, 1]),
+            reverse("admin:configuration_auditentry_revert", args=[AuditEntry.objects.first().pk]),
             reverse("admin-config"),
         ],
     }

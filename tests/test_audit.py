@@ -219,3 +219,20 @@ def test_history_and_change_list_query_counts_do_not_grow(rules, client_for, cs_
     assert page.count("Revert this change") == 8
     with django_assert_num_queries(8):
         client.get(changes)
+
+
+def test_a_deleted_scorecard_is_restored_from_the_change_history(rules, client_for, cs_admin, csm):
+    sc, _ = rules
+    original = config_export()["scorecards"]
+    client = client_for(cs_admin)
+    client.post(reverse("admin:health_scorecard_delete", args=[sc.pk]), {"post": "yes"})
+    deletion = AuditEntry.objects.get(action="deleted")
+    page = client.get(reverse("admin:configuration_auditentry_change", args=[deletion.pk])).content.decode()
+    assert "Restore" in page and "weight 2, red 1, green 5" in page
+    url = reverse("admin:configuration_auditentry_revert", args=[deletion.pk])
+    assert client_for(csm).post(url).status_code == 302 and not Scorecard.objects.exists()
+    response = client.post(url)
+    restored = Scorecard.objects.get()
+    assert response["Location"] == reverse("admin:health_scorecard_history", args=[restored.pk])
+    assert config_export()["scorecards"] == original
+    assert AuditEntry.objects.filter(object_id=restored.pk, source="revert", action="created").exists()
