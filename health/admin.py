@@ -76,7 +76,11 @@ class MeasureInline(admin.TabularInline):
     form = MeasureForm
     formset = MeasureFormSet
     extra = 0
+
     fields = ("position", "metric", "weight", "red", "green")
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 0 if obj is not None else 1  # a new one starts with an empty row
 
 
 class ScorecardForm(forms.ModelForm):

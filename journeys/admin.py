@@ -48,7 +48,11 @@ class StageInline(admin.TabularInline):
     form = StageForm
     formset = StageFormSet
     extra = 0
+
     fields = ("position", "name", "features", "min_events_90d")
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 0 if obj is not None else 1  # a new one starts with an empty row
 
 
 @admin.register(Journey)
