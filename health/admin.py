@@ -76,7 +76,6 @@ class MeasureInline(admin.TabularInline):
     form = MeasureForm
     formset = MeasureFormSet
     extra = 0
-
     fields = ("position", "metric", "weight", "red", "green")
 
     def get_extra(self, request, obj=None, **kwargs):

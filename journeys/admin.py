@@ -48,7 +48,6 @@ class StageInline(admin.TabularInline):
     form = StageForm
     formset = StageFormSet
     extra = 0
-
     fields = ("position", "name", "features", "min_events_90d")
 
     def get_extra(self, request, obj=None, **kwargs):
