@@ -4,6 +4,7 @@ Writes go through `config_apply` — the same validation and upsert as `apply_co
 admin — so a rule that `apply_config` would refuse can never be saved through the API either.
 """
 
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -12,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from configuration import services
-from configuration.services import ConfigInvalid, config_apply, config_export
+from configuration.audit import audit_record
+from configuration.models import AuditEntry
+from configuration.services import ConfigInvalid, config_apply, config_export, rule_label
 from cs_portal.api.auth import IsAdminOrReadOnly
 from cs_portal.api.errors import error_response
 from health.models import Scorecard
@@ -56,7 +59,7 @@ class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                 if item.get(key) != current.get(key):
                     return error_response([{"path": key, "message": f"{key} can't be changed here: create a new one and delete this one"}])
         try:
-            config_apply(document={"version": 1, self.kind: [item]})
+            config_apply(document={"version": 1, self.kind: [item]}, actor=self.request.user, source=AuditEntry.Source.API)
         except ConfigInvalid as exc:
             return error_response(_errors(exc, f"{self.kind}[0]."))
         obj = self.lookup_saved(item)
@@ -64,6 +67,14 @@ class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
     def create(self, request, *args, **kwargs):
         return self._apply(request.data)
+
+    def perform_destroy(self, instance):
+        before = type(self).as_dict(instance)
+        pk = instance.pk
+        with transaction.atomic():
+            instance.delete()
+            audit_record(kind=self.kind, object_id=pk, name=rule_label(self.kind, before), before=before, after=None,
+                         actor=self.request.user, source=AuditEntry.Source.API)  # fmt: skip
 
     def update(self, request, *args, **kwargs):
         return self._apply(request.data, self.get_object())
@@ -204,6 +215,8 @@ class ConfigView(APIView):
                 document=request.data,
                 dry_run=request.query_params.get("dry_run", "").lower() in flag,
                 prune=request.query_params.get("prune", "").lower() in flag,
+                actor=request.user,
+                source=AuditEntry.Source.API,
             )
         except ConfigInvalid as exc:
             return error_response(_errors(exc))

@@ -23,6 +23,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import Feature, Tier, UseCase, Vertical
+from configuration.audit import audit_record
+from configuration.models import AuditEntry
 from configuration.validation import KINDS, validate_document
 from health.models import Measure, Scorecard
 from journeys.models import Journey, Stage
@@ -157,11 +159,20 @@ def config_export() -> dict:
     }
 
 
-def config_apply(*, document: dict, dry_run: bool = False, prune: bool = False) -> ApplyReport:
+def config_apply(
+    *,
+    document: dict,
+    dry_run: bool = False,
+    prune: bool = False,
+    actor=None,
+    source: str | None = AuditEntry.Source.APPLY_CONFIG,
+) -> ApplyReport:
     """Validates then applies `document` in one transaction.
 
     Raises ConfigInvalid (and changes nothing) when the document has any error. With `dry_run`
     the same writes run and are rolled back, so the report says exactly what would change.
+    Every scorecard, segment and journey written or pruned gets an AuditEntry (by `actor`, from
+    `source`) in the same transaction; `source=None` records nothing (a revert records its own).
     """
     report = ApplyReport(dry_run=dry_run)
     with transaction.atomic():
@@ -169,7 +180,7 @@ def config_apply(*, document: dict, dry_run: bool = False, prune: bool = False) 
         errors = validate_document(document, prune=prune)
         if errors:
             raise ConfigInvalid(errors)
-        _Applier(document, report, prune).run()
+        _Applier(document, report, prune, actor=actor, source=source).run()
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -183,8 +194,14 @@ class _Applier:
     """Writes a validated document: prune first (so names, slugs and min_arr values the document
     takes over are free), then upserts kind by kind, writing only what differs."""
 
-    def __init__(self, doc: dict, report: ApplyReport, prune: bool):
+    def __init__(self, doc: dict, report: ApplyReport, prune: bool, *, actor=None, source: str | None = None):
         self.doc, self.report, self.prune = doc, report, prune
+        self.actor, self.source = actor, source
+
+    def _audit(self, kind: str, obj, name: str, before: dict | None, after: dict | None) -> None:
+        if self.source is not None:
+            audit_record(kind=kind, object_id=obj.pk, name=name, before=before, after=after,
+                         actor=self.actor, source=self.source)  # fmt: skip
 
     def items(self, kind: str) -> list[dict]:
         return self.doc.get(kind) or []
@@ -308,6 +325,7 @@ class _Applier:
                     )
                     for i, m in enumerate(measures)
                 )
+            self._audit("scorecards", sc, name, before, after)
 
     def _upsert_segments(self) -> None:
         existing = {s.name.lower(): s for s in Segment.objects.all()}
@@ -322,11 +340,13 @@ class _Applier:
                 "active": item.get("active", True),
                 "rule": item["rule"],
             }
-            if self._track("segments", name, _segment_dict(seg) if seg else None, after):
+            before = _segment_dict(seg) if seg else None
+            if self._track("segments", name, before, after):
                 seg = seg or Segment()
                 seg.name, seg.description, seg.touch_model = name, after["description"], after["touch_model"] or ""
                 seg.priority, seg.active, seg.rule = after["priority"], after["active"], after["rule"]
                 seg.save()
+                self._audit("segments", seg, name, before, after)
 
     def _upsert_journeys(self) -> None:
         journeys = Journey.objects.select_related("vertical", "use_case").prefetch_related("stages__features")
@@ -347,7 +367,8 @@ class _Applier:
             ]
             after = {"vertical": vertical.name, "use_case": use_case.name, "stages": stages}
             label = f"{vertical.name} / {use_case.name}"
-            if not self._track("journeys", label, _journey_dict(journey) if journey else None, after):
+            before = _journey_dict(journey) if journey else None
+            if not self._track("journeys", label, before, after):
                 continue
             journey = journey or Journey.objects.create(vertical=vertical, use_case=use_case)
             existing[(vertical.pk, use_case.pk)] = journey
@@ -359,6 +380,7 @@ class _Applier:
                 stage.save()
                 stage.features.set([self.features[k.lower()] for k in st["features"]])
             Stage.objects.filter(pk__in=[st.pk for st in old.values()]).delete()
+            self._audit("journeys", journey, label, before, after)
 
     def _prune(self) -> None:
         def names(kind: str, key: str = "name") -> set[str]:
@@ -368,6 +390,8 @@ class _Applier:
             doomed = [obj for obj in queryset if key(obj) not in keep]
             for obj in doomed:
                 self.report.note(kind, "deleted", label(obj))
+                if kind in SNAPSHOTS:
+                    self._audit(kind, obj, label(obj), SNAPSHOTS[kind][1](obj), None)
             queryset.model.objects.filter(pk__in=[o.pk for o in doomed]).delete()
 
         drop(
@@ -389,3 +413,73 @@ class _Applier:
         )
         drop(UseCase.objects.all(), "use_cases", names("use_cases"))
         drop(Vertical.objects.all(), "verticals", names("verticals"))
+
+
+# kind → (queryset that loads what the document form needs, model → document form)
+SNAPSHOTS = {
+    "scorecards": (
+        lambda: Scorecard.objects.select_related("vertical", "use_case").prefetch_related("measures"),
+        _scorecard_dict,
+    ),
+    "segments": (lambda: Segment.objects.all(), _segment_dict),
+    "journeys": (
+        lambda: Journey.objects.select_related("vertical", "use_case").prefetch_related("stages__features"),
+        _journey_dict,
+    ),
+}
+
+
+def rule_snapshot(*, kind: str, pk) -> dict | None:
+    """The saved scorecard, segment or journey `pk` in its document form (None if it doesn't exist)."""
+    queryset, as_dict = SNAPSHOTS[kind]
+    obj = queryset().filter(pk=pk).first()
+    return as_dict(obj) if obj is not None else None
+
+
+def rule_label(kind: str, snapshot: dict) -> str:
+    return f"{snapshot['vertical']} / {snapshot['use_case']}" if kind == "journeys" else snapshot["name"]
+
+
+class RevertImpossible(Exception):
+    """The entry has no earlier state to go back to (it records a creation)."""
+
+
+def audit_revert(*, entry: AuditEntry, actor) -> AuditEntry | None:
+    """Puts the object back as it was before `entry`'s change, through `config_apply`'s validation.
+
+    The object is found by id, so a rename is undone too; a deleted object is created again.
+    Records one new AuditEntry (source 'revert'); returns it, or None when nothing differed.
+    Raises ConfigInvalid (nothing changed) when the old state is no longer valid, e.g. its
+    scope is now taken by another active scorecard.
+    """
+    if entry.before is None:
+        raise RevertImpossible(f"'{entry.name}' was created by this change: delete it instead of reverting")
+    kind, target = entry.kind, entry.before
+    queryset, _ = SNAPSHOTS[kind]
+    with transaction.atomic():
+        obj = queryset().filter(pk=entry.object_id).first() if entry.object_id else None
+        before = rule_snapshot(kind=kind, pk=obj.pk) if obj else None
+        if obj is not None and kind != "journeys" and obj.name != target["name"]:
+            if queryset().filter(name__iexact=target["name"]).exclude(pk=obj.pk).exists():
+                raise ConfigInvalid([f"{kind}[0].name: another {entry.get_kind_display().lower()} is now "
+                                     f"called '{target['name']}'; rename it first"])  # fmt: skip
+            type(obj).objects.filter(pk=obj.pk).update(name=target["name"])
+        if obj is not None and kind == "journeys":
+            # A journey is known by its vertical and use case: move it back to the old scope first.
+            scope = Journey.objects.filter(vertical__name__iexact=target["vertical"], use_case__name__iexact=target["use_case"])
+            if scope.exclude(pk=obj.pk).exists():
+                raise ConfigInvalid([f"journeys[0]: another journey now covers {rule_label(kind, target)}"])
+            vertical = Vertical.objects.filter(name__iexact=target["vertical"]).first()
+            use_case = UseCase.objects.filter(name__iexact=target["use_case"]).first()
+            if vertical and use_case:
+                Journey.objects.filter(pk=obj.pk).update(vertical=vertical, use_case=use_case)
+        config_apply(document={"version": 1, kind: [target]}, source=None)
+        saved = queryset().get(
+            **({"vertical__name__iexact": target["vertical"], "use_case__name__iexact": target["use_case"]}
+               if kind == "journeys" else {"name__iexact": target["name"]})
+        )  # fmt: skip
+        after = rule_snapshot(kind=kind, pk=saved.pk)
+        if after == before:
+            return None
+        return audit_record(kind=kind, object_id=saved.pk, name=rule_label(kind, after), before=before, after=after,
+                            actor=actor, source=AuditEntry.Source.REVERT, reverted_from=entry)  # fmt: skip

@@ -20,6 +20,8 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("", include("dashboards.urls")),
     path("api/", include("cs_portal.api.urls")),
+    path("scorecards/", include("health.urls")),
+    path("admin/config/", include("configuration.admin_urls")),
     path("admin/", admin.site.urls),
 ]
 

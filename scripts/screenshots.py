@@ -44,7 +44,35 @@ def main() -> None:
                 page.wait_for_selector("#heatmap-chart .main-svg")
                 page.screenshot(path=OUT / "account.png", full_page=True)
             page.close()
+        admin_pages(browser)
         browser.close()
+
+
+def admin_pages(browser) -> None:
+    """The scorecard preview and a scorecard's history: edits one scorecard, shoots, then reverts the edit."""
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    page.goto(f"{BASE}/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "demo")
+    page.click("input[type=submit]")
+    page.goto(f"{BASE}/admin/health/scorecard/?q=Tech")
+    page.click("#result_list tbody tr:first-child th a")
+    green = page.locator("input[name=measures-0-green]")
+    green.fill(str(round(float(green.input_value()) * 0.5)))
+    page.fill("input[name=healthy_at]", "65")
+    page.fill("input[name=at_risk_below]", "35")
+    page.click("#scorecard-preview-button")
+    page.wait_for_selector("#scorecard-preview .preview-bands")
+    page.locator("#scorecard-preview-box").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, 260)")
+    page.screenshot(path=OUT / "admin-scorecard-preview.png")
+    page.click("input[name=_continue]")
+    page.click("a.historylink")
+    page.wait_for_selector(".audit-entry")
+    page.screenshot(path=OUT / "admin-history.png")
+    page.locator(".audit-entry").first.locator("button.revert-button").click()  # the demo data as it was
+    page.wait_for_selector(".messagelist .success")
+    page.close()
 
 
 if __name__ == "__main__":

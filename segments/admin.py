@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from configuration.admin import AuditedAdminMixin
 from segments.forms import RuleField, SegmentAdminForm
 from segments.models import Segment, SegmentMembership
 from segments.rules import describe_rule
@@ -15,7 +16,8 @@ ID = re.compile(r"[0-9]{1,18}")
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_kind = "segments"  # saves, deletes, history and revert: configuration/admin.py
     list_display = ("name", "touch_model", "priority", "active", "updated_at")
     list_filter = ("active", "touch_model")
     search_fields = ("name", "description")

@@ -51,11 +51,23 @@ def load_scorecards() -> dict[tuple[int | None, int | None], ScorecardPlan]:
         scope = (sc.vertical_id, sc.use_case_id)
         if scope in plans:
             continue  # validation forbids two active scorecards per scope; first by name wins
-        plans[scope] = ScorecardPlan(
-            sc.pk, sc.name, sc.vertical_id, sc.use_case_id, sc.healthy_at, sc.at_risk_below,
-            tuple(MeasurePlan(m.metric, _frac(m.weight), _frac(m.red), _frac(m.green)) for m in sc.measures.all()),
+        plans[scope] = scorecard_plan(
+            id=sc.pk, name=sc.name, vertical_id=sc.vertical_id, use_case_id=sc.use_case_id,
+            healthy_at=sc.healthy_at, at_risk_below=sc.at_risk_below,
+            measures=[(m.metric, m.weight, m.red, m.green) for m in sc.measures.all()],
         )  # fmt: skip
     return plans
+
+
+def scorecard_plan(
+    *, id: int, name: str, vertical_id: int | None, use_case_id: int | None, healthy_at: int, at_risk_below: int,
+    measures: list[tuple],
+) -> ScorecardPlan:
+    """A plan from plain values; `measures` are (metric, weight, red, green), numbers of any kind."""
+    return ScorecardPlan(
+        id, name, vertical_id, use_case_id, healthy_at, at_risk_below,
+        tuple(MeasurePlan(metric, _frac(weight), _frac(red), _frac(green)) for metric, weight, red, green in measures),
+    )  # fmt: skip
 
 
 def select_scorecard(plans: dict, vertical_id: int, use_case_id: int | None) -> ScorecardPlan | None:
