@@ -25,7 +25,7 @@ install: $(VENV)/.installed .env
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --accounts $(DEMO_ACCOUNTS) --if-empty
-	$(PY) manage.py recompute
+	$(PY) manage.py recompute --history 365
 	@echo
 	@echo "  CS Portal is running on http://127.0.0.1:$(PORT)/"
 	@echo "  Log in as csm, leader or admin — password: demo"

@@ -207,3 +207,21 @@ def test_nightly_schedule_is_in_the_admin_database_at_02_00():
     assert task.task == "health.tasks.nightly_recompute" and task.enabled
     assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
     assert task.expire_seconds == 6 * 60 * 60
+
+
+def test_history_recomputes_the_earlier_dates_oldest_first(small_world):
+    from health.management.commands.recompute import history_dates
+
+    end = dt.date(2026, 6, 30)
+    dates = history_dates(end, 60)
+    assert dates == sorted(dates) and dates[-1] == end
+    assert {end - dt.timedelta(days=n) for n in range(32)} <= set(dates)  # every day of the last month
+    assert end - dt.timedelta(days=35) in dates and end - dt.timedelta(days=36) not in dates  # weekly before
+    out = StringIO()
+    call_command("recompute", "--as-of", "2026-06-30", "--history", "10", stdout=out)
+    assert sorted(HealthScore.objects.values_list("as_of", flat=True).distinct()) == [
+        end - dt.timedelta(days=n) for n in range(10, -1, -1)
+    ]
+    assert "history: 10 earlier dates recomputed, 2026-06-20 to 2026-06-29" in out.getvalue()
+    with pytest.raises(CommandError, match="--history: -1"):
+        call_command("recompute", "--history", "-1", stdout=StringIO())
