@@ -1,10 +1,17 @@
 """Reads for the revenue and vertical dashboards (aggregated in SQL; no per-account queries)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from accounts.models import Account
+from django.db.models import Count, Q
+
+from accounts.models import Account, AccountUseCase, Vertical
 from accounts.selectors import revenue_by_vertical
+from dashboards.models import VerticalDay
+from health.models import AccountMetrics, Band, HealthScore
+from journeys.models import Journey, Stage
+
+BANDS = ("healthy", "neutral", "at_risk", "unknown")
 
 
 def concentration(day: date, share: int = 40) -> dict:
@@ -30,3 +37,129 @@ def revenue_overview(day: date | None) -> dict:
         "accounts": sum(v["accounts"] for v in verticals),
         "concentration": concentration(day or date.today()),
     }
+
+
+# --- /verticals/<slug>/ ----------------------------------------------------------------------
+
+RISK_MATRIX_TOP = 500  # the largest accounts by ARR…
+RISK_MATRIX_AT_RISK = 1500  # …plus the at-risk ones (largest first), so the matrix stays readable
+
+
+def vertical_summary(vertical: Vertical, day: date | None) -> dict:
+    """The vertical's headline figures on `day`, from the rollup (one query)."""
+    row = VerticalDay.objects.filter(vertical=vertical, day=day).first() if day else None
+    return {
+        "accounts": row.accounts if row else 0,
+        "arr": row.arr if row else Decimal(0),
+        "arr_at_risk": row.arr_at_risk if row else Decimal(0),
+        "median_score": row.median_score if row else None,
+        "mix": {band: getattr(row, band) if row else 0 for band in BANDS},
+    }
+
+
+def score_histogram(vertical: Vertical, day: date | None) -> list[dict]:
+    """Accounts per (score, band) on `day`: at most 101 × 3 rows, whatever the number of accounts."""
+    if day is None:
+        return []
+    return list(
+        HealthScore.objects.filter(as_of=day, account__vertical=vertical, score__isnull=False)
+        .values("score", "band")
+        .annotate(n=Count("id"))
+        .order_by("score", "band")
+    )
+
+
+def risk_matrix(vertical: Vertical, day: date | None) -> dict:
+    """Scored accounts as points (ARR × score): the RISK_MATRIX_TOP largest by ARR plus the
+    RISK_MATRIX_AT_RISK largest at-risk ones. Three queries (two bounded, one count)."""
+    if day is None:
+        return {"points": [], "accounts": 0, "capped": False}
+    scored = HealthScore.objects.filter(as_of=day, account__vertical=vertical, score__isnull=False, account__arr__gt=0)
+    fields = ("account_id", "account__name", "account__arr", "score", "band")
+    top = scored.order_by("-account__arr", "account_id").values_list(*fields)[:RISK_MATRIX_TOP]
+    at_risk = scored.filter(band=Band.AT_RISK).order_by("-account__arr", "account_id").values_list(*fields)[:RISK_MATRIX_AT_RISK]
+    points = {row[0]: row for row in [*top, *at_risk]}
+    total = scored.count()
+    return {
+        "points": [
+            {"id": pk, "name": name, "arr": float(arr), "score": score, "band": band}
+            for pk, name, arr, score, band in points.values()
+        ],
+        "accounts": total,
+        "capped": total > len(points),
+    }
+
+
+def journey_funnels(day: date | None, *, vertical: Vertical | None = None) -> list[dict]:
+    """Per journey (vertical × use case): the active accounts in its scope and how many reached
+    each stage on `day`. An account has reached a stage when its journey stage (the last stage
+    reached with every stage before it) is at that position or later. Three queries."""
+    journeys = Journey.objects.select_related("vertical", "use_case").order_by("vertical__name", "use_case__name")
+    if vertical is not None:
+        journeys = journeys.filter(vertical=vertical)
+    journeys = list(journeys)
+    stages = Stage.objects.filter(journey__in=journeys).order_by("journey_id", "position", "id").values_list("journey_id", "id", "name")
+    by_journey: dict[int, list[tuple[int, str]]] = {}
+    for journey_id, stage_id, name in stages:
+        by_journey.setdefault(journey_id, []).append((stage_id, name))
+    counts: dict[tuple[int, int], dict] = {}
+    if day is not None and journeys:
+        metrics = AccountMetrics.objects.filter(as_of=day).filter(
+            Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day)
+        )
+        if vertical is not None:
+            metrics = metrics.filter(account__vertical=vertical)
+        for row in metrics.values("account__vertical_id", "account__primary_use_case_id", "journey_stage_id").annotate(n=Count("id")):
+            scope = counts.setdefault((row["account__vertical_id"], row["account__primary_use_case_id"]), {})
+            scope[row["journey_stage_id"]] = scope.get(row["journey_stage_id"], 0) + row["n"]
+    funnels = []
+    for journey in journeys:
+        at_stage = counts.get((journey.vertical_id, journey.use_case_id), {})
+        ordered = by_journey.get(journey.pk, [])
+        reached, running = [], 0
+        for stage_id, name in reversed(ordered):
+            running += at_stage.get(stage_id, 0)
+            reached.append({"stage": name, "accounts": running})
+        funnels.append(
+            {
+                "journey_id": journey.pk,
+                "vertical": journey.vertical.name,
+                "vertical_slug": journey.vertical.slug,
+                "use_case": journey.use_case.name,
+                "accounts": sum(at_stage.values()),
+                "stages": reached[::-1],
+            }
+        )
+    return funnels
+
+
+def use_case_adoption(vertical: Vertical, day: date | None) -> list[dict]:
+    """Per use case: the share of the vertical's healthy and of its at-risk accounts running it
+    on `day` (two grouped queries)."""
+    if day is None:
+        return []
+    bands = (Band.HEALTHY, Band.AT_RISK)
+    scores = HealthScore.objects.filter(as_of=day, account__vertical=vertical, band__in=bands)
+    totals = {r["band"]: r["n"] for r in scores.values("band").annotate(n=Count("id")).order_by()}
+    rows = (
+        AccountUseCase.objects.filter(account__vertical=vertical, account__health_scores__as_of=day,
+                                      account__health_scores__band__in=bands)
+        .values("use_case__name", "account__health_scores__band")
+        .annotate(n=Count("id"))
+        .order_by("use_case__name")
+    )  # fmt: skip
+    out: dict[str, dict] = {}
+    for r in rows:
+        item = out.setdefault(r["use_case__name"], {"use_case": r["use_case__name"], "healthy": 0, "at_risk": 0})
+        item[r["account__health_scores__band"]] = r["n"]
+    for item in out.values():
+        for band in bands:
+            item[f"{band}_share"] = round(100 * item[band] / totals[band], 1) if totals.get(band) else 0.0
+    return sorted(out.values(), key=lambda i: (-i["healthy_share"], i["use_case"]))
+
+
+def vertical_history(vertical: Vertical, day: date | None, *, days: int = 365) -> list[VerticalDay]:
+    """The rollup rows of the last `days` days up to `day` (at most `days` rows, one query)."""
+    if day is None:
+        return []
+    return list(VerticalDay.objects.filter(vertical=vertical, day__range=(day - timedelta(days=days - 1), day)).order_by("day"))
