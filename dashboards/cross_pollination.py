@@ -1,0 +1,146 @@
+"""Cross-pollination (SPEC §7): the use cases a vertical's healthy accounts run that others do not.
+
+"64% of healthy Education accounts also run Board meetings": a use case qualifies for a vertical
+when at least `min_share`% of its healthy accounts (band healthy on the day, not churned) run it,
+and only when there are at least `min_peers` healthy accounts, so two happy customers do not make
+a pattern. Everything is counted in SQL: a handful of queries whatever the number of accounts
+(one more per qualifying use case for its top missing accounts, which is bounded by the use cases
+of the vertical, not by its accounts).
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import Account, AccountUseCase, UseCase, Vertical
+from health.models import Band, HealthScore
+
+
+def _healthy_accounts(vertical_id: int, day: date) -> QuerySet[Account]:
+    return Account.objects.active_on(day).filter(
+        vertical_id=vertical_id, health_scores__as_of=day, health_scores__band=Band.HEALTHY
+    )
+
+
+def _qualifying(vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None) -> list[dict]:
+    """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough."""
+    healthy = _healthy_accounts(vertical_id, day)
+    if exclude_account is not None:
+        healthy = healthy.exclude(pk=exclude_account)
+    total = healthy.count()
+    if total == 0 or total < min_peers:
+        return []
+    running = (
+        AccountUseCase.objects.filter(account__in=healthy.values("pk"))
+        .values("use_case_id")
+        .annotate(n=Count("account_id", distinct=True))
+    )
+    # n / total ≥ min_share / 100, kept in integers so 30% of 10 is exactly 3.
+    return [
+        {"use_case_id": r["use_case_id"], "healthy_running": r["n"], "healthy_total": total}
+        for r in running
+        if r["n"] * 100 >= min_share * total
+    ]
+
+
+def _share(running: int, total: int) -> int:
+    """Percent, rounded half up (2 of 3 → 67)."""
+    return (running * 200 + total) // (total * 2)
+
+
+def talk_track(vertical_name: str, use_case_name: str, share: int) -> str:
+    return (
+        f"{share}% of healthy {vertical_name} accounts also run {use_case_name}: ask how they run "
+        f"{use_case_name.lower()} today and show how their healthy peers do it with us."
+    )
+
+
+def vertical_suggestions(
+    vertical: Vertical, day: date | None, *, min_share: int = 30, min_peers: int = 5, limit: int = 20
+) -> list[dict]:
+    """Per qualifying use case of the vertical: the share of healthy accounts running it, how many
+    active accounts of the vertical do not (and their ARR), the top `limit` of those by ARR and a
+    talk track. Most widely run use case first."""
+    if day is None:
+        return []
+    qualifying = _qualifying(vertical.pk, day, min_share=min_share, min_peers=min_peers)
+    if not qualifying:
+        return []
+    use_case_ids = [q["use_case_id"] for q in qualifying]
+    use_cases = {
+        pk: (name, slug)
+        for pk, name, slug in UseCase.objects.filter(pk__in=use_case_ids).values_list("pk", "name", "slug")
+    }
+    active = Account.objects.active_on(day).filter(vertical=vertical)
+    totals = active.aggregate(n=Count("pk"), arr=Coalesce(Sum("arr"), Value(Decimal(0))))
+    running_active = {
+        r["use_case_id"]: r
+        for r in AccountUseCase.objects.filter(account__in=active.values("pk"), use_case_id__in=use_case_ids)
+        .values("use_case_id")
+        .annotate(n=Count("account_id", distinct=True), arr=Sum("account__arr"))
+    }
+    band = HealthScore.objects.filter(account=OuterRef("pk"), as_of=day).values("band")[:1]
+    suggestions = []
+    for q in qualifying:
+        uc = q["use_case_id"]
+        runs = running_active.get(uc, {"n": 0, "arr": Decimal(0)})
+        missing = (
+            active.exclude(pk__in=AccountUseCase.objects.filter(use_case_id=uc).values("account_id"))
+            .annotate(band_on_day=Coalesce(Subquery(band), Value(Band.UNKNOWN.value)))
+            .order_by("-arr", "name", "pk")
+            .values("pk", "name", "arr", "band_on_day")[:limit]
+        )
+        share = _share(q["healthy_running"], q["healthy_total"])
+        name, slug = use_cases[uc]
+        suggestions.append(
+            {
+                "use_case": name,
+                "use_case_slug": slug,
+                "share": share,
+                "healthy_running": q["healthy_running"],
+                "healthy_total": q["healthy_total"],
+                "missing_count": totals["n"] - runs["n"],
+                "missing_arr": totals["arr"] - (runs["arr"] or Decimal(0)),
+                "accounts": [
+                    {"id": m["pk"], "name": m["name"], "arr": m["arr"], "band": m["band_on_day"]} for m in missing
+                ],
+                "talk_track": talk_track(vertical.name, name, share),
+            }
+        )
+    return sorted(suggestions, key=lambda s: (-s["share"], s["use_case"]))
+
+
+def account_suggestions(account: Account, day: date | None, *, min_share: int = 30, min_peers: int = 5) -> list[dict]:
+    """The use cases the account's healthy peers (other accounts of its vertical) run enough and it
+    does not: {use_case, use_case_slug, share, healthy_running, healthy_total, talk_track}."""
+    if day is None or account.is_churned(day):
+        return []
+    qualifying = _qualifying(
+        account.vertical_id, day, min_share=min_share, min_peers=min_peers, exclude_account=account.pk
+    )
+    if not qualifying:
+        return []
+    runs = set(AccountUseCase.objects.filter(account=account).values_list("use_case_id", flat=True))
+    wanted = [q for q in qualifying if q["use_case_id"] not in runs]
+    use_cases = {u.pk: u for u in UseCase.objects.filter(pk__in=[q["use_case_id"] for q in wanted])}
+    vertical_name = account.vertical.name
+    suggestions = []
+    for q in wanted:
+        uc = use_cases[q["use_case_id"]]
+        share = _share(q["healthy_running"], q["healthy_total"])
+        suggestions.append(
+            {
+                "use_case": uc.name,
+                "use_case_slug": uc.slug,
+                "share": share,
+                "healthy_running": q["healthy_running"],
+                "healthy_total": q["healthy_total"],
+                "talk_track": talk_track(vertical_name, uc.name, share),
+            }
+        )
+    return sorted(suggestions, key=lambda s: (-s["share"], s["use_case"]))
+
+
+__all__ = ["account_suggestions", "talk_track", "vertical_suggestions"]
