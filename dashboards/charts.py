@@ -96,3 +96,55 @@ def vertical_history_figure(days: list) -> str:
     fig.update_yaxes(title_text="median score", range=[0, 100], row=1, col=1)
     fig.update_yaxes(title_text="accounts", row=2, col=1)
     return _layout(fig, height=460)
+
+
+def arr_trend_figure(trend: dict) -> str:
+    x = [d.isoformat() for d in trend["dates"]]
+    fig = go.Figure()
+    for s in trend["verticals"]:
+        fig.add_trace(go.Scatter(x=x, y=[float(v) for v in s["arr"]], name=s["vertical"], mode="lines+markers",
+                                 stackgroup="arr"))  # fmt: skip
+    return _layout(fig, height=380, yaxis={"title": {"text": "ARR ($)"}}, xaxis={"type": "date"})
+
+
+def retention_figure(rows: list[dict]) -> str:
+    names = [r["vertical"] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=[r["nrr"] for r in rows], name="Net revenue retention", marker_color="#2f5dd0"))
+    fig.add_trace(go.Bar(x=names, y=[r["grr"] for r in rows], name="Gross revenue retention", marker_color="#9aa5b1"))
+    fig.add_hline(y=100, line_dash="dot", line_color="#616e7c")
+    return _layout(fig, barmode="group", yaxis={"title": {"text": "% of ARR a year ago"}})
+
+
+def pareto_figure(points: list[dict]) -> str:
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, *[p["share_of_accounts"] for p in points]], y=[0, *[p["share_of_arr"] for p in points]],
+            mode="lines", name="Cumulative share of ARR", line={"color": "#2f5dd0", "width": 3},
+            customdata=[0, *[p["accounts"] for p in points]],
+            hovertemplate="top %{customdata} accounts (%{x:.1f}%)<br>%{y:.1f}% of ARR<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="Even spread",
+                             line={"color": "#9aa5b1", "dash": "dot"}))  # fmt: skip
+    return _layout(fig, xaxis={"title": {"text": "% of paying accounts, largest first"}, "range": [0, 100]},
+                   yaxis={"title": {"text": "% of ARR"}, "range": [0, 101]})  # fmt: skip
+
+
+def arr_treemap_figure(leaves: list[dict]) -> str:
+    """Vertical → primary use case, sized by ARR."""
+    verticals: dict[str, float] = {}
+    for leaf in leaves:
+        verticals[leaf["vertical"]] = verticals.get(leaf["vertical"], 0.0) + float(leaf["arr"])
+    ids = [*verticals, *[f"{leaf['vertical']}/{leaf['use_case']}" for leaf in leaves]]
+    fig = go.Figure(
+        go.Treemap(
+            ids=ids, labels=[*verticals, *[leaf["use_case"] for leaf in leaves]],
+            parents=["" for _ in verticals] + [leaf["vertical"] for leaf in leaves],
+            values=[*verticals.values(), *[float(leaf["arr"]) for leaf in leaves]], branchvalues="total",
+            texttemplate="%{label}<br>$%{value:,.0f}", hovertemplate="%{label}<br>$%{value:,.0f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(height=420, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    return fig.to_json()

@@ -3,9 +3,10 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Count, Q, Sum
 
-from accounts.models import Account, AccountUseCase, Vertical
+from accounts.models import Account, AccountUseCase, ArrChange, Vertical
 from accounts.selectors import revenue_by_vertical
 from dashboards.models import VerticalDay
 from health.models import AccountMetrics, Band, HealthScore
@@ -163,3 +164,136 @@ def vertical_history(vertical: Vertical, day: date | None, *, days: int = 365) -
     if day is None:
         return []
     return list(VerticalDay.objects.filter(vertical=vertical, day__range=(day - timedelta(days=days - 1), day)).order_by("day"))
+
+
+# --- /revenue/: ARR history, retention, concentration ------------------------------------------
+# ARR at a date is the account's latest ArrChange on or before it. Summing each account's changes
+# as deltas (arr − the previous change's arr) up to a date telescopes to exactly that value, so one
+# pass over ArrChange with conditional sums gives every month end at once — no per-account or
+# per-month query. Churned accounts count from their churned_on on as 0.
+
+def _arr_deltas_sql() -> str:
+    return (
+        f"SELECT account_id, date, arr - COALESCE(LAG(arr) OVER (PARTITION BY account_id ORDER BY date), 0) AS delta "
+        f"FROM {ArrChange._meta.db_table} WHERE date <= %s"
+    )
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def month_ends(day: date, months: int = 12) -> list[date]:
+    """The last day of each of the `months` months before `day`'s month, then `day` itself."""
+    ends, first = [], day.replace(day=1)
+    for _ in range(months):
+        first_prev = (first - timedelta(days=1)).replace(day=1)
+        ends.append(first - timedelta(days=1))
+        first = first_prev
+    return [*reversed(ends), day]
+
+
+def arr_trend(day: date, months: int = 12) -> dict:
+    """ARR per vertical at each of month_ends(day): {dates, verticals: [{vertical, slug, arr: [...]}]}.
+    One query."""
+    dates = month_ends(day, months)
+    columns = ", ".join(
+        "SUM(CASE WHEN d.date <= %s AND (a.churned_on IS NULL OR a.churned_on > %s) THEN d.delta ELSE 0 END)" for _ in dates
+    )
+    params = [p for d in dates for p in (d, d)] + [dates[-1]]
+    sql = (
+        f"SELECT a.vertical_id, {columns} FROM ({_arr_deltas_sql()}) d "
+        f"JOIN {Account._meta.db_table} a ON a.id = d.account_id GROUP BY a.vertical_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = {r[0]: [_money(v) for v in r[1:]] for r in cursor.fetchall()}
+    names = dict(Vertical.objects.filter(pk__in=rows).values_list("pk", "name"))
+    slugs = dict(Vertical.objects.filter(pk__in=rows).values_list("pk", "slug"))
+    series = [{"vertical": names[pk], "slug": slugs[pk], "arr": values} for pk, values in rows.items()]
+    series.sort(key=lambda s: (-s["arr"][-1], s["vertical"]))
+    return {"dates": dates, "verticals": series}
+
+
+def retention(day: date) -> dict:
+    """Net and gross revenue retention per vertical over the year ending `day`.
+
+    Cohort: accounts with ARR > 0 one year before `day` and not churned then. NRR = their ARR on
+    `day` (0 if churned by then) / their ARR then; GRR the same with each account's ARR on `day`
+    capped at its ARR then. Figures in %, None without a cohort. One query.
+    """
+    start = day - timedelta(days=365)
+    sql = (
+        "SELECT vertical_id, COUNT(*), SUM(then_arr), SUM(now_arr), "
+        "SUM(CASE WHEN now_arr < then_arr THEN now_arr ELSE then_arr END) FROM ("
+        "  SELECT a.vertical_id AS vertical_id,"
+        "    SUM(CASE WHEN d.date <= %s THEN d.delta ELSE 0 END) AS then_arr,"
+        "    CASE WHEN a.churned_on IS NOT NULL AND a.churned_on <= %s THEN 0 ELSE SUM(d.delta) END AS now_arr"
+        f"  FROM ({_arr_deltas_sql()}) d JOIN {Account._meta.db_table} a ON a.id = d.account_id"
+        "  WHERE a.churned_on IS NULL OR a.churned_on > %s"
+        "  GROUP BY a.id, a.vertical_id, a.churned_on"
+        ") cohort WHERE then_arr > 0 GROUP BY vertical_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, day, day, start])
+        rows = cursor.fetchall()
+    names = dict(Vertical.objects.values_list("pk", "name"))
+
+    def figures(accounts, then, now, capped) -> dict:
+        then, now, capped = _money(then), _money(now), _money(capped)
+        return {
+            "accounts": accounts, "arr_then": then, "arr_now": now, "arr_kept": capped,
+            "nrr": round(float(now / then * 100), 1) if then else None,
+            "grr": round(float(capped / then * 100), 1) if then else None,
+        }  # fmt: skip
+
+    verticals = sorted(
+        ({"vertical": names[r[0]], **figures(*r[1:])} for r in rows), key=lambda v: (-v["arr_then"], v["vertical"])
+    )
+    total = figures(
+        sum(v["accounts"] for v in verticals),
+        *(sum((v[k] for v in verticals), Decimal(0)) for k in ("arr_then", "arr_now", "arr_kept")),
+    )
+    return {"start": start, "end": day, "verticals": verticals, "total": total}
+
+
+PARETO_POINTS = 200
+
+
+def pareto(day: date) -> list[dict]:
+    """The concentration curve: cumulative share of active ARR held by the top k accounts, at about
+    PARETO_POINTS evenly spaced k (every k when there are fewer accounts). One query."""
+    account = Account._meta.db_table
+    sql = (
+        "SELECT rn, n, cum FROM ("
+        "  SELECT ROW_NUMBER() OVER (ORDER BY arr DESC, id) AS rn, COUNT(*) OVER () AS n,"
+        "    SUM(arr) OVER (ORDER BY arr DESC, id ROWS UNBOUNDED PRECEDING) AS cum"
+        f"  FROM {account} WHERE (churned_on IS NULL OR churned_on > %s) AND arr > 0"
+        f") ranked WHERE rn = 1 OR rn = n OR (rn * {PARETO_POINTS}) %% n < {PARETO_POINTS} ORDER BY rn"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day])
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    total = _money(rows[-1][2])
+    return [
+        {"accounts": rn, "share_of_accounts": round(100 * rn / n, 2), "cumulative_arr": _money(cum),
+         "share_of_arr": round(float(_money(cum) / total * 100), 2) if total else 0.0}
+        for rn, n, cum in rows
+    ]  # fmt: skip
+
+
+def arr_by_vertical_and_use_case(day: date) -> list[dict]:
+    """Active ARR per (vertical, primary use case), largest first: the treemap's leaves. One query."""
+    rows = (
+        Account.objects.active_on(day)
+        .values("vertical__name", "primary_use_case__name")
+        .annotate(arr=Sum("arr"), accounts=Count("id"))
+        .order_by("-arr", "vertical__name", "primary_use_case__name")
+    )
+    return [
+        {"vertical": r["vertical__name"], "use_case": r["primary_use_case__name"] or "(none)", "arr": r["arr"] or Decimal(0),
+         "accounts": r["accounts"]}
+        for r in rows
+    ]  # fmt: skip
