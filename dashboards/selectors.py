@@ -4,13 +4,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 from accounts.models import Account, AccountUseCase, ArrChange, Vertical
 from accounts.selectors import revenue_by_vertical
 from dashboards.models import VerticalDay
-from health.models import AccountMetrics, Band, HealthScore
-from journeys.models import Journey, Stage
+from health.models import Band, HealthScore
 
 BANDS = ("healthy", "neutral", "at_risk", "unknown")
 
@@ -89,49 +88,6 @@ def risk_matrix(vertical: Vertical, day: date | None) -> dict:
         "accounts": total,
         "capped": total > len(points),
     }
-
-
-def journey_funnels(day: date | None, *, vertical: Vertical | None = None) -> list[dict]:
-    """Per journey (vertical × use case): the active accounts in its scope and how many reached
-    each stage on `day`. An account has reached a stage when its journey stage (the last stage
-    reached with every stage before it) is at that position or later. Three queries."""
-    journeys = Journey.objects.select_related("vertical", "use_case").order_by("vertical__name", "use_case__name")
-    if vertical is not None:
-        journeys = journeys.filter(vertical=vertical)
-    journeys = list(journeys)
-    stages = Stage.objects.filter(journey__in=journeys).order_by("journey_id", "position", "id").values_list("journey_id", "id", "name")
-    by_journey: dict[int, list[tuple[int, str]]] = {}
-    for journey_id, stage_id, name in stages:
-        by_journey.setdefault(journey_id, []).append((stage_id, name))
-    counts: dict[tuple[int, int], dict] = {}
-    if day is not None and journeys:
-        metrics = AccountMetrics.objects.filter(as_of=day).filter(
-            Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day)
-        )
-        if vertical is not None:
-            metrics = metrics.filter(account__vertical=vertical)
-        for row in metrics.values("account__vertical_id", "account__primary_use_case_id", "journey_stage_id").annotate(n=Count("id")):
-            scope = counts.setdefault((row["account__vertical_id"], row["account__primary_use_case_id"]), {})
-            scope[row["journey_stage_id"]] = scope.get(row["journey_stage_id"], 0) + row["n"]
-    funnels = []
-    for journey in journeys:
-        at_stage = counts.get((journey.vertical_id, journey.use_case_id), {})
-        ordered = by_journey.get(journey.pk, [])
-        reached, running = [], 0
-        for stage_id, name in reversed(ordered):
-            running += at_stage.get(stage_id, 0)
-            reached.append({"stage": name, "accounts": running})
-        funnels.append(
-            {
-                "journey_id": journey.pk,
-                "vertical": journey.vertical.name,
-                "vertical_slug": journey.vertical.slug,
-                "use_case": journey.use_case.name,
-                "accounts": sum(at_stage.values()),
-                "stages": reached[::-1],
-            }
-        )
-    return funnels
 
 
 def use_case_adoption(vertical: Vertical, day: date | None) -> list[dict]:

@@ -12,6 +12,7 @@ from accounts.export import latest_as_of
 from accounts.models import Vertical
 from dashboards import charts, selectors
 from dashboards.cross_pollination import vertical_suggestions
+from journeys import selectors as journey_selectors
 from people import roles
 
 
@@ -98,7 +99,7 @@ def vertical_detail(request, slug: str):
     day = latest_as_of()
     histogram = selectors.score_histogram(vertical, day)
     matrix = selectors.risk_matrix(vertical, day)
-    funnels = selectors.journey_funnels(day, vertical=vertical)
+    funnels = journey_selectors.journey_funnels(day, vertical=vertical)
     for funnel in funnels:
         funnel["figure"] = charts.funnel_figure(funnel)
     adoption = selectors.use_case_adoption(vertical, day)
