@@ -49,12 +49,13 @@ def score_histogram_figure(rows: list[dict]) -> str:
 
 
 def risk_matrix_figure(points: list[dict]) -> str:
-    """ARR (log) × score; each point carries its account page URL for the click handler."""
+    """ARR (log) × score; each point carries its account page URL for the click handler. SVG, not WebGL:
+    the point count is capped (selectors.risk_matrix), and SVG points draw and click without a GPU."""
     fig = go.Figure()
     for band in ("healthy", "neutral", "at_risk"):
         mine = [p for p in points if p["band"] == band]
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=[p["arr"] for p in mine], y=[p["score"] for p in mine], mode="markers", name=BAND_LABELS[band],
                 marker={"color": BAND_COLOURS[band], "size": 8, "opacity": 0.75},
                 text=[p["name"] for p in mine], customdata=[f"/accounts/{p['id']}/" for p in mine],
