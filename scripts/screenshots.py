@@ -16,6 +16,14 @@ PAGES = [
     ("leader", "/segments/", "segments.png"),
     ("csm", "/", "home-csm.png"),
 ]
+# Dashboards, whole page (the charts below the fold are the point).
+FULL_PAGES = [
+    ("leader", "/verticals/", "verticals.png"),
+    ("leader", "/verticals/tech-sales/", "vertical.png"),
+    ("leader", "/revenue/", "revenue.png"),
+    ("leader", "/journeys/", "journeys.png"),
+    ("leader", "/segments/expansion-candidates/", "segment.png"),
+]
 
 
 def main() -> None:
@@ -37,6 +45,11 @@ def main() -> None:
                     page.goto(BASE + path)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=OUT / name, full_page=False)
+            for who, path, name in FULL_PAGES:
+                if who == user:
+                    page.goto(BASE + path)
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / name, full_page=True)
             if user == "leader":
                 page.goto(f"{BASE}/accounts/")
                 page.click("#account-table tbody tr:first-child a")
