@@ -24,6 +24,10 @@ class VerticalDay(models.Model):
     unknown = models.PositiveIntegerField(default=0)
     arr_at_risk = models.DecimalField("ARR at risk", max_digits=16, decimal_places=2, default=0)
     median_score = models.FloatField(null=True, blank=True)
+    # [[score, band, accounts], …] of the scored accounts: the health distribution.
+    histogram = models.JSONField(default=list, blank=True)
+    # {use case id: {"healthy": accounts, "at_risk": accounts}}: which use cases each band runs.
+    use_cases = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["vertical", "day"]
@@ -32,3 +36,18 @@ class VerticalDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vertical_id} {self.day}: {self.accounts} accounts, median {self.median_score}"
+
+
+class RevenueDay(models.Model):
+    """The revenue page's ARR-history figures as of one day (ARR trend, NRR/GRR, Pareto curve),
+    written with the day's results: each is a pass over all ARR history, too slow per request at
+    100,000 accounts. The page computes them live for a day without a row."""
+
+    day = models.DateField(unique=True)
+    trend = models.JSONField(default=dict)
+    retention = models.JSONField(default=dict)
+    pareto = models.JSONField(default=list)
+    written_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"revenue figures of {self.day}"

@@ -6,9 +6,9 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, Sum
 
-from accounts.models import Account, AccountUseCase, ArrChange, Vertical
+from accounts.models import Account, ArrChange, UseCase, Vertical
 from accounts.selectors import revenue_by_vertical
-from dashboards.models import VerticalDay
+from dashboards.models import RevenueDay, VerticalDay
 from health.models import Band, HealthScore
 
 BANDS = ("healthy", "neutral", "at_risk", "unknown")
@@ -45,9 +45,12 @@ RISK_MATRIX_TOP = 500  # the largest accounts by ARR…
 RISK_MATRIX_AT_RISK = 1500  # …plus the at-risk ones (largest first), so the matrix stays readable
 
 
-def vertical_summary(vertical: Vertical, day: date | None) -> dict:
-    """The vertical's headline figures on `day`, from the rollup (one query)."""
-    row = VerticalDay.objects.filter(vertical=vertical, day=day).first() if day else None
+def vertical_day(vertical: Vertical, day: date | None) -> VerticalDay | None:
+    return VerticalDay.objects.filter(vertical=vertical, day=day).first() if day else None
+
+
+def vertical_summary(row: VerticalDay | None) -> dict:
+    """The vertical's headline figures from its rollup row of the day."""
     return {
         "accounts": row.accounts if row else 0,
         "arr": row.arr if row else Decimal(0),
@@ -57,62 +60,50 @@ def vertical_summary(vertical: Vertical, day: date | None) -> dict:
     }
 
 
-def score_histogram(vertical: Vertical, day: date | None) -> list[dict]:
-    """Accounts per (score, band) on `day`: at most 101 × 3 rows, whatever the number of accounts."""
-    if day is None:
+def score_histogram(summary_row: VerticalDay | None) -> list[dict]:
+    """Accounts per (score, band) on the rollup's day (at most 101 × 3 rows, stored with it)."""
+    if summary_row is None:
         return []
-    return list(
-        HealthScore.objects.filter(as_of=day, account__vertical=vertical, score__isnull=False)
-        .values("score", "band")
-        .annotate(n=Count("id"))
-        .order_by("score", "band")
-    )
+    return [{"score": score, "band": band, "n": n} for score, band, n in summary_row.histogram]
 
 
-def risk_matrix(vertical: Vertical, day: date | None) -> dict:
+def risk_matrix(vertical: Vertical, day: date | None, *, scored_accounts: int) -> dict:
     """Scored accounts as points (ARR × score): the RISK_MATRIX_TOP largest by ARR plus the
-    RISK_MATRIX_AT_RISK largest at-risk ones. Three queries (two bounded, one count)."""
+    RISK_MATRIX_AT_RISK largest at-risk ones (two bounded queries); `scored_accounts` is how many
+    there are in all (from the rollup)."""
     if day is None:
         return {"points": [], "accounts": 0, "capped": False}
     scored = HealthScore.objects.filter(as_of=day, account__vertical=vertical, score__isnull=False, account__arr__gt=0)
     fields = ("account_id", "account__name", "account__arr", "score", "band")
     top = scored.order_by("-account__arr", "account_id").values_list(*fields)[:RISK_MATRIX_TOP]
     at_risk = scored.filter(band=Band.AT_RISK).order_by("-account__arr", "account_id").values_list(*fields)[:RISK_MATRIX_AT_RISK]
+    top = list(top)
     points = {row[0]: row for row in [*top, *at_risk]}
-    total = scored.count()
+    total = max(scored_accounts, len(points))
     return {
         "points": [
             {"id": pk, "name": name, "arr": float(arr), "score": score, "band": band}
             for pk, name, arr, score, band in points.values()
         ],
         "accounts": total,
-        "capped": total > len(points),
+        "capped": len(top) >= RISK_MATRIX_TOP and total > len(points),
     }
 
 
-def use_case_adoption(vertical: Vertical, day: date | None) -> list[dict]:
-    """Per use case: the share of the vertical's healthy and of its at-risk accounts running it
-    on `day` (two grouped queries)."""
-    if day is None:
+def use_case_adoption(row: VerticalDay | None) -> list[dict]:
+    """Per use case: the share of the vertical's healthy and of its at-risk accounts running it, from
+    the rollup row of the day (one query for the use case names)."""
+    if row is None or not row.use_cases:
         return []
-    bands = (Band.HEALTHY, Band.AT_RISK)
-    scores = HealthScore.objects.filter(as_of=day, account__vertical=vertical, band__in=bands)
-    totals = {r["band"]: r["n"] for r in scores.values("band").annotate(n=Count("id")).order_by()}
-    rows = (
-        AccountUseCase.objects.filter(account__vertical=vertical, account__health_scores__as_of=day,
-                                      account__health_scores__band__in=bands)
-        .values("use_case__name", "account__health_scores__band")
-        .annotate(n=Count("id"))
-        .order_by("use_case__name")
-    )  # fmt: skip
-    out: dict[str, dict] = {}
-    for r in rows:
-        item = out.setdefault(r["use_case__name"], {"use_case": r["use_case__name"], "healthy": 0, "at_risk": 0})
-        item[r["account__health_scores__band"]] = r["n"]
-    for item in out.values():
-        for band in bands:
-            item[f"{band}_share"] = round(100 * item[band] / totals[band], 1) if totals.get(band) else 0.0
-    return sorted(out.values(), key=lambda i: (-i["healthy_share"], i["use_case"]))
+    names = dict(UseCase.objects.filter(pk__in=[int(pk) for pk in row.use_cases]).values_list("pk", "name"))
+    totals = {"healthy": row.healthy, "at_risk": row.at_risk}
+    out = []
+    for pk, counts in row.use_cases.items():
+        item = {"use_case": names.get(int(pk), "?"), **counts}
+        for band, total in totals.items():
+            item[f"{band}_share"] = round(100 * counts.get(band, 0) / total, 1) if total else 0.0
+        out.append(item)
+    return sorted(out, key=lambda i: (-i["healthy_share"], i["use_case"]))
 
 
 def vertical_history(vertical: Vertical, day: date | None, *, days: int = 365) -> list[VerticalDay]:
@@ -253,3 +244,28 @@ def arr_by_vertical_and_use_case(day: date) -> list[dict]:
          "accounts": r["accounts"]}
         for r in rows
     ]  # fmt: skip
+
+
+def revenue_history(day: date) -> dict:
+    """{"trend", "retention", "pareto"} as of `day`: stored with the day's results (RevenueDay, one
+    query), or computed live for a day without them (three passes over the ARR history)."""
+    stored = RevenueDay.objects.filter(day=day).first()
+    if stored is None:
+        return {"trend": arr_trend(day), "retention": retention(day), "pareto": pareto(day), "stored": False}
+    trend, kept = stored.trend, stored.retention
+
+    def figures(r: dict) -> dict:
+        return {**r, **{k: Decimal(r[k]) for k in ("arr_then", "arr_now", "arr_kept")}}
+
+    return {
+        "trend": {
+            "dates": [date.fromisoformat(d) for d in trend["dates"]],
+            "verticals": [{**s, "arr": [Decimal(v) for v in s["arr"]]} for s in trend["verticals"]],
+        },
+        "retention": {
+            "start": date.fromisoformat(kept["start"]), "end": date.fromisoformat(kept["end"]),
+            "verticals": [figures(r) for r in kept["verticals"]], "total": figures(kept["total"]),
+        },
+        "pareto": [{**p, "cumulative_arr": Decimal(p["cumulative_arr"])} for p in stored.pareto],
+        "stored": True,
+    }  # fmt: skip

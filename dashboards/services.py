@@ -3,10 +3,12 @@
 from datetime import date, timedelta
 from statistics import median
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, FloatField, Max, Min, Q, Sum
 
-from dashboards.models import VerticalDay
+from accounts.models import AccountUseCase
+from dashboards.models import RevenueDay, VerticalDay
 from health.models import Band, HealthScore
 
 
@@ -48,6 +50,22 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
         aggregates["median_score"] = _Median("score")
     rows = list(scores.values("account__vertical_id", "as_of").annotate(**aggregates).order_by())
     medians = {} if postgres else _sqlite_medians(start, end)
+    histograms: dict[tuple[int, date], list] = {}
+    for r in (
+        scores.filter(score__isnull=False).values("account__vertical_id", "as_of", "score", "band")
+        .annotate(n=Count("id")).order_by("score", "band")
+    ):  # fmt: skip
+        histograms.setdefault((r["account__vertical_id"], r["as_of"]), []).append([r["score"], r["band"], r["n"]])
+    use_cases: dict[tuple[int, date], dict] = {}
+    for r in (
+        AccountUseCase.objects.filter(account__health_scores__as_of__range=(start, end),
+                                      account__health_scores__band__in=(Band.HEALTHY, Band.AT_RISK))
+        .values("account__vertical_id", "account__health_scores__as_of", "use_case_id", "account__health_scores__band")
+        .annotate(n=Count("id")).order_by()
+    ):  # fmt: skip
+        key = (r["account__vertical_id"], r["account__health_scores__as_of"])
+        counts = use_cases.setdefault(key, {}).setdefault(str(r["use_case_id"]), {"healthy": 0, "at_risk": 0})
+        counts[r["account__health_scores__band"]] = r["n"]
     VerticalDay.objects.filter(day__range=(start, end)).delete()
     VerticalDay.objects.bulk_create(
         [
@@ -56,6 +74,8 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
                 healthy=r["healthy"], neutral=r["neutral"], at_risk=r["at_risk"], unknown=r["unknown"],
                 arr_at_risk=r["arr_at_risk"] or 0,
                 median_score=r["median_score"] if postgres else medians.get((r["account__vertical_id"], r["as_of"])),
+                histogram=histograms.get((r["account__vertical_id"], r["as_of"]), []),
+                use_cases=use_cases.get((r["account__vertical_id"], r["as_of"]), {}),
             )  # fmt: skip
             for r in rows
         ],
@@ -79,3 +99,23 @@ def vertical_days_backfill(*, start: date | None = None, end: date | None = None
         written += vertical_days_rollup(start=first, end=until)
         first = until + timedelta(days=1)
     return written
+
+
+def revenue_day_write(*, day: date) -> RevenueDay:
+    """Stores the ARR-history figures of /revenue/ as of `day` (replaced on a re-run)."""
+    import json
+
+    from dashboards import selectors
+
+    def plain(value):  # dates and decimals as the JSON strings the selectors read back
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+    row, _ = RevenueDay.objects.update_or_create(
+        day=day,
+        defaults={
+            "trend": plain(selectors.arr_trend(day)),
+            "retention": plain(selectors.retention(day)),
+            "pareto": plain(selectors.pareto(day)),
+        },
+    )
+    return row

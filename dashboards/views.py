@@ -61,8 +61,9 @@ def revenue(request):
     as_of = latest_as_of()
     day = as_of or timezone.localdate()
     overview = selectors.revenue_overview(as_of)
-    trend, kept = selectors.arr_trend(day), selectors.retention(day)
-    curve, leaves = selectors.pareto(day), selectors.arr_by_vertical_and_use_case(day)
+    history = selectors.revenue_history(day)
+    trend, kept, curve = history["trend"], history["retention"], history["pareto"]
+    leaves = selectors.arr_by_vertical_and_use_case(day)
     if request.GET.get("format") == "csv":
         tables = _revenue_tables(overview, trend, kept, curve, leaves)
         name = request.GET.get("table", "verticals")
@@ -97,17 +98,20 @@ def revenue(request):
 def vertical_detail(request, slug: str):
     vertical = get_object_or_404(Vertical, slug=slug)
     day = latest_as_of()
-    histogram = selectors.score_histogram(vertical, day)
-    matrix = selectors.risk_matrix(vertical, day)
+    rollup = selectors.vertical_day(vertical, day)
+    summary = selectors.vertical_summary(rollup)
+    histogram = selectors.score_histogram(rollup)
+    scored = summary["mix"]["healthy"] + summary["mix"]["neutral"] + summary["mix"]["at_risk"]
+    matrix = selectors.risk_matrix(vertical, day, scored_accounts=scored)
     funnels = journey_selectors.journey_funnels(day, vertical=vertical)
     for funnel in funnels:
         funnel["figure"] = charts.funnel_figure(funnel)
-    adoption = selectors.use_case_adoption(vertical, day)
+    adoption = selectors.use_case_adoption(rollup)
     history = selectors.vertical_history(vertical, day)
     context = {
         "vertical": vertical,
         "as_of": day,
-        "summary": selectors.vertical_summary(vertical, day),
+        "summary": summary,
         "histogram": histogram,
         "histogram_figure": charts.score_histogram_figure(histogram),
         "matrix": matrix,

@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ArrChange
 from dashboards import selectors
+from dashboards.models import RevenueDay
+from dashboards.services import revenue_day_write
 from health.models import HealthScore
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
@@ -144,3 +146,14 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, history, dj
         account(edu, [(dt.date(2025, 2, 1), 100 + i), (dt.date(2026, 4, 1), 200 + i)])
     with django_assert_num_queries(len(small)):
         client.get("/revenue/")
+
+
+def test_figures_stored_with_the_day_read_back_as_computed_live(history):
+    live = selectors.revenue_history(D)
+    assert live["stored"] is False
+    revenue_day_write(day=D)
+    revenue_day_write(day=D)  # replaced, not duplicated
+    assert RevenueDay.objects.count() == 1
+    stored = selectors.revenue_history(D)
+    assert stored["stored"] is True
+    assert {k: stored[k] for k in ("trend", "retention", "pareto")} == {k: live[k] for k in ("trend", "retention", "pareto")}

@@ -6,11 +6,12 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboards.models import VerticalDay
+from accounts.models import Account, AccountUseCase
+from dashboards.models import RevenueDay, VerticalDay
 from dashboards.services import vertical_days_backfill, vertical_days_rollup
 from health.models import HealthScore
 from health.services import recompute
-from tests.factories import AccountFactory, VerticalFactory
+from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -40,6 +41,18 @@ def test_rollup_values(edu):
     assert (row.accounts, row.healthy, row.neutral, row.at_risk, row.unknown) == (5, 2, 1, 1, 1)
     assert row.arr == Decimal("31000.00") and row.arr_at_risk == Decimal("8000.00")
     assert row.median_score == 65.0  # median of 30, 50, 80, 90; unscored accounts don't count
+    assert row.histogram == [[30, "at_risk", 1], [50, "neutral", 1], [80, "healthy", 1], [90, "healthy", 1]]
+
+
+def test_rollup_counts_use_cases_of_healthy_and_at_risk_accounts(edu):
+    board = UseCaseFactory(name="Board meetings")
+    for account in Account.objects.filter(vertical=edu, arr__in=[1000, 8000]):
+        AccountUseCase.objects.create(account=account, use_case=board)
+    vertical_days_rollup(start=D)
+    counts = VerticalDay.objects.get(day=D).use_cases
+    assert counts[str(board.pk)] == {"healthy": 1, "at_risk": 1}
+    primaries = {k: v for k, v in counts.items() if k != str(board.pk)}
+    assert sum(v["healthy"] for v in primaries.values()) == 2 and sum(v["at_risk"] for v in primaries.values()) == 1
 
 
 def test_rollup_is_idempotent_and_replaces_the_day(edu):
@@ -50,6 +63,7 @@ def test_rollup_is_idempotent_and_replaces_the_day(edu):
     vertical_days_rollup(start=D)
     row = VerticalDay.objects.get(day=D)
     assert (row.healthy, row.at_risk, row.arr_at_risk, row.median_score) == (3, 0, 0, 77.5)
+    assert [75, "healthy", 1] in row.histogram and not any(band == "at_risk" for _, band, _ in row.histogram)
 
 
 def test_recompute_publishes_the_rollup_once_per_date():
@@ -59,6 +73,7 @@ def test_recompute_publishes_the_rollup_once_per_date():
     recompute(as_of=D)  # a re-run of the same date leaves the same state
     row = VerticalDay.objects.get()
     assert (row.vertical, row.day, row.accounts, row.unknown, row.arr) == (tech, D, 3, 3, Decimal("1500.00"))
+    assert RevenueDay.objects.get().day == D
 
 
 def test_backfill_from_history_and_command(edu):

@@ -97,7 +97,7 @@ def test_funnel_counts_accounts_reaching_each_stage(edu):
 
 def test_use_case_adoption_healthy_vs_at_risk(edu):
     vertical, _ = edu
-    rows = {r["use_case"]: r for r in selectors.use_case_adoption(vertical, D)}
+    rows = {r["use_case"]: r for r in selectors.use_case_adoption(selectors.vertical_day(vertical, D))}
     assert rows["PTA meetings"]["healthy_share"] == 100.0 and rows["PTA meetings"]["at_risk_share"] == 100.0
     assert (rows["Board meetings"]["healthy"], rows["Board meetings"]["healthy_share"]) == (2, 66.7)
     assert (rows["Board meetings"]["at_risk"], rows["Board meetings"]["at_risk_share"]) == (1, 50.0)
@@ -107,7 +107,7 @@ def test_risk_matrix_is_capped_to_the_largest_and_the_at_risk(edu, monkeypatch):
     vertical, accounts = edu
     monkeypatch.setattr(selectors, "RISK_MATRIX_TOP", 2)
     monkeypatch.setattr(selectors, "RISK_MATRIX_AT_RISK", 1)
-    matrix = selectors.risk_matrix(vertical, D)
+    matrix = selectors.risk_matrix(vertical, D, scored_accounts=6)
     assert sorted(p["name"] for p in matrix["points"]) == ["Alpha", "Bravo", "Echo"]
     assert (matrix["accounts"], matrix["capped"]) == (6, True)
 
