@@ -27,8 +27,31 @@ def concentration(day: date, share: int = 40) -> dict:
     return {"share": share, "accounts": count, "of_accounts": len(arrs), "total_arr": total}
 
 
+def verticals_from_rollup(day: date | None) -> list[dict] | None:
+    """revenue_by_vertical's rows for `day` from the VerticalDay rollup (one query over a row per
+    vertical instead of the day's HealthScore rows), or None without a rollup for that day."""
+    rows = list(VerticalDay.objects.filter(day=day).select_related("vertical")) if day else []
+    if not rows:
+        return None
+    total = sum((r.arr for r in rows), Decimal(0))
+    out = [
+        {
+            "vertical": r.vertical.name, "slug": r.vertical.slug, "accounts": r.accounts, "arr": r.arr,
+            "share_of_arr": round(float(r.arr) / float(total) * 100, 2) if total else 0.0,
+            "average_arr": round(float(r.arr) / r.accounts, 2) if r.accounts else 0.0,
+            "arr_at_risk": r.arr_at_risk, "health_mix": {band: getattr(r, band) for band in BANDS},
+        }  # fmt: skip
+        for r in rows
+    ]
+    return sorted(out, key=lambda v: (-v["arr"], v["vertical"]))
+
+
 def revenue_overview(day: date | None) -> dict:
-    verticals = revenue_by_vertical(day)
+    """Revenue by vertical on `day`: from the rollup written with the day's results, or computed
+    from the accounts and scores when there is none."""
+    verticals = verticals_from_rollup(day)
+    if verticals is None:
+        verticals = revenue_by_vertical(day)
     return {
         "as_of": day,
         "verticals": verticals,
