@@ -9,7 +9,7 @@ from django.db.models import Count, Sum
 from accounts.models import Account, ArrChange, UseCase, Vertical
 from accounts.selectors import revenue_by_vertical
 from dashboards.models import RevenueDay, VerticalDay
-from health.models import Band, HealthScore
+from health.models import Band
 
 BANDS = ("healthy", "neutral", "at_risk", "unknown")
 
@@ -65,7 +65,7 @@ def revenue_overview(day: date | None) -> dict:
 # --- /verticals/<slug>/ ----------------------------------------------------------------------
 
 RISK_MATRIX_TOP = 500  # the largest accounts by ARR…
-RISK_MATRIX_AT_RISK = 1500  # …plus the at-risk ones (largest first), so the matrix stays readable
+RISK_MATRIX_AT_RISK = 500  # …plus the at-risk ones (largest first), so the matrix stays readable
 
 
 def vertical_day(vertical: Vertical, day: date | None) -> VerticalDay | None:
@@ -96,10 +96,12 @@ def risk_matrix(vertical: Vertical, day: date | None, *, scored_accounts: int) -
     there are in all (from the rollup)."""
     if day is None:
         return {"points": [], "accounts": 0, "capped": False}
-    scored = HealthScore.objects.filter(as_of=day, account__vertical=vertical, score__isnull=False, account__arr__gt=0)
-    fields = ("account_id", "account__name", "account__arr", "score", "band")
-    top = scored.order_by("-account__arr", "account_id").values_list(*fields)[:RISK_MATRIX_TOP]
-    at_risk = scored.filter(band=Band.AT_RISK).order_by("-account__arr", "account_id").values_list(*fields)[:RISK_MATRIX_AT_RISK]
+    # Walked from the account side, largest ARR first, through the (vertical, arr) index: each
+    # account's score of the day is one unique-index lookup, and the walk stops at the limit.
+    scored = Account.objects.filter(vertical=vertical, arr__gt=0, health_scores__as_of=day, health_scores__score__isnull=False)
+    fields = ("pk", "name", "arr", "health_scores__score", "health_scores__band")
+    top = scored.order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_TOP]
+    at_risk = scored.filter(health_scores__band=Band.AT_RISK).order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_AT_RISK]
     top = list(top)
     points = {row[0]: row for row in [*top, *at_risk]}
     total = max(scored_accounts, len(points))
