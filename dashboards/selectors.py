@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, FilteredRelation, Q, Sum
 
 from accounts.models import Account, ArrChange, UseCase, Vertical
 from accounts.selectors import revenue_by_vertical
@@ -98,10 +98,11 @@ def risk_matrix(vertical: Vertical, day: date | None, *, scored_accounts: int) -
         return {"points": [], "accounts": 0, "capped": False}
     # Walked from the account side, largest ARR first, through the (vertical, arr) index: each
     # account's score of the day is one unique-index lookup, and the walk stops at the limit.
-    scored = Account.objects.filter(vertical=vertical, arr__gt=0, health_scores__as_of=day, health_scores__score__isnull=False)
-    fields = ("pk", "name", "arr", "health_scores__score", "health_scores__band")
+    scored = Account.objects.annotate(day_score=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day)))
+    scored = scored.filter(vertical=vertical, arr__gt=0, day_score__score__isnull=False)
+    fields = ("pk", "name", "arr", "day_score__score", "day_score__band")
     top = scored.order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_TOP]
-    at_risk = scored.filter(health_scores__band=Band.AT_RISK).order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_AT_RISK]
+    at_risk = scored.filter(day_score__band=Band.AT_RISK).order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_AT_RISK]
     top = list(top)
     points = {row[0]: row for row in [*top, *at_risk]}
     total = max(scored_accounts, len(points))

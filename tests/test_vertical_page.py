@@ -48,6 +48,8 @@ def edu():
         if board_too:
             AccountUseCase.objects.create(account=a, use_case=board)
         HealthScore.objects.create(account=a, as_of=D, score=score, band=band)
+        # The day before, every account was at risk: nothing of it may leak into D's figures.
+        HealthScore.objects.create(account=a, as_of=D - dt.timedelta(days=1), score=5, band="at_risk")
         AccountMetrics.objects.create(account=a, as_of=D, journey_stage=stage)
         accounts[name] = a
     gone = AccountFactory(name="Gone", vertical=edu, primary_use_case=pta, arr=70000, churned_on=D)
@@ -108,7 +110,9 @@ def test_risk_matrix_is_capped_to_the_largest_and_the_at_risk(edu, monkeypatch):
     monkeypatch.setattr(selectors, "RISK_MATRIX_TOP", 2)
     monkeypatch.setattr(selectors, "RISK_MATRIX_AT_RISK", 1)
     matrix = selectors.risk_matrix(vertical, D, scored_accounts=6)
-    assert sorted(p["name"] for p in matrix["points"]) == ["Alpha", "Bravo", "Echo"]
+    assert sorted((p["name"], p["score"], p["band"]) for p in matrix["points"]) == [
+        ("Alpha", 90, "healthy"), ("Bravo", 80, "healthy"), ("Echo", 30, "at_risk")
+    ]  # fmt: skip
     assert (matrix["accounts"], matrix["capped"]) == (6, True)
 
 
