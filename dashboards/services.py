@@ -110,12 +110,12 @@ def revenue_day_write(*, day: date) -> RevenueDay:
     def plain(value):  # dates and decimals as the JSON strings the selectors read back
         return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
-    row, _ = RevenueDay.objects.update_or_create(
-        day=day,
-        defaults={
-            "trend": plain(selectors.arr_trend(day)),
-            "retention": plain(selectors.retention(day)),
-            "pareto": plain(selectors.pareto(day)),
-        },
-    )
-    return row
+    figures = {
+        "trend": plain(selectors.arr_trend(day)),
+        "retention": plain(selectors.retention(day)),
+        "pareto": plain(selectors.pareto(day)),
+    }
+    # Delete and insert rather than update_or_create: the same statements on a first run and a re-run.
+    with transaction.atomic():
+        RevenueDay.objects.filter(day=day).delete()
+        return RevenueDay.objects.create(day=day, **figures)
