@@ -18,3 +18,16 @@ class AccountFilterForm(forms.Form):
         )
         owners = get_user_model().objects.filter(owned_accounts__isnull=False).distinct()
         self.fields["owner"].choices = [("", "All owners")] + [(str(u.pk), str(u)) for u in owners]
+
+
+class StatedDriverForm(forms.Form):
+    """A stated success driver: the feature the customer says gets them results, and a note."""
+
+    feature = forms.ModelChoiceField(queryset=None, empty_label="Choose a feature…")
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import Feature
+
+        super().__init__(*args, **kwargs)
+        self.fields["feature"].queryset = Feature.objects.order_by("name")

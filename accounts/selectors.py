@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from accounts.models import Account, AccountUseCase, ArrChange, UsageDaily, Vertical
 
@@ -144,3 +144,90 @@ def latest_health(account: Account):
         .order_by("-as_of")
         .first()
     )
+
+
+# --- The account page: history, journey, segments, say vs do, usage heatmap, NPS ----------------
+# Each read is one query whatever the length of the account's history.
+
+
+def health_trend(account: Account, end: date, *, days: int = 365) -> list[dict]:
+    """Daily score and band over the `days` days ending `end` (no measures: the trend only)."""
+    from health.models import HealthScore
+
+    return list(
+        HealthScore.objects.filter(account=account, as_of__range=(end - timedelta(days=days - 1), end))
+        .order_by("as_of")
+        .values("as_of", "score", "band")
+    )
+
+
+def health_on(account: Account, days: list[date]) -> dict:
+    """The account's results (with measures) on the given days: {day: HealthScore}."""
+    from health.models import HealthScore
+
+    return {h.as_of: h for h in HealthScore.objects.filter(account=account, as_of__in=days).select_related("scorecard")}
+
+
+def journey_steps(account: Account) -> dict | None:
+    """The stages of the journey of the account's vertical and primary use case, with the ones its
+    latest metrics reached marked (stages up to and including `journey_stage`). None without one."""
+    from health.models import AccountMetrics
+    from journeys.models import Stage
+
+    if account.primary_use_case_id is None:
+        return None
+    stages = list(
+        Stage.objects.filter(journey__vertical_id=account.vertical_id, journey__use_case_id=account.primary_use_case_id)
+        .order_by("position", "id")
+        .values("id", "name")
+    )
+    if not stages:
+        return None
+    latest = AccountMetrics.objects.filter(account=account).order_by("-as_of").values("as_of", "journey_stage_id").first()
+    reached_id = latest["journey_stage_id"] if latest else None
+    ids = [s["id"] for s in stages]
+    reached_upto = ids.index(reached_id) if reached_id in ids else -1
+    for i, stage in enumerate(stages):
+        stage["reached"] = i <= reached_upto
+        stage["current"] = i == reached_upto
+    return {"stages": stages, "as_of": latest["as_of"] if latest else None, "reached": reached_upto + 1}
+
+
+def segment_history(account: Account) -> list:
+    """The account's stays in segments, current ones first, then the most recent."""
+    from segments.models import SegmentMembership
+
+    return list(
+        SegmentMembership.objects.filter(account=account)
+        .select_related("segment")
+        .order_by(F("left_on").desc(nulls_first=True), "-entered_on", "segment__name")
+    )
+
+
+def usage_heatmap(account: Account, end: date, *, days: int = 365) -> dict:
+    """Events per feature and week (weeks start on Monday) over the `days` days ending `end`."""
+    from django.db.models.functions import TruncWeek
+
+    start = end - timedelta(days=days - 1)
+    rows = (
+        UsageDaily.objects.filter(account=account, date__range=(start, end))
+        .annotate(week=TruncWeek("date"))
+        .values("feature__name", "week")
+        .annotate(events=Sum("events"))
+        .order_by("feature__name", "week")
+    )
+    first_week = start - timedelta(days=start.weekday())
+    weeks = [first_week + timedelta(weeks=i) for i in range((end - first_week).days // 7 + 1)]
+    index = {w: i for i, w in enumerate(weeks)}
+    matrix: dict[str, list[int]] = {}
+    for r in rows:
+        week = r["week"].date() if hasattr(r["week"], "date") else r["week"]
+        matrix.setdefault(r["feature__name"], [0] * len(weeks))[index[week]] = r["events"]
+    totals = [{"feature": f, "events": sum(row), "weeks": sum(1 for e in row if e)} for f, row in matrix.items()]
+    return {"weeks": weeks, "features": list(matrix), "events": list(matrix.values()), "totals": totals}
+
+
+def nps_history(account: Account, *, limit: int = 100) -> list:
+    from accounts.models import NpsResponse
+
+    return list(NpsResponse.objects.filter(account=account).order_by("-date")[:limit])

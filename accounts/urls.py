@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.account_list, name="list"),
     path("export.csv", views.account_export, name="export"),
     path("<int:pk>/", views.account_detail, name="detail"),
+    path("<int:pk>/drivers/", views.record_driver, name="record-driver"),
 ]

@@ -1,15 +1,21 @@
 """Account pages: the filterable list and one account's page."""
 
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts import charts, selectors
+from accounts import charts, selectors, services
 from accounts.export import export_csv_lines, latest_as_of
-from accounts.forms import AccountFilterForm
+from accounts.forms import AccountFilterForm, StatedDriverForm
 from accounts.models import Account
+from segments.models import TouchModel
 
 PAGE_SIZE = 50
 
@@ -50,22 +56,86 @@ def csv_download(lines, filename: str) -> StreamingHttpResponse:
 
 @require_GET
 def account_detail(request, pk: int):
+    return _render_account(request, pk, StatedDriverForm())
+
+
+@require_POST
+def record_driver(request, pk: int):
+    """Record a stated driver (CSMs and admins); an invalid form re-renders the page with its errors."""
+    if not request.user.has_perm("accounts.add_stateddriver"):
+        raise PermissionDenied("Recording stated drivers is for CSMs and CS Admins.")
+    account = _get_account(pk)
+    form = StatedDriverForm(request.POST)
+    if not form.is_valid():
+        return _render_account(request, pk, form, status=400)
+    services.stated_driver_record(
+        account=account, feature=form.cleaned_data["feature"], note=form.cleaned_data["note"], recorded_by=request.user
+    )
+    messages.success(request, f"Recorded “{form.cleaned_data['feature']}” as a stated driver.")
+    return redirect(reverse("accounts:detail", args=[pk]) + "#say-vs-do")
+
+
+def _get_account(pk: int) -> Account:
     try:
-        account = selectors.account_detail(pk)
+        return selectors.account_detail(pk)
     except Account.DoesNotExist:
         raise Http404("No such account") from None
-    usage = selectors.usage_by_feature(account)
+
+
+def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int = 200):
+    from dashboards.cross_pollination import account_suggestions
+    from health.metrics_catalog import METRICS
+
+    account = _get_account(pk)
     health = selectors.latest_health(account)
+    day = health.as_of if health else timezone.localdate()
+    usage = selectors.usage_by_feature(account)
+    trend = selectors.health_trend(account, day)
+    heatmap = selectors.usage_heatmap(account, day)
+    nps = selectors.nps_history(account)
     context = {
         "account": account,
+        "as_of": day,
+        "days_to_renewal": (account.renewal_date - day).days if account.renewal_date else None,
         "use_cases": selectors.account_use_cases(account),
         "arr_history": selectors.arr_history(account),
         "usage_figure": charts.usage_by_feature_figure(usage),
         "usage_rows": sum(len(s["dates"]) for s in usage["series"].values()),
         "health": health,
+        "touch_model": TouchModel(health.touch_model).label if health and health.touch_model in TouchModel.values else "",
         "measures": _measure_rows(health),
+        "trend": trend,
+        "trend_figure": charts.score_trend_figure(trend, health.scorecard if health else None) if trend else None,
+        "changes": _score_changes(account, health, lambda m: METRICS[m].label if m in METRICS else m),
+        "journey": selectors.journey_steps(account),
+        "segments": selectors.segment_history(account),
+        "drivers": selectors.drivers_with_usage(account, day),
+        "driver_form": driver_form,
+        "can_record_driver": request.user.has_perm("accounts.add_stateddriver"),
+        "suggestions": account_suggestions(account, health.as_of if health else None),
+        "heatmap": heatmap,
+        "heatmap_figure": charts.usage_heatmap_figure(heatmap) if heatmap["features"] else None,
+        "nps": nps,
+        "nps_figure": charts.nps_figure(nps) if nps else None,
     }
-    return render(request, "accounts/account_detail.html", context)
+    return render(request, "accounts/account_detail.html", context, status=status)
+
+
+def _score_changes(account, health, label) -> list:
+    """Why the score moved since 7 and 30 days before the latest result (one query for both days)."""
+    from health.explain import score_change
+
+    if health is None or health.score is None:
+        return []
+    days = {n: health.as_of - timedelta(days=n) for n in (7, 30)}
+    before = selectors.health_on(account, list(days.values()))
+    names = {h.scorecard_id: h.scorecard.name for h in [health, *before.values()] if h.scorecard_id}
+    return [
+        score_change(
+            health, before.get(d), days=n, then_day=d, label=label, scorecard_name=lambda i: names.get(i, "no scorecard")
+        )
+        for n, d in days.items()
+    ]
 
 
 def _measure_rows(health) -> list[dict]:

@@ -6,17 +6,30 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts import selectors as account_selectors
+from accounts.export import latest_as_of
 from cs_portal.celery import app as celery_app
+from dashboards import charts as dashboard_charts
+from dashboards import selectors as dashboard_selectors
+from people import roles
 
 
 @require_GET
 def home(request):
-    return render(
-        request,
-        "home.html",
-        {"verticals": account_selectors.vertical_overview()},
-    )
+    """The home of the user's role: leaders and admins get revenue and risk, CSMs their book."""
+    day = latest_as_of()
+    if roles.is_leader_or_admin(request.user):
+        return render(request, "home.html", {"as_of": day, "leader": dashboard_selectors.leader_summary(day)})
+    book = dashboard_selectors.book_by_vertical(request.user, day)
+    context = {"as_of": day, "book": book, "book_figure": dashboard_charts.health_mix_figure(book) if book else None}
+    if day is not None:
+        context.update(
+            at_risk=[
+                dashboard_selectors.describe_risk_row(a, day) for a in dashboard_selectors.my_at_risk(request.user, day)
+            ],
+            drops=dashboard_selectors.band_drops(request.user, day),
+            say_vs_do=dashboard_selectors.drivers_without_usage(request.user, day),
+        )
+    return render(request, "home.html", context)
 
 
 @login_not_required

@@ -32,10 +32,11 @@ def _qualifying(vertical_id: int, day: date, *, min_share: int, min_peers: int, 
     total = healthy.count()
     if total == 0 or total < min_peers:
         return []
+    # (account, use case) is unique, so counting rows counts accounts (no DISTINCT, no sort).
     running = (
         AccountUseCase.objects.filter(account__in=healthy.values("pk"))
         .values("use_case_id")
-        .annotate(n=Count("account_id", distinct=True))
+        .annotate(n=Count("account_id"))
     )
     # n / total ≥ min_share / 100, kept in integers so 30% of 10 is exactly 3.
     return [
@@ -53,7 +54,7 @@ def _share(running: int, total: int) -> int:
 def talk_track(vertical_name: str, use_case_name: str, share: int) -> str:
     return (
         f"{share}% of healthy {vertical_name} accounts also run {use_case_name}: ask how they run "
-        f"{use_case_name.lower()} today and show how their healthy peers do it with us."
+        f"{use_case_name if use_case_name[:2].isupper() else use_case_name[:1].lower() + use_case_name[1:]} today and show how their healthy peers do it with us."
     )
 
 
@@ -79,7 +80,7 @@ def vertical_suggestions(
         r["use_case_id"]: r
         for r in AccountUseCase.objects.filter(account__in=active.values("pk"), use_case_id__in=use_case_ids)
         .values("use_case_id")
-        .annotate(n=Count("account_id", distinct=True), arr=Sum("account__arr"))
+        .annotate(n=Count("account_id"), arr=Sum("account__arr"))
     }
     band = HealthScore.objects.filter(account=OuterRef("pk"), as_of=day).values("band")[:1]
     suggestions = []

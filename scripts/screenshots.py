@@ -15,6 +15,7 @@ PAGES = [
     ("leader", "/accounts/", "accounts.png"),
     ("leader", "/segments/", "segments.png"),
     ("csm", "/", "home-csm.png"),
+    ("csm", "/risk/", "risk.png"),
 ]
 # Dashboards, whole page (the charts below the fold are the point).
 FULL_PAGES = [
@@ -51,9 +52,9 @@ def main() -> None:
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=OUT / name, full_page=True)
             if user == "leader":
-                page.goto(f"{BASE}/accounts/")
-                page.click("#account-table tbody tr:first-child a")
-                page.wait_for_selector("#usage-chart .main-svg")
+                page.goto(f"{BASE}/risk/")
+                page.click("#risk-list tbody tr:first-child a")
+                page.wait_for_selector("#heatmap-chart .main-svg")
                 page.screenshot(path=OUT / "account.png", full_page=True)
             page.close()
         browser.close()
