@@ -91,6 +91,7 @@ def revenue(request):
         "pareto": curve,
         "pareto_figure": charts.pareto_figure(curve),
         "leaves": leaves,
+        "history_stored": history["stored"],
         "treemap_figure": charts.arr_treemap_figure(leaves),
     }
     return render(request, "dashboards/revenue.html", context)
