@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("segments/", include("segments.urls")),
     path("", include("dashboards.urls")),
+    path("journeys/", include("journeys.urls")),
     path("api/", include("cs_portal.api.urls")),
     path("scorecards/", include("health.urls")),
     path("admin/config/", include("configuration.admin_urls")),

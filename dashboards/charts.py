@@ -29,3 +29,123 @@ def arr_by_vertical_figure(verticals: list[dict]) -> str:
     fig.update_layout(barmode="stack", height=80 + 40 * len(names), margin={"l": 140, "r": 10, "t": 10, "b": 30},
                       legend={"orientation": "h", "y": -0.15}, xaxis={"title": {"text": "ARR ($)"}})  # fmt: skip
     return fig.to_json()
+
+
+def _layout(fig, height=340, **kwargs):
+    fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 10, "b": 40},
+                      legend={"orientation": "h", "y": -0.2}, **kwargs)  # fmt: skip
+    return fig.to_json()
+
+
+def score_histogram_figure(rows: list[dict]) -> str:
+    """Accounts per score (0–100), one bar trace per band so the colours follow the band."""
+    fig = go.Figure()
+    for band in ("healthy", "neutral", "at_risk"):
+        points = [r for r in rows if r["band"] == band]
+        fig.add_trace(go.Bar(x=[r["score"] for r in points], y=[r["n"] for r in points], name=BAND_LABELS[band],
+                             marker_color=BAND_COLOURS[band]))  # fmt: skip
+    return _layout(fig, barmode="stack", bargap=0.05, xaxis={"title": {"text": "health score"}, "range": [-1, 101]},
+                   yaxis={"title": {"text": "accounts"}})  # fmt: skip
+
+
+def risk_matrix_figure(points: list[dict]) -> str:
+    """ARR (log) × score; each point carries its account page URL for the click handler. SVG, not WebGL:
+    the point count is capped (selectors.risk_matrix), and SVG points draw and click without a GPU."""
+    fig = go.Figure()
+    for band in ("healthy", "neutral", "at_risk"):
+        mine = [p for p in points if p["band"] == band]
+        fig.add_trace(
+            go.Scatter(
+                x=[p["arr"] for p in mine], y=[p["score"] for p in mine], mode="markers", name=BAND_LABELS[band],
+                marker={"color": BAND_COLOURS[band], "size": 8, "opacity": 0.75},
+                text=[p["name"] for p in mine], customdata=[f"/accounts/{p['id']}/" for p in mine],
+                hovertemplate="%{text}<br>ARR $%{x:,.0f}<br>score %{y}<extra></extra>",
+            )
+        )  # fmt: skip
+    return _layout(fig, height=420, xaxis={"title": {"text": "ARR ($, log scale)"}, "type": "log"},
+                   yaxis={"title": {"text": "health score"}, "range": [-3, 103]}, hovermode="closest")  # fmt: skip
+
+
+def funnel_figure(funnel: dict, height: int = 300) -> str:
+    stages = ["In journey", *[s["stage"] for s in funnel["stages"]]]
+    values = [funnel["accounts"], *[s["accounts"] for s in funnel["stages"]]]
+    fig = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial", marker={"color": "#2f5dd0"}))
+    fig.update_layout(height=height, margin={"l": 170, "r": 10, "t": 10, "b": 20})
+    return fig.to_json()
+
+
+def adoption_figure(rows: list[dict]) -> str:
+    names = [r["use_case"] for r in rows]
+    fig = go.Figure()
+    for band in ("healthy", "at_risk"):
+        fig.add_trace(go.Bar(x=names, y=[r[f"{band}_share"] for r in rows], name=f"{BAND_LABELS[band]} accounts",
+                             marker_color=BAND_COLOURS[band]))  # fmt: skip
+    return _layout(fig, barmode="group", yaxis={"title": {"text": "% of the band's accounts running it"}, "range": [0, 100]})
+
+
+def vertical_history_figure(days: list) -> str:
+    """The median score over time (line) above the health mix over time (stacked areas)."""
+    from plotly.subplots import make_subplots
+
+    x = [d.day.isoformat() for d in days]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.5, 0.5], vertical_spacing=0.08)
+    fig.add_trace(go.Scatter(x=x, y=[d.median_score for d in days], name="Median score", mode="lines+markers",
+                             line={"color": "#1f2a44"}, marker={"size": 4}), row=1, col=1)  # fmt: skip
+    for band in ("healthy", "neutral", "at_risk", "unknown"):
+        fig.add_trace(go.Scatter(x=x, y=[getattr(d, band) for d in days], name=BAND_LABELS[band], stackgroup="mix",
+                                 line={"color": BAND_COLOURS[band], "width": 0.5}), row=2, col=1)  # fmt: skip
+    fig.update_yaxes(title_text="median score", range=[0, 100], row=1, col=1)
+    fig.update_yaxes(title_text="accounts", row=2, col=1)
+    return _layout(fig, height=460)
+
+
+def arr_trend_figure(trend: dict) -> str:
+    x = [d.isoformat() for d in trend["dates"]]
+    fig = go.Figure()
+    for s in trend["verticals"]:
+        fig.add_trace(go.Scatter(x=x, y=[float(v) for v in s["arr"]], name=s["vertical"], mode="lines+markers",
+                                 stackgroup="arr"))  # fmt: skip
+    return _layout(fig, height=380, yaxis={"title": {"text": "ARR ($)"}}, xaxis={"type": "date"})
+
+
+def retention_figure(rows: list[dict]) -> str:
+    names = [r["vertical"] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=[r["nrr"] for r in rows], name="Net revenue retention", marker_color="#2f5dd0"))
+    fig.add_trace(go.Bar(x=names, y=[r["grr"] for r in rows], name="Gross revenue retention", marker_color="#9aa5b1"))
+    fig.add_hline(y=100, line_dash="dot", line_color="#616e7c")
+    return _layout(fig, barmode="group", yaxis={"title": {"text": "% of ARR a year ago"}})
+
+
+def pareto_figure(points: list[dict]) -> str:
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, *[p["share_of_accounts"] for p in points]], y=[0, *[p["share_of_arr"] for p in points]],
+            mode="lines", name="Cumulative share of ARR", line={"color": "#2f5dd0", "width": 3},
+            customdata=[0, *[p["accounts"] for p in points]],
+            hovertemplate="top %{customdata} accounts (%{x:.1f}%)<br>%{y:.1f}% of ARR<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="Even spread",
+                             line={"color": "#9aa5b1", "dash": "dot"}))  # fmt: skip
+    return _layout(fig, xaxis={"title": {"text": "% of paying accounts, largest first"}, "range": [0, 100]},
+                   yaxis={"title": {"text": "% of ARR"}, "range": [0, 101]})  # fmt: skip
+
+
+def arr_treemap_figure(leaves: list[dict]) -> str:
+    """Vertical → primary use case, sized by ARR."""
+    verticals: dict[str, float] = {}
+    for leaf in leaves:
+        verticals[leaf["vertical"]] = verticals.get(leaf["vertical"], 0.0) + float(leaf["arr"])
+    ids = [*verticals, *[f"{leaf['vertical']}/{leaf['use_case']}" for leaf in leaves]]
+    fig = go.Figure(
+        go.Treemap(
+            ids=ids, labels=[*verticals, *[leaf["use_case"] for leaf in leaves]],
+            parents=["" for _ in verticals] + [leaf["vertical"] for leaf in leaves],
+            values=[*verticals.values(), *[float(leaf["arr"]) for leaf in leaves]], branchvalues="total",
+            texttemplate="%{label}<br>$%{value:,.0f}", hovertemplate="%{label}<br>$%{value:,.0f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(height=420, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    return fig.to_json()

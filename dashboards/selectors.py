@@ -3,23 +3,17 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import (
-    Count,
-    F,
-    FilteredRelation,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
+from django.db import connection
+from django.db.models import Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import Account
+from accounts.models import Account, ArrChange, UseCase, Vertical
 from accounts.selectors import revenue_by_vertical
+from dashboards.models import RevenueDay, VerticalDay
 from health.models import Band
 from segments.selectors import memberships_on
+
+BANDS = ("healthy", "neutral", "at_risk", "unknown")
 
 
 def concentration(day: date, share: int = 40) -> dict:
@@ -35,8 +29,31 @@ def concentration(day: date, share: int = 40) -> dict:
     return {"share": share, "accounts": count, "of_accounts": len(arrs), "total_arr": total}
 
 
+def verticals_from_rollup(day: date | None) -> list[dict] | None:
+    """revenue_by_vertical's rows for `day` from the VerticalDay rollup (one query over a row per
+    vertical instead of the day's HealthScore rows), or None without a rollup for that day."""
+    rows = list(VerticalDay.objects.filter(day=day).select_related("vertical")) if day else []
+    if not rows:
+        return None
+    total = sum((r.arr for r in rows), Decimal(0))
+    out = [
+        {
+            "vertical": r.vertical.name, "slug": r.vertical.slug, "accounts": r.accounts, "arr": r.arr,
+            "share_of_arr": round(float(r.arr) / float(total) * 100, 2) if total else 0.0,
+            "average_arr": round(float(r.arr) / r.accounts, 2) if r.accounts else 0.0,
+            "arr_at_risk": r.arr_at_risk, "health_mix": {band: getattr(r, band) for band in BANDS},
+        }  # fmt: skip
+        for r in rows
+    ]
+    return sorted(out, key=lambda v: (-v["arr"], v["vertical"]))
+
+
 def revenue_overview(day: date | None) -> dict:
-    verticals = revenue_by_vertical(day)
+    """Revenue by vertical on `day`: from the rollup written with the day's results, or computed
+    from the accounts and scores when there is none."""
+    verticals = verticals_from_rollup(day)
+    if verticals is None:
+        verticals = revenue_by_vertical(day)
     return {
         "as_of": day,
         "verticals": verticals,
@@ -45,6 +62,241 @@ def revenue_overview(day: date | None) -> dict:
         "accounts": sum(v["accounts"] for v in verticals),
         "concentration": concentration(day or date.today()),
     }
+
+
+# --- /verticals/<slug>/ ----------------------------------------------------------------------
+
+RISK_MATRIX_TOP = 500  # the largest accounts by ARR…
+RISK_MATRIX_AT_RISK = 500  # …plus the at-risk ones (largest first), so the matrix stays readable
+
+
+def vertical_day(vertical: Vertical, day: date | None) -> VerticalDay | None:
+    return VerticalDay.objects.filter(vertical=vertical, day=day).first() if day else None
+
+
+def vertical_summary(row: VerticalDay | None) -> dict:
+    """The vertical's headline figures from its rollup row of the day."""
+    return {
+        "accounts": row.accounts if row else 0,
+        "arr": row.arr if row else Decimal(0),
+        "arr_at_risk": row.arr_at_risk if row else Decimal(0),
+        "median_score": row.median_score if row else None,
+        "mix": {band: getattr(row, band) if row else 0 for band in BANDS},
+    }
+
+
+def score_histogram(summary_row: VerticalDay | None) -> list[dict]:
+    """Accounts per (score, band) on the rollup's day (at most 101 × 3 rows, stored with it)."""
+    if summary_row is None:
+        return []
+    return [{"score": score, "band": band, "n": n} for score, band, n in summary_row.histogram]
+
+
+def risk_matrix(vertical: Vertical, day: date | None, *, scored_accounts: int) -> dict:
+    """Scored accounts as points (ARR × score): the RISK_MATRIX_TOP largest by ARR plus the
+    RISK_MATRIX_AT_RISK largest at-risk ones (two bounded queries); `scored_accounts` is how many
+    there are in all (from the rollup)."""
+    if day is None:
+        return {"points": [], "accounts": 0, "capped": False}
+    # Walked from the account side, largest ARR first, through the (vertical, arr) index: each
+    # account's score of the day is one unique-index lookup, and the walk stops at the limit.
+    scored = Account.objects.annotate(day_score=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day)))
+    scored = scored.filter(vertical=vertical, arr__gt=0, day_score__score__isnull=False)
+    fields = ("pk", "name", "arr", "day_score__score", "day_score__band")
+    top = scored.order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_TOP]
+    at_risk = scored.filter(day_score__band=Band.AT_RISK).order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_AT_RISK]
+    top = list(top)
+    points = {row[0]: row for row in [*top, *at_risk]}
+    total = max(scored_accounts, len(points))
+    return {
+        "points": [
+            {"id": pk, "name": name, "arr": float(arr), "score": score, "band": band}
+            for pk, name, arr, score, band in points.values()
+        ],
+        "accounts": total,
+        "capped": len(top) >= RISK_MATRIX_TOP and total > len(points),
+    }
+
+
+def use_case_adoption(row: VerticalDay | None) -> list[dict]:
+    """Per use case: the share of the vertical's healthy and of its at-risk accounts running it, from
+    the rollup row of the day (one query for the use case names)."""
+    if row is None or not row.use_cases:
+        return []
+    names = dict(UseCase.objects.filter(pk__in=[int(pk) for pk in row.use_cases]).values_list("pk", "name"))
+    totals = {"healthy": row.healthy, "at_risk": row.at_risk}
+    out = []
+    for pk, counts in row.use_cases.items():
+        item = {"use_case": names.get(int(pk), "?"), **counts}
+        for band, total in totals.items():
+            item[f"{band}_share"] = round(100 * counts.get(band, 0) / total, 1) if total else 0.0
+        out.append(item)
+    return sorted(out, key=lambda i: (-i["healthy_share"], i["use_case"]))
+
+
+def vertical_history(vertical: Vertical, day: date | None, *, days: int = 365) -> list[VerticalDay]:
+    """The rollup rows of the last `days` days up to `day` (at most `days` rows, one query)."""
+    if day is None:
+        return []
+    return list(VerticalDay.objects.filter(vertical=vertical, day__range=(day - timedelta(days=days - 1), day)).order_by("day"))
+
+
+# --- /revenue/: ARR history, retention, concentration ------------------------------------------
+# ARR at a date is the account's latest ArrChange on or before it. Summing each account's changes
+# as deltas (arr − the previous change's arr) up to a date telescopes to exactly that value, so one
+# pass over ArrChange with conditional sums gives every month end at once — no per-account or
+# per-month query. Churned accounts count from their churned_on on as 0.
+
+def _arr_deltas_sql() -> str:
+    return (
+        f"SELECT account_id, date, arr - COALESCE(LAG(arr) OVER (PARTITION BY account_id ORDER BY date), 0) AS delta "
+        f"FROM {ArrChange._meta.db_table} WHERE date <= %s"
+    )
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def month_ends(day: date, months: int = 12) -> list[date]:
+    """The last day of each of the `months` months before `day`'s month, then `day` itself."""
+    ends, first = [], day.replace(day=1)
+    for _ in range(months):
+        first_prev = (first - timedelta(days=1)).replace(day=1)
+        ends.append(first - timedelta(days=1))
+        first = first_prev
+    return [*reversed(ends), day]
+
+
+def arr_trend(day: date, months: int = 12) -> dict:
+    """ARR per vertical at each of month_ends(day): {dates, verticals: [{vertical, slug, arr: [...]}]}.
+    One query."""
+    dates = month_ends(day, months)
+    columns = ", ".join(
+        "SUM(CASE WHEN d.date <= %s AND (a.churned_on IS NULL OR a.churned_on > %s) THEN d.delta ELSE 0 END)" for _ in dates
+    )
+    params = [p for d in dates for p in (d, d)] + [dates[-1]]
+    sql = (
+        f"SELECT a.vertical_id, {columns} FROM ({_arr_deltas_sql()}) d "
+        f"JOIN {Account._meta.db_table} a ON a.id = d.account_id GROUP BY a.vertical_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = {r[0]: [_money(v) for v in r[1:]] for r in cursor.fetchall()}
+    names = dict(Vertical.objects.filter(pk__in=rows).values_list("pk", "name"))
+    slugs = dict(Vertical.objects.filter(pk__in=rows).values_list("pk", "slug"))
+    series = [{"vertical": names[pk], "slug": slugs[pk], "arr": values} for pk, values in rows.items()]
+    series.sort(key=lambda s: (-s["arr"][-1], s["vertical"]))
+    return {"dates": dates, "verticals": series}
+
+
+def retention(day: date) -> dict:
+    """Net and gross revenue retention per vertical over the year ending `day`.
+
+    Cohort: accounts with ARR > 0 one year before `day` and not churned then. NRR = their ARR on
+    `day` (0 if churned by then) / their ARR then; GRR the same with each account's ARR on `day`
+    capped at its ARR then. Figures in %, None without a cohort. One query.
+    """
+    start = day - timedelta(days=365)
+    sql = (
+        "SELECT vertical_id, COUNT(*), SUM(then_arr), SUM(now_arr), "
+        "SUM(CASE WHEN now_arr < then_arr THEN now_arr ELSE then_arr END) FROM ("
+        "  SELECT a.vertical_id AS vertical_id,"
+        "    SUM(CASE WHEN d.date <= %s THEN d.delta ELSE 0 END) AS then_arr,"
+        "    CASE WHEN a.churned_on IS NOT NULL AND a.churned_on <= %s THEN 0 ELSE SUM(d.delta) END AS now_arr"
+        f"  FROM ({_arr_deltas_sql()}) d JOIN {Account._meta.db_table} a ON a.id = d.account_id"
+        "  WHERE a.churned_on IS NULL OR a.churned_on > %s"
+        "  GROUP BY a.id, a.vertical_id, a.churned_on"
+        ") cohort WHERE then_arr > 0 GROUP BY vertical_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, day, day, start])
+        rows = cursor.fetchall()
+    names = dict(Vertical.objects.values_list("pk", "name"))
+
+    def figures(accounts, then, now, capped) -> dict:
+        then, now, capped = _money(then), _money(now), _money(capped)
+        return {
+            "accounts": accounts, "arr_then": then, "arr_now": now, "arr_kept": capped,
+            "nrr": round(float(now / then * 100), 1) if then else None,
+            "grr": round(float(capped / then * 100), 1) if then else None,
+        }  # fmt: skip
+
+    verticals = sorted(
+        ({"vertical": names[r[0]], **figures(*r[1:])} for r in rows), key=lambda v: (-v["arr_then"], v["vertical"])
+    )
+    total = figures(
+        sum(v["accounts"] for v in verticals),
+        *(sum((v[k] for v in verticals), Decimal(0)) for k in ("arr_then", "arr_now", "arr_kept")),
+    )
+    return {"start": start, "end": day, "verticals": verticals, "total": total}
+
+
+PARETO_POINTS = 200
+
+
+def pareto(day: date) -> list[dict]:
+    """The concentration curve: cumulative share of active ARR held by the top k accounts, at about
+    PARETO_POINTS evenly spaced k (every k when there are fewer accounts). One query."""
+    account = Account._meta.db_table
+    sql = (
+        "SELECT rn, n, cum FROM ("
+        "  SELECT ROW_NUMBER() OVER (ORDER BY arr DESC, id) AS rn, COUNT(*) OVER () AS n,"
+        "    SUM(arr) OVER (ORDER BY arr DESC, id ROWS UNBOUNDED PRECEDING) AS cum"
+        f"  FROM {account} WHERE (churned_on IS NULL OR churned_on > %s) AND arr > 0"
+        f") ranked WHERE rn = 1 OR rn = n OR (rn * {PARETO_POINTS}) %% n < {PARETO_POINTS} ORDER BY rn"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day])
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    total = _money(rows[-1][2])
+    return [
+        {"accounts": rn, "share_of_accounts": round(100 * rn / n, 2), "cumulative_arr": _money(cum),
+         "share_of_arr": round(float(_money(cum) / total * 100), 2) if total else 0.0}
+        for rn, n, cum in rows
+    ]  # fmt: skip
+
+
+def arr_by_vertical_and_use_case(day: date) -> list[dict]:
+    """Active ARR per (vertical, primary use case), largest first: the treemap's leaves. One query."""
+    rows = (
+        Account.objects.active_on(day)
+        .values("vertical__name", "primary_use_case__name")
+        .annotate(arr=Sum("arr"), accounts=Count("id"))
+        .order_by("-arr", "vertical__name", "primary_use_case__name")
+    )
+    return [
+        {"vertical": r["vertical__name"], "use_case": r["primary_use_case__name"] or "(none)", "arr": r["arr"] or Decimal(0),
+         "accounts": r["accounts"]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def revenue_history(day: date) -> dict:
+    """{"trend", "retention", "pareto"} as of `day`: stored with the day's results (RevenueDay, one
+    query), or computed live for a day without them (three passes over the ARR history)."""
+    stored = RevenueDay.objects.filter(day=day).first()
+    if stored is None:
+        return {"trend": arr_trend(day), "retention": retention(day), "pareto": pareto(day), "stored": False}
+    trend, kept = stored.trend, stored.retention
+
+    def figures(r: dict) -> dict:
+        return {**r, **{k: Decimal(r[k]) for k in ("arr_then", "arr_now", "arr_kept")}}
+
+    return {
+        "trend": {
+            "dates": [date.fromisoformat(d) for d in trend["dates"]],
+            "verticals": [{**s, "arr": [Decimal(v) for v in s["arr"]]} for s in trend["verticals"]],
+        },
+        "retention": {
+            "start": date.fromisoformat(kept["start"]), "end": date.fromisoformat(kept["end"]),
+            "verticals": [figures(r) for r in kept["verticals"]], "total": figures(kept["total"]),
+        },
+        "pareto": [{**p, "cumulative_arr": Decimal(p["cumulative_arr"])} for p in stored.pareto],
+        "stored": True,
+    }  # fmt: skip
 
 
 # --- Risk: at-risk and slipping accounts ------------------------------------------------------

@@ -6,6 +6,7 @@ app_name = "dashboards"
 
 urlpatterns = [
     path("verticals/", views.verticals, name="verticals"),
+    path("verticals/<slug:slug>/", views.vertical_detail, name="vertical"),
     path("revenue/", views.revenue, name="revenue"),
     path("risk/", views.risk, name="risk"),
 ]

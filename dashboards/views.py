@@ -4,13 +4,17 @@ import csv
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.export import latest_as_of
+from accounts.models import Vertical
 from dashboards import charts, selectors
+from dashboards.cross_pollination import vertical_suggestions
 from dashboards.forms import RiskFilterForm
+from journeys import selectors as journey_selectors
 from people import roles
 
 
@@ -24,24 +28,106 @@ def verticals(request):
     )
 
 
+def _revenue_tables(overview: dict, trend: dict, kept: dict, curve: list[dict], leaves: list[dict]) -> dict:
+    """The CSV behind each chart of /revenue/: name → (header, rows)."""
+    return {
+        "verticals": (
+            ["vertical", "accounts", "arr", "share_of_arr", "average_arr", "arr_at_risk"],
+            [[v["vertical"], v["accounts"], v["arr"], v["share_of_arr"], v["average_arr"], v["arr_at_risk"]]
+             for v in overview["verticals"]],
+        ),
+        "trend": (
+            ["vertical", *[d.isoformat() for d in trend["dates"]]],
+            [[s["vertical"], *s["arr"]] for s in trend["verticals"]],
+        ),
+        "retention": (
+            ["vertical", "accounts", "arr_then", "arr_now", "arr_kept", "nrr", "grr"],
+            [[r["vertical"], r["accounts"], r["arr_then"], r["arr_now"], r["arr_kept"], r["nrr"], r["grr"]]
+             for r in [*kept["verticals"], {"vertical": "All verticals", **kept["total"]}]],
+        ),
+        "pareto": (
+            ["accounts", "share_of_accounts", "cumulative_arr", "share_of_arr"],
+            [[p["accounts"], p["share_of_accounts"], p["cumulative_arr"], p["share_of_arr"]] for p in curve],
+        ),
+        "use_cases": (
+            ["vertical", "primary_use_case", "accounts", "arr"],
+            [[leaf["vertical"], leaf["use_case"], leaf["accounts"], leaf["arr"]] for leaf in leaves],
+        ),
+    }  # fmt: skip
+
+
 @require_GET
 def revenue(request):
     if not roles.is_leader_or_admin(request.user):
         raise PermissionDenied("Revenue is for CS Leaders and CS Admins.")
-    overview = selectors.revenue_overview(latest_as_of())
+    as_of = latest_as_of()
+    day = as_of or timezone.localdate()
+    overview = selectors.revenue_overview(as_of)
+    history = selectors.revenue_history(day)
+    trend, kept, curve = history["trend"], history["retention"], history["pareto"]
+    leaves = selectors.arr_by_vertical_and_use_case(day)
     if request.GET.get("format") == "csv":
+        tables = _revenue_tables(overview, trend, kept, curve, leaves)
+        name = request.GET.get("table", "verticals")
+        if name not in tables:
+            return HttpResponseBadRequest(
+                f"table: unknown table '{name[:40]}'; choose one of {', '.join(tables)}", content_type="text/plain"
+            )
+        header, rows = tables[name]
+        filename = "revenue-by-vertical.csv" if name == "verticals" else f"revenue-{name.replace('_', '-')}.csv"
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="revenue-by-vertical.csv"'
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         writer = csv.writer(response)
-        writer.writerow(["vertical", "accounts", "arr", "share_of_arr", "average_arr", "arr_at_risk"])
-        for v in overview["verticals"]:
-            writer.writerow([v["vertical"], v["accounts"], v["arr"], v["share_of_arr"], v["average_arr"], v["arr_at_risk"]])
+        writer.writerow(header)
+        writer.writerows(rows)
         return response
-    return render(
-        request,
-        "dashboards/revenue.html",
-        {"overview": overview, "arr_figure": charts.arr_by_vertical_figure(overview["verticals"])},
-    )
+    context = {
+        "overview": overview,
+        "arr_figure": charts.arr_by_vertical_figure(overview["verticals"]),
+        "trend": trend,
+        "trend_figure": charts.arr_trend_figure(trend),
+        "retention": kept,
+        "retention_figure": charts.retention_figure(kept["verticals"]),
+        "pareto": curve,
+        "pareto_figure": charts.pareto_figure(curve),
+        "leaves": leaves,
+        "history_stored": history["stored"],
+        "treemap_figure": charts.arr_treemap_figure(leaves),
+    }
+    return render(request, "dashboards/revenue.html", context)
+
+
+@require_GET
+def vertical_detail(request, slug: str):
+    vertical = get_object_or_404(Vertical, slug=slug)
+    day = latest_as_of()
+    rollup = selectors.vertical_day(vertical, day)
+    summary = selectors.vertical_summary(rollup)
+    histogram = selectors.score_histogram(rollup)
+    scored = summary["mix"]["healthy"] + summary["mix"]["neutral"] + summary["mix"]["at_risk"]
+    matrix = selectors.risk_matrix(vertical, day, scored_accounts=scored)
+    funnels = journey_selectors.journey_funnels(day, vertical=vertical)
+    for funnel in funnels:
+        funnel["figure"] = charts.funnel_figure(funnel)
+    adoption = selectors.use_case_adoption(rollup)
+    history = selectors.vertical_history(vertical, day)
+    context = {
+        "vertical": vertical,
+        "as_of": day,
+        "summary": summary,
+        "histogram": histogram,
+        "histogram_figure": charts.score_histogram_figure(histogram),
+        "matrix": matrix,
+        "matrix_figure": charts.risk_matrix_figure(matrix["points"]),
+        "matrix_limits": {"top": selectors.RISK_MATRIX_TOP, "at_risk": selectors.RISK_MATRIX_AT_RISK},
+        "funnels": funnels,
+        "adoption": adoption,
+        "adoption_figure": charts.adoption_figure(adoption),
+        "history": history,
+        "history_figure": charts.vertical_history_figure(history),
+        "suggestions": vertical_suggestions(vertical, day, limit=10),
+    }
+    return render(request, "dashboards/vertical_detail.html", context)
 
 
 RISK_PAGE_SIZE = 50

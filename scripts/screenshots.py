@@ -17,6 +17,14 @@ PAGES = [
     ("csm", "/", "home-csm.png"),
     ("csm", "/risk/", "risk.png"),
 ]
+# Dashboards, whole page (the charts below the fold are the point).
+FULL_PAGES = [
+    ("leader", "/verticals/", "verticals.png"),
+    ("leader", "/verticals/tech-sales/", "vertical.png"),
+    ("leader", "/revenue/", "revenue.png"),
+    ("leader", "/journeys/", "journeys.png"),
+    ("leader", "/segments/expansion-candidates/", "segment.png"),
+]
 
 
 def main() -> None:
@@ -38,6 +46,11 @@ def main() -> None:
                     page.goto(BASE + path)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=OUT / name, full_page=False)
+            for who, path, name in FULL_PAGES:
+                if who == user:
+                    page.goto(BASE + path)
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=OUT / name, full_page=True)
             if user == "leader":
                 page.goto(f"{BASE}/risk/")
                 page.click("#risk-list tbody tr:first-child a")

@@ -8,9 +8,10 @@ from django.views.decorators.http import require_GET
 
 from accounts.export import export_csv_lines, latest_as_of
 from accounts.views import csv_download
+from segments.charts import members_over_time_figure, segment_flow_figure
 from segments.models import Segment
 from segments.rules import describe_rule
-from segments.selectors import memberships_on, segment_accounts
+from segments.selectors import membership_over_time, memberships_on, segment_accounts
 
 
 @require_GET
@@ -25,7 +26,14 @@ def segment_list(request):
         segment.members = stats.get(segment.pk, {}).get("members", 0)
         segment.member_arr = stats.get(segment.pk, {}).get("arr") or 0
         segment.rule_text = describe_rule(segment.rule) if segment.rule else ""
-    return render(request, "segments/segment_list.html", {"segments": segments, "as_of": day})
+    timeline = membership_over_time(day)
+    lines = [(s.name, timeline["segments"][s.pk]["members"]) for s in segments if s.pk in timeline["segments"]]
+    return render(
+        request,
+        "segments/segment_list.html",
+        {"segments": segments, "as_of": day, "weeks": timeline["weeks"], "lines": lines,
+         "members_figure": members_over_time_figure(timeline["weeks"], lines)},
+    )  # fmt: skip
 
 
 @require_GET
@@ -39,11 +47,22 @@ def segment_detail(request, slug: str):
         .order_by("-account__arr", "account__name")
     )
     page = Paginator(stays, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "segments/segment_detail.html",
-        {"segment": segment, "page": page, "as_of": day, "rule_text": describe_rule(segment.rule) if segment.rule else ""},
-    )
+    timeline = membership_over_time(day, segment=segment)
+    flow = timeline["segments"].get(segment.pk) or {k: [0] * len(timeline["weeks"]) for k in ("members", "entered", "left")}
+    weekly = [
+        {"week": w, "members": m, "entered": e, "left": lft}
+        for w, m, e, lft in zip(timeline["weeks"], flow["members"], flow["entered"], flow["left"], strict=True)
+    ]
+    context = {
+        "segment": segment,
+        "page": page,
+        "as_of": day,
+        "rule_text": describe_rule(segment.rule) if segment.rule else "",
+        "member_arr": stays.aggregate(arr=Sum("account__arr"))["arr"] or 0,
+        "weekly": weekly[1:][::-1],
+        "flow_figure": segment_flow_figure(timeline["weeks"][1:], {k: v[1:] for k, v in flow.items()}),
+    }
+    return render(request, "segments/segment_detail.html", context)
 
 
 @require_GET

@@ -68,3 +68,16 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, path, djang
         AccountFactory(vertical=VerticalFactory(name="Education"), arr=1)
     with django_assert_num_queries(len(small)):
         client.get(path)
+
+
+def test_rollup_gives_the_same_figures_as_the_live_computation(client_for, leader):
+    from dashboards.selectors import revenue_overview
+    from dashboards.services import vertical_days_rollup
+
+    world()
+    live = revenue_overview(D)
+    vertical_days_rollup(start=D)
+    stored = revenue_overview(D)
+    assert stored["verticals"] == live["verticals"] and stored["total_arr"] == live["total_arr"]
+    rows = client_for(leader).get("/revenue/?format=csv").content.decode().splitlines()
+    assert rows[1:] == ["Tech Sales,2,180000.00,90.0,90000.0,0.00", "Education,2,20000.00,10.0,10000.0,20000.00"]

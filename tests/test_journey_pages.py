@@ -1,0 +1,103 @@
+"""/journeys/: every role, funnel counts, accounts stuck in a stage, bad input, query count."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from health.models import AccountMetrics, HealthScore
+from journeys.models import Journey, Stage
+from journeys.selectors import journey_funnels, stuck_accounts
+from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+
+pytestmark = pytest.mark.django_db
+D = dt.date(2026, 6, 30)
+THEN = D - dt.timedelta(days=30)
+
+
+@pytest.fixture
+def journey():
+    edu, pta = VerticalFactory(name="Education"), UseCaseFactory(name="PTA meetings")
+    j = Journey.objects.create(vertical=edu, use_case=pta)
+    stages = [Stage.objects.create(journey=j, name=n, position=i) for i, n in enumerate(["Booked", "Reminders", "Recurring"])]
+    return edu, pta, stages
+
+
+def member(journey, name, arr, now, then=None, **kwargs):
+    edu, pta, stages = journey
+    a = AccountFactory(name=name, vertical=edu, primary_use_case=pta, arr=arr, **kwargs)
+    AccountMetrics.objects.create(account=a, as_of=D, journey_stage=None if now is None else stages[now])
+    HealthScore.objects.create(account=a, as_of=D, band="unknown")  # pages show the latest results' date
+    if then != "none":
+        AccountMetrics.objects.create(account=a, as_of=THEN, journey_stage=None if then is None else stages[then])
+    return a
+
+
+@pytest.fixture
+def cast(journey):
+    return {
+        "new": member(journey, "New", 100, None, None),
+        "stuck_small": member(journey, "Stuck small", 1000, 1, 1),
+        "stuck_big": member(journey, "Stuck big", 9000, 0, 0),
+        "moved": member(journey, "Moved", 5000, 1, 0),  # reached Reminders since
+        "done": member(journey, "Done", 7000, 2, 2),  # the last stage: not stuck
+        "gone": member(journey, "Gone", 8000, 0, 0, churned_on=D),
+    }
+
+
+def test_needs_login(client):
+    assert client.get("/journeys/")["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("who", ["csm", "leader", "cs_admin"])
+def test_every_role(request, client_for, who, cast):
+    body = client_for(request.getfixturevalue(who)).get("/journeys/").content.decode()
+    assert "Education</a> · PTA meetings" in body and 'href="/journeys/"' in body
+
+
+def test_funnel_counts(journey, cast):
+    [funnel] = journey_funnels(D)
+    assert funnel["accounts"] == 5  # the churned account left out
+    assert [(s["stage"], s["accounts"]) for s in funnel["stages"]] == [("Booked", 4), ("Reminders", 3), ("Recurring", 1)]
+
+
+def test_stuck_same_stage_30_days_ago_largest_first(cast):
+    stuck = stuck_accounts(D)
+    assert [m.account.name for m in stuck["accounts"]] == ["Stuck big", "Stuck small"]
+    assert (stuck["count"], stuck["arr"], stuck["compared_on"]) == (2, 10000, THEN)
+    assert [m.account.name for m in stuck_accounts(D, limit=1)["accounts"]] == ["Stuck big"]
+
+
+def test_stuck_without_history_lists_accounts_whose_next_stage_is_not_reached(journey):
+    member(journey, "A", 100, 0, then="none")
+    member(journey, "B", 200, 1, then="none")
+    member(journey, "C", 300, 2, then="none")
+    stuck = stuck_accounts(D)
+    assert stuck["compared_on"] is None and [m.account.name for m in stuck["accounts"]] == ["B", "A"]
+
+
+def test_page_lists_stuck_accounts_with_links(client_for, leader, cast):
+    body = client_for(leader).get("/journeys/").content.decode()
+    section = body[body.index('id="stuck"'):]
+    assert f'href="/accounts/{cast["stuck_big"].pk}/"' in section and f'href="/accounts/{cast["moved"].pk}/"' not in section
+    assert "2 accounts, $10,000 ARR" in section
+
+
+def test_vertical_filter_and_unknown_vertical(client_for, csm, cast):
+    VerticalFactory(name="Tech Sales")
+    client = client_for(csm)
+    assert "PTA meetings" not in client.get("/journeys/?vertical=tech-sales").content.decode().split("<h1>")[1]
+    response = client.get("/journeys/?vertical=nope")
+    assert response.status_code == 400 and "vertical: no vertical &#x27;nope&#x27;" in response.content.decode()
+
+
+def test_query_count_does_not_grow_with_accounts(client_for, leader, journey, cast, django_assert_num_queries):
+    client = client_for(leader)
+    client.get("/journeys/")
+    with CaptureQueriesContext(connection) as small:
+        client.get("/journeys/")
+    for i in range(12):
+        member(journey, f"More {i}", 100 + i, i % 3, i % 3)
+    with django_assert_num_queries(len(small)):
+        client.get("/journeys/")

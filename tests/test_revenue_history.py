@@ -1,0 +1,159 @@
+"""/revenue/ additions: ARR trend, NRR/GRR, Pareto and treemap on a small hand-made ARR history."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import ArrChange
+from dashboards import selectors
+from dashboards.models import RevenueDay
+from dashboards.services import revenue_day_write
+from health.models import HealthScore
+from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+
+pytestmark = pytest.mark.django_db
+D = dt.date(2026, 6, 30)
+
+
+def account(vertical, history, *, churned_on=None, use_case=None):
+    """An account with ARR history [(date, arr)…]; its current ARR is the last one."""
+    a = AccountFactory(vertical=vertical, arr=history[-1][1], churned_on=churned_on,
+                       **({"primary_use_case": use_case} if use_case else {}))  # fmt: skip
+    for day, arr in history:
+        ArrChange.objects.create(account=a, date=day, arr=arr)
+    return a
+
+
+@pytest.fixture
+def history():
+    edu, tech = VerticalFactory(name="Education"), VerticalFactory(name="Tech Sales")
+    d = dt.date
+    account(edu, [(d(2025, 1, 1), 1000), (d(2026, 1, 1), 1500)])  # expands
+    account(edu, [(d(2025, 3, 1), 2000), (d(2026, 2, 1), 1000)])  # contracts
+    account(edu, [(d(2025, 1, 1), 1000)], churned_on=d(2026, 3, 1))  # churns within the year
+    account(edu, [(d(2025, 9, 1), 5000)])  # new: not in the cohort
+    account(edu, [(d(2025, 1, 1), 500)], churned_on=d(2025, 5, 1))  # churned before the year
+    account(tech, [(d(2024, 6, 1), 10000)])
+    HealthScore.objects.create(account=AccountFactory(vertical=tech, arr=0), as_of=D, band="unknown")  # results on D
+    return edu, tech
+
+
+def test_nrr_and_grr(history):
+    kept = selectors.retention(D)
+    edu = next(v for v in kept["verticals"] if v["vertical"] == "Education")
+    assert (edu["accounts"], edu["arr_then"], edu["arr_now"], edu["arr_kept"]) == (3, 4000, 2500, 2000)
+    assert (edu["nrr"], edu["grr"]) == (62.5, 50.0)  # (1500 + 1000 + 0) / 4000; (1000 + 1000 + 0) / 4000
+    tech = next(v for v in kept["verticals"] if v["vertical"] == "Tech Sales")
+    assert (tech["nrr"], tech["grr"]) == (100.0, 100.0)
+    assert (kept["total"]["nrr"], kept["total"]["grr"]) == (89.3, 85.7)  # 12500 / 14000, 12000 / 14000
+
+
+def test_arr_trend_by_month_end(history):
+    trend = selectors.arr_trend(D)
+    assert trend["dates"][0] == dt.date(2025, 6, 30) and trend["dates"][-2:] == [dt.date(2026, 5, 31), D]
+    assert len(trend["dates"]) == 13
+    edu = dict(zip(trend["dates"], next(s for s in trend["verticals"] if s["vertical"] == "Education")["arr"], strict=True))
+    assert edu[dt.date(2025, 6, 30)] == 4000  # 1000 + 2000 + 1000; the one churned in May dropped out
+    assert edu[dt.date(2025, 9, 30)] == 9000  # + the new 5000
+    assert edu[dt.date(2026, 1, 31)] == 9500  # the expansion
+    assert edu[dt.date(2026, 2, 28)] == 8500  # the contraction
+    assert edu[dt.date(2026, 3, 31)] == 7500  # the churn on March 1st
+    assert trend["verticals"][0]["vertical"] == "Tech Sales"  # the largest ARR now first
+
+
+def test_pareto_curve():
+    v = VerticalFactory(name="Education")
+    for arr in (20, 100, 30, 50):
+        AccountFactory(vertical=v, arr=arr)
+    AccountFactory(vertical=v, arr=0)  # not paying: not on the curve
+    AccountFactory(vertical=v, arr=1000, churned_on=D)
+    curve = selectors.pareto(D)
+    assert [(p["accounts"], p["share_of_accounts"], p["share_of_arr"]) for p in curve] == [
+        (1, 25.0, 50.0), (2, 50.0, 75.0), (3, 75.0, 90.0), (4, 100.0, 100.0)
+    ]  # fmt: skip
+    assert curve[-1]["cumulative_arr"] == Decimal("200.00")
+
+
+def test_pareto_is_sampled_for_many_accounts(monkeypatch):
+    monkeypatch.setattr(selectors, "PARETO_POINTS", 10)
+    v = VerticalFactory(name="Education")
+    AccountFactory.create_batch(45, vertical=v, arr=10)
+    curve = selectors.pareto(D)
+    assert 10 <= len(curve) <= 12 and curve[0]["accounts"] == 1 and curve[-1]["accounts"] == 45
+    assert curve[-1]["share_of_arr"] == 100.0
+
+
+def test_treemap_leaves():
+    v = VerticalFactory(name="Education")
+    pta = UseCaseFactory(name="PTA meetings")
+    AccountFactory(vertical=v, primary_use_case=pta, arr=300)
+    AccountFactory(vertical=v, primary_use_case=pta, arr=200)
+    AccountFactory(vertical=v, primary_use_case=None, arr=100)
+    AccountFactory(vertical=v, primary_use_case=pta, arr=999, churned_on=D)
+    assert selectors.arr_by_vertical_and_use_case(D) == [
+        {"vertical": "Education", "use_case": "PTA meetings", "arr": Decimal("500.00"), "accounts": 2},
+        {"vertical": "Education", "use_case": "(none)", "arr": Decimal("100.00"), "accounts": 1},
+    ]
+
+
+def test_page_shows_formulas_and_charts(client_for, leader, history):
+    body = client_for(leader).get("/revenue/").content.decode()
+    assert "<strong>NRR</strong> = their ARR on June 30, 2026 ÷ their ARR on June 30, 2025" in body
+    for chart in ("trend-chart", "retention-chart", "pareto-chart", "treemap-chart"):
+        assert f'id="{chart}"' in body
+    assert "62.5%" in body and "50.0%" in body
+
+
+@pytest.mark.parametrize(
+    ("table", "first_rows"),
+    [
+        ("retention", ["vertical,accounts,arr_then,arr_now,arr_kept,nrr,grr", "Tech Sales,1,10000.00,10000.00,10000.00,100.0,100.0",
+                       "Education,3,4000.00,2500.00,2000.00,62.5,50.0"]),
+        ("trend", ["vertical,2025-06-30,2025-07-31,2025-08-31,2025-09-30,2025-10-31,2025-11-30,2025-12-31,2026-01-31,"
+                   "2026-02-28,2026-03-31,2026-04-30,2026-05-31,2026-06-30"]),
+        ("pareto", ["accounts,share_of_accounts,cumulative_arr,share_of_arr"]),
+        ("use_cases", ["vertical,primary_use_case,accounts,arr"]),
+    ],
+)  # fmt: skip
+def test_csv_tables(client_for, cs_admin, history, table, first_rows):
+    response = client_for(cs_admin).get(f"/revenue/?format=csv&table={table}")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert response.content.decode().splitlines()[: len(first_rows)] == first_rows
+
+
+def test_unknown_csv_table_names_the_field(client_for, leader):
+    response = client_for(leader).get("/revenue/?format=csv&table=bogus")
+    assert response.status_code == 400
+    assert response.content.decode().startswith("table: unknown table 'bogus'; choose one of verticals, trend")
+
+
+def test_csm_gets_403_for_every_table(client_for, csm):
+    client = client_for(csm)
+    for query in ("", "?format=csv&table=trend", "?format=csv&table=retention"):
+        assert client.get(f"/revenue/{query}").status_code == 403
+
+
+def test_query_count_does_not_grow_with_accounts(client_for, leader, history, django_assert_num_queries):
+    edu, _ = history
+    client = client_for(leader)
+    client.get("/revenue/")
+    with CaptureQueriesContext(connection) as small:
+        client.get("/revenue/")
+    for i in range(15):
+        account(edu, [(dt.date(2025, 2, 1), 100 + i), (dt.date(2026, 4, 1), 200 + i)])
+    with django_assert_num_queries(len(small)):
+        client.get("/revenue/")
+
+
+def test_figures_stored_with_the_day_read_back_as_computed_live(history):
+    live = selectors.revenue_history(D)
+    assert live["stored"] is False
+    revenue_day_write(day=D)
+    revenue_day_write(day=D)  # replaced, not duplicated
+    assert RevenueDay.objects.count() == 1
+    stored = selectors.revenue_history(D)
+    assert stored["stored"] is True
+    assert {k: stored[k] for k in ("trend", "retention", "pareto")} == {k: live[k] for k in ("trend", "retention", "pareto")}
