@@ -1,6 +1,9 @@
-"""Screenshots of the pages for docs/, taken in Debian's Chromium against a running server.
+"""Screenshots of the pages for docs/, taken in Debian's Chromium against a running demo server.
 
     python scripts/screenshots.py http://127.0.0.1:8000
+
+The admin shots build a segment rule with the builder's buttons and pickers, preview it, and edit
+a scorecard to preview its bands and show its history; the scorecard edit is reverted at the end.
 """
 
 import sys
@@ -27,6 +30,16 @@ FULL_PAGES = [
 ]
 
 
+def logged_in(browser, user: str, height: int = 900):
+    page = browser.new_page(viewport={"width": 1360, "height": height})
+    page.goto(f"{BASE}/login/")
+    page.fill("#id_username", user)
+    page.fill("#id_password", "demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{BASE}/")
+    return page
+
+
 def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -35,12 +48,7 @@ def main() -> None:
                   "--disable-sync", "--no-first-run"],
         )  # fmt: skip
         for user in sorted({u for u, _, _ in PAGES}):
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
-            page.goto(f"{BASE}/login/")
-            page.fill("#id_username", user)
-            page.fill("#id_password", "demo")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{BASE}/")
+            page = logged_in(browser, user)
             for who, path, name in PAGES:
                 if who == user:
                     page.goto(BASE + path)
@@ -57,17 +65,67 @@ def main() -> None:
                 page.wait_for_selector("#heatmap-chart .main-svg")
                 page.screenshot(path=OUT / "account.png", full_page=True)
             page.close()
+        rule_builder_pages(browser)
         admin_pages(browser)
         browser.close()
 
 
+def build_rule(page) -> None:
+    def node(path):
+        return page.locator(f"[data-path='{path}']")
+
+    page.fill("#id_name", "Education renewals to save")
+    page.select_option("#id_touch_model", "high")
+    node("rule.all[0]").locator(".rb-value-select").select_option("Education")
+    page.click("[data-path='rule'] > .rb-actions .rb-add-group")
+    node("rule.all[1].any[0]").locator(".rb-field").select_option("health_band")
+    node("rule.all[1].any[0]").locator(".rb-value-select").select_option("at_risk")
+    node("rule.all[1]").locator(":scope > .rb-actions .rb-add-condition").click()
+    node("rule.all[1].any[1]").locator(".rb-field").select_option("days_to_renewal")
+    node("rule.all[1].any[1]").locator(".rb-op").select_option("lt")
+    node("rule.all[1].any[1]").locator(".rb-value-number").fill("90")
+    page.click("[data-path='rule'] > .rb-actions .rb-add-condition")
+    node("rule.all[2]").locator(".rb-field").select_option("tier")
+    node("rule.all[2]").locator(".rb-value-select").select_option("Tier 3")
+    node("rule.all[2]").locator(".rb-negate").click()
+
+
+def widen_renewals(page) -> None:
+    """The demo segment to 180 days, Healthcare left out (say its CSMs run their own renewal playbook)."""
+    page.click("text=At risk, renewing within 90 days")
+    page.locator("[data-path='rule.all[1]'] .rb-value-number").nth(1).fill("180")
+    page.click("[data-path='rule'] > .rb-actions .rb-add-condition")
+    page.locator("[data-path='rule.all[2]'] .rb-op").select_option("not_in")
+    page.locator("[data-path='rule.all[2]'] .rb-value-multi").select_option(["Healthcare"])
+
+
+def rule_builder_pages(browser) -> None:
+    """all(vertical = Education, any(health band = at risk, days to renewal < 90), not(tier = Tier 3))
+    built as an admin would; then the demo segment "At risk, renewing within 90 days" widened and
+    previewed (who would enter and leave). Nothing is saved."""
+    page = logged_in(browser, "admin", height=860)
+    page.goto(f"{BASE}/admin/segments/segment/add/")
+    if page.locator("#toggle-nav-sidebar").is_visible():
+        page.click("#toggle-nav-sidebar")  # the form gets the page's width
+    build_rule(page)
+    page.set_viewport_size({"width": 1360, "height": 1060})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.move(0, 0)  # no button left in its hover state
+    page.screenshot(path=OUT / "admin-rule-builder.png")
+    page.goto(f"{BASE}/admin/segments/segment/")
+    widen_renewals(page)
+    page.click(".rb-preview-button")
+    page.wait_for_selector(".rule-preview-stats")
+    page.set_viewport_size({"width": 1360, "height": 1000})
+    page.evaluate("document.querySelector('.field-rule').scrollIntoView({block: 'start'})")
+    page.mouse.move(0, 0)
+    page.screenshot(path=OUT / "admin-rule-preview.png")
+    page.close()
+
+
 def admin_pages(browser) -> None:
     """The scorecard preview and a scorecard's history: edits one scorecard, shoots, then reverts the edit."""
-    page = browser.new_page(viewport={"width": 1360, "height": 900})
-    page.goto(f"{BASE}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "demo")
-    page.click("input[type=submit]")
+    page = logged_in(browser, "admin")
     page.goto(f"{BASE}/admin/health/scorecard/?q=Tech")
     page.click("#result_list tbody tr:first-child th a")
     green = page.locator("input[name=measures-0-green]")

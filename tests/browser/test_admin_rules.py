@@ -98,7 +98,7 @@ def test_admin_builds_previews_and_saves_a_nested_rule(page, live_server, login,
 
     call_command("recompute", as_of=D.isoformat())
     page.goto(f"{live_server.url}/segments/{segment.slug}/")
-    members = page.locator("table tbody tr").all_inner_texts()
+    members = page.locator("#member-table tbody tr").all_inner_texts()
     assert [row.split("\t")[0] for row in members] == ["Oak Academy", "Elm School"]
     assert console_errors == []
 
