@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from cs_portal.paginators import CappedCountPaginator
 from health.models import AccountMetrics, HealthScore, Measure, RecomputeRun, Scorecard
 
 
@@ -24,6 +25,7 @@ class HealthScoreAdmin(admin.ModelAdmin):
     list_select_related = ("account", "scorecard", "tier")
     raw_id_fields = ("account",)
     show_full_result_count = False
+    paginator = CappedCountPaginator  # a row per account and day: never count them all
 
 
 @admin.register(AccountMetrics)
@@ -34,6 +36,7 @@ class AccountMetricsAdmin(admin.ModelAdmin):
     list_select_related = ("account",)
     raw_id_fields = ("account",)
     show_full_result_count = False
+    paginator = CappedCountPaginator  # a row per account and day: never count them all
 
 
 @admin.register(RecomputeRun)
