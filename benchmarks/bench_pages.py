@@ -535,11 +535,12 @@ def report(rows: list[tuple], downloads: list[tuple], header: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=100000)
-    parser.add_argument("--database", default="cs_portal_bench_pages")
+    parser.add_argument("--database", help="default: cs_portal_bench_pages_<accounts>, one per size")
     parser.add_argument("--reuse", action="store_true", help="keep the database if it already holds the data")
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    args.database = args.database or f"cs_portal_bench_pages_{args.accounts}"
     url = f"{SERVER}/{args.database}"
     today = date.today()
     print(f"page benchmark: {args.accounts:,} accounts, {HISTORY_DAYS} days of daily health scores", flush=True)
