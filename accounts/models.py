@@ -111,7 +111,11 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["vertical", "arr"])]
+        indexes = [
+            models.Index(fields=["vertical", "arr"]),
+            # Accounts by ARR, largest first, without sorting them all (revenue concentration).
+            models.Index(fields=["arr"], name="account_arr_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -10,25 +10,25 @@ from accounts.selectors import revenue_by_vertical
 def concentration(day: date, share: int = 40) -> dict:
     """How few accounts make `share`% of active ARR ("12 accounts are 40% of ARR").
 
-    Counted in the database, not by loading every ARR: with accounts by ARR, largest first, the
-    count is the number whose running total *before* them is still under `share`% of the total.
+    Counted in the database, not by loading every ARR: with accounts by ARR, largest first (read
+    in order from the ARR index), the count is the number whose running total *before* them is
+    still under `share`% of the total. Ties in ARR don't change the count, whatever their order.
     """
     from django.db import connection
 
-    active = Account.objects.active_on(day).filter(arr__gt=0).order_by().values_list("id", "arr")
-    inner, params = active.query.sql_with_params()
+    active = Account.objects.active_on(day).filter(arr__gt=0).order_by()
+    accounts, params = active.values_list("arr").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT COUNT(*) FILTER (WHERE before * 100 < total * %s), COUNT(*), MAX(total)
-                FROM (SELECT COALESCE(SUM(arr) OVER (ORDER BY arr DESC, id ROWS BETWEEN UNBOUNDED PRECEDING
-                                                      AND 1 PRECEDING), 0) AS before,
-                             SUM(arr) OVER () AS total
-                      FROM ({inner}) accounts) running""",
-            [share, *params],
+            f"""SELECT COUNT(*) FILTER (WHERE (running - arr) * 100 < total * %s), COUNT(*), MAX(total)
+                FROM (SELECT arr, SUM(arr) OVER (ORDER BY arr DESC ROWS UNBOUNDED PRECEDING) AS running,
+                             (SELECT SUM(arr) FROM ({accounts}) every) AS total
+                      FROM ({accounts}) accounts) running""",
+            [share, *params, *params],
         )
-        count, of_accounts, total = cursor.fetchone()
-    total = Decimal(str(total or 0)).quantize(Decimal("0.01")) if total is not None else Decimal(0)
-    return {"share": share, "accounts": count, "of_accounts": of_accounts, "total_arr": total}
+        count, of_accounts, total_arr = cursor.fetchone()
+    total_arr = Decimal(str(total_arr)).quantize(Decimal("0.01")) if total_arr is not None else Decimal(0)
+    return {"share": share, "accounts": count, "of_accounts": of_accounts, "total_arr": total_arr}
 
 
 def revenue_overview(day: date | None) -> dict:
