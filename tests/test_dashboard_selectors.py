@@ -81,3 +81,19 @@ def test_revenue_by_vertical_is_one_query(django_assert_num_queries):
     with django_assert_num_queries(1):
         rows = revenue_by_vertical(D)
     assert [r["accounts"] for r in rows] == [3, 3, 3]
+
+
+@pytest.mark.parametrize(
+    ("path", "counts_concentration"), [("/verticals/", False), ("/revenue/", True), ("/revenue/?format=csv", False)]
+)
+def test_concentration_is_computed_only_where_shown(client_for, leader, path, counts_concentration):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    AccountFactory.create_batch(3, arr=Decimal(1000))
+    with CaptureQueriesContext(connection) as queries:
+        response = client_for(leader).get(path)
+    assert response.status_code == 200
+    assert any("OVER (ORDER BY" in q["sql"] for q in queries) is counts_concentration
+    if counts_concentration:
+        assert "2 accounts are 40% of ARR" in response.content.decode()  # 1,000 is under 40% of 3,000

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='account',
-            index=models.Index(fields=['arr'], name='account_arr_idx'),
+            index=models.Index(fields=['arr'], include=('churned_on',), name='account_arr_idx'),
         ),
     ]
