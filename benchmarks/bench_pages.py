@@ -561,15 +561,19 @@ def main() -> None:
         for command in sorted(c for c in get_commands() if c.startswith("backfill")):
             start = time.perf_counter()
             print(f"  {command}: {manage(command, url=url)[:200]} ({time.perf_counter() - start:.1f} s)", flush=True)
-        header.append("database reused (load time: see the run that loaded it)")
+        loaded_note = OUT / f"{args.database}.load.txt"
+        header.append("database reused; when it was loaded:")
+        header.extend(loaded_note.read_text().splitlines() if loaded_note.exists() else ["  (no load notes found)"])
     else:
         start = time.perf_counter()
         fresh_database(args.database)
         django_setup(url)
         counts = load(url, args.accounts, today, args.seed)
         loaded = time.perf_counter() - start
-        header.append(f"load time: {loaded / 60:.1f} min")
-        header.extend(f"  {label}: {count:,}" for label, count in counts.items())
+        notes = [f"  load time: {loaded / 60:.1f} min", *(f"  {label}: {count:,}" for label, count in counts.items())]
+        header.extend(notes)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"{args.database}.load.txt").write_text("\n".join(notes) + "\n")
     header.append(f"database size: {database_size(url)}")
     header.append(
         f"HealthScore: a row per account and day for {HISTORY_DAYS} days; measures filled for the last {DETAIL_DAYS} days only"
