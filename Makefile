@@ -8,7 +8,7 @@ BENCH_ACCOUNTS ?= 10000
 # The suite runs on PostgreSQL (the database that matters); set DATABASE_URL to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cs_portal
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-pages clean
 
 # Reinstalls only when requirements.txt changed since the last install (the stamp file).
 $(VENV)/.installed: requirements.txt
@@ -48,6 +48,13 @@ bench: install
 	@set -e; for script in benchmarks/bench_*.py; do \
 	  echo "== $$script --accounts $(BENCH_ACCOUNTS)"; $(PY) $$script --accounts $(BENCH_ACCOUNTS); \
 	done
+
+# The page benchmark (issue #5) at BENCH_PAGES_ACCOUNTS accounts with a year of daily health scores:
+# loads its database once (~15 min at 100,000), then reuses it (migrate + backfill* commands) and
+# only times the pages. FRESH=1 reloads.
+BENCH_PAGES_ACCOUNTS ?= 100000
+bench-pages: install
+	$(PY) benchmarks/bench_pages.py --accounts $(BENCH_PAGES_ACCOUNTS) $(if $(FRESH),,--reuse)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ from accounts.models import (
     UseCase,
     Vertical,
 )
+from cs_portal.paginators import CappedCountPaginator
 
 
 @admin.register(Vertical, UseCase)
@@ -63,6 +64,7 @@ class UsageDailyAdmin(admin.ModelAdmin):
     raw_id_fields = ("account",)
     date_hierarchy = "date"
     show_full_result_count = False  # counting millions of rows on every page is slow
+    paginator = CappedCountPaginator
 
 
 @admin.register(NpsResponse)

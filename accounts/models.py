@@ -111,7 +111,11 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["vertical", "arr"])]
+        indexes = [
+            models.Index(fields=["vertical", "arr"]),
+            # Active accounts by ARR, largest first, from the index alone (revenue concentration).
+            models.Index(fields=["arr"], include=["churned_on"], name="account_arr_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from configuration.admin import AuditedAdminMixin, DocumentInlineFormSet
+from cs_portal.paginators import CappedCountPaginator
 from health.metrics_catalog import METRICS
 from health.models import AccountMetrics, HealthScore, Measure, RecomputeRun, Scorecard
 from health.selectors import scorecard_preview
@@ -166,6 +167,7 @@ class HealthScoreAdmin(admin.ModelAdmin):
     list_select_related = ("account", "scorecard", "tier")
     raw_id_fields = ("account",)
     show_full_result_count = False
+    paginator = CappedCountPaginator  # a row per account and day: never count them all
 
 
 @admin.register(AccountMetrics)
@@ -176,6 +178,7 @@ class AccountMetricsAdmin(admin.ModelAdmin):
     list_select_related = ("account",)
     raw_id_fields = ("account",)
     show_full_result_count = False
+    paginator = CappedCountPaginator  # a row per account and day: never count them all
 
 
 @admin.register(RecomputeRun)

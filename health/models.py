@@ -127,7 +127,9 @@ class HealthScore(models.Model):
             models.UniqueConstraint(fields=["account", "as_of"], name="uniq_health_account_day")
         ]
         indexes = [
-            models.Index(fields=["as_of", "band"], name="health_day_band_idx"),
+            # account_id included: the dashboards read (account, band) of one day for every account
+            # straight from the index (an index-only scan), not from 100,000 heap rows.
+            models.Index(fields=["as_of", "band"], include=["account"], name="health_day_band_idx"),
         ]
 
     def __str__(self) -> str:
