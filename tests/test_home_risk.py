@@ -207,9 +207,9 @@ def test_query_counts_are_pinned(client_for, csm, leader, django_assert_num_quer
     # session + user + groups, latest date, the book, at risk, drops, say vs do.
     with django_assert_num_queries(8):
         as_csm.get("/")
-    # + revenue by vertical (the day's VerticalDay rollup, none here, then 2 live), concentration, risk
+    # + revenue by vertical (the day's VerticalDay rollup, none here, then 1 live), concentration, risk
     # totals; minus the CSM blocks.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         as_leader.get("/")
     # + filter choices (verticals, owners, segments), totals, the page.
     with django_assert_num_queries(9):
