@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -458,7 +459,7 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def time_pages(params: dict, runs: int) -> list[tuple]:
+def time_pages(params: dict, runs: int, only: str = "", roles: list[str] = ROLES) -> list[tuple]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -468,7 +469,9 @@ def time_pages(params: dict, runs: int) -> list[tuple]:
     rows = []
     for template in PAGES:
         url = template.format(**params)
-        for role in ROLES:
+        if only and not re.search(only, url):
+            continue
+        for role in roles:
             if url.startswith(ADMIN_ONLY) and role != "admin":
                 continue
             client = Client()
@@ -546,6 +549,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the database if it already holds the data")
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--only", default="", help="time only the pages whose URL matches this regex (no downloads)")
+    parser.add_argument("--roles", default=",".join(ROLES), help="comma-separated roles to time as (default all)")
     args = parser.parse_args()
     args.database = args.database or f"cs_portal_bench_pages_{args.accounts}"
     url = f"{SERVER}/{args.database}"
@@ -589,8 +594,8 @@ def main() -> None:
     params = page_parameters()
     header.append(f"parameters: {params}")
     print(f"  timing {len(PAGES)} pages × roles, {WARMUPS} warm-ups + {args.runs} requests each: {params}", flush=True)
-    rows = time_pages(params, args.runs)
-    downloads = time_downloads(params)
+    rows = time_pages(params, args.runs, args.only, args.roles.split(","))
+    downloads = [] if args.only else time_downloads(params)
     text = report(rows, downloads, header)
     print()
     print(text)
