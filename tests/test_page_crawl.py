@@ -1,0 +1,209 @@
+"""Every HTML page × every role, then every page with hostile query strings: never a 500.
+
+The world is the demo's, small: seed_demo (verticals, use cases, features, scorecards, segments,
+journeys, accounts with a year of usage) and a few days of recompute, so every page has rows.
+"""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import Account, Vertical
+from configuration.audit import audit_record
+from configuration.models import AuditEntry
+from configuration.services import rule_snapshot
+from health.models import RecomputeRun, Scorecard
+from journeys.models import Journey
+from segments.models import Segment
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+D = dt.date(2026, 6, 30)
+
+LOGIN = "login"  # anonymous: the app's login page
+ADMIN_LOGIN = "admin-login"  # not staff: the admin's login page
+OK, FORBIDDEN, NOT_ALLOWED = 200, 403, 405
+
+# url name → (anonymous, csm, leader, cs_admin). {…} are filled from the world.
+APP_PAGES = {
+    "/": (LOGIN, OK, OK, OK),
+    "/profile/": (LOGIN, OK, OK, OK),
+    "/accounts/": (LOGIN, OK, OK, OK),
+    "/accounts/export.csv": (LOGIN, OK, OK, OK),
+    "/accounts/{account}/": (LOGIN, OK, OK, OK),
+    "/risk/": (LOGIN, OK, OK, OK),
+    "/risk/?format=csv": (LOGIN, OK, OK, OK),
+    "/verticals/": (LOGIN, OK, OK, OK),
+    "/verticals/{vertical}/": (LOGIN, OK, OK, OK),
+    "/revenue/": (LOGIN, FORBIDDEN, OK, OK),
+    "/revenue/?format=csv": (LOGIN, FORBIDDEN, OK, OK),
+    "/revenue/?format=csv&table=trend": (LOGIN, FORBIDDEN, OK, OK),
+    "/segments/": (LOGIN, OK, OK, OK),
+    "/segments/{segment}/": (LOGIN, OK, OK, OK),
+    "/segments/{segment}/export.csv": (LOGIN, OK, OK, OK),
+    "/journeys/": (LOGIN, OK, OK, OK),
+    "/journeys/?vertical={vertical}": (LOGIN, OK, OK, OK),
+    "/scorecards/": (LOGIN, OK, OK, OK),
+    "/scorecards/{scorecard}/": (LOGIN, OK, OK, OK),
+}
+
+# The admin pages of #4. Anonymous visitors meet the app's login (LoginRequiredMiddleware comes
+# first); a signed-in user who is not staff, the admin's login page.
+ADMIN_PAGES = {
+    "/admin/": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/segments/segment/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/segments/segment/add/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/segments/segment/{segment_id}/change/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/segments/segment/{segment_id}/history/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/health/scorecard/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/health/scorecard/add/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/health/scorecard/{scorecard}/change/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/health/scorecard/{scorecard}/history/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/journeys/journey/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/journeys/journey/{journey}/change/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/journeys/journey/{journey}/history/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/health/recomputerun/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/health/recomputerun/{run}/progress/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/health/recomputerun/{run}/progress/status/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/config/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/config/download/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/configuration/auditentry/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/configuration/auditentry/{entry}/change/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    # POST-only actions: a GET changes nothing.
+    "/admin/segments/segment/preview/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
+    "/admin/health/scorecard/{scorecard}/preview/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
+    "/admin/health/recomputerun/start/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
+    "/admin/health/scorecard/{scorecard}/history/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
+    "/admin/configuration/auditentry/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
+}
+PAGES = {**APP_PAGES, **ADMIN_PAGES}
+ROLES = ("anonymous", "csm", "leader", "cs_admin")
+
+
+@pytest.fixture
+def world(csm, leader, cs_admin, client_for):
+    call_command("seed_demo", accounts=12, today=D.isoformat(), stdout=io.StringIO())
+    for day in (D - dt.timedelta(days=2), D - dt.timedelta(days=1), D):
+        call_command("recompute", as_of=day.isoformat(), stdout=io.StringIO())
+    scorecard = Scorecard.objects.order_by("pk").first()
+    # A change of the scorecard (healthy at 71 → its current value): an audit entry to show and revert.
+    after = rule_snapshot(kind="scorecards", pk=scorecard.pk)
+    entry = audit_record(kind="scorecards", object_id=scorecard.pk, name=scorecard.name,
+                         before={**after, "healthy_at": 71}, after=after, actor=cs_admin, source=AuditEntry.Source.ADMIN)  # fmt: skip
+    run = RecomputeRun.objects.create(as_of=D, status="succeeded", active_lock=None)
+    segment = Segment.objects.filter(memberships__isnull=False).order_by("pk").first()
+    return {
+        "account": Account.objects.order_by("pk").first().pk,
+        "vertical": Vertical.objects.filter(accounts__isnull=False).order_by("pk").first().slug,
+        "segment": segment.slug,
+        "segment_id": segment.pk,
+        "scorecard": scorecard.pk,
+        "journey": Journey.objects.order_by("pk").first().pk,
+        "run": run.pk,
+        "entry": entry.pk,
+    }
+
+
+def users(request):
+    """The cast, read again: seed_demo set their passwords, which ends sessions made before."""
+    cast = {role: request.getfixturevalue(role) for role in ROLES[1:]}
+    for user in cast.values():
+        user.refresh_from_db()
+    return {"anonymous": None, **cast}
+
+
+def check(response, expected, url):
+    if expected == LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith("/login/?next="), url
+    elif expected == ADMIN_LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/?next="), url
+    else:
+        assert response.status_code == expected, url
+
+
+def test_permission_matrix(request, client_for, world):
+    """len(PAGES) × 4 roles: login redirect, 403, 405 for POST-only actions, 200 otherwise."""
+    people = users(request)
+    failures = []
+    for template, expected_by_role in PAGES.items():
+        url = template.format(**world)
+        for role, expected in zip(ROLES, expected_by_role, strict=True):
+            response = client_for(people[role]).get(url)
+            try:
+                check(response, expected, url)
+            except AssertionError:
+                failures.append(f"{role} GET {url}: {response.status_code} {response.get('Location', '')}, expected {expected}")
+    assert not failures, "\n".join(failures)
+
+
+def test_post_only_actions_refuse_everyone_but_cs_admins(request, client_for, world):
+    """A POST from a CSM or leader (not staff) goes to the admin login; nothing is run or reverted."""
+    people = users(request)
+    posts = [t.format(**world) for t, roles in ADMIN_PAGES.items() if roles[-1] == NOT_ALLOWED]
+    runs, entries = RecomputeRun.objects.count(), AuditEntry.objects.count()
+    for role in ROLES[:3]:
+        for url in posts:
+            check(client_for(people[role]).post(url), LOGIN if role == "anonymous" else ADMIN_LOGIN, url)
+    assert (RecomputeRun.objects.count(), AuditEntry.objects.count()) == (runs, entries)
+    # Staff without the CS Admin role may not start a recompute or revert.
+    intern = client_for(UserFactory(username="intern", is_staff=True))
+    for url in posts:
+        if "preview" not in url:
+            assert intern.post(url).status_code in (302, 403), url
+    assert (RecomputeRun.objects.count(), AuditEntry.objects.count()) == (runs, entries)
+
+
+def test_post_only_actions_keep_csrf(request, world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users(request)["cs_admin"])
+    for template, roles in ADMIN_PAGES.items():
+        if roles[-1] == NOT_ALLOWED:
+            url = template.format(**world)
+            assert client.post(url).status_code == 403, url
+    assert client.post(f"/accounts/{world['account']}/drivers/", {"feature": "1"}).status_code == 403
+
+
+HOSTILE = [
+    "page=-1", "page=abc", "page=999999", "page=0", "page=1e3",
+    "vertical=%3Cscript%3Ealert(1)%3C/script%3E", "owner=abc", "owner=-1", "owner=99999999999999999999",
+    "segment=nope", "format=xml", "format=csv&table=nope", "table=nope", "q=" + "x" * 5000,
+    "vertical=" + "v" * 5000, "page=" + "9" * 400, "vertical=a&vertical=b&page=1&page=2", "q=%00",
+    "vertical=%00", "owner=%00", "segment=%00", "page=%00", "table=%00&format=csv", "format=%00",
+    "q=%FF%FE", "vertical=%C0%AF", "sort=%27;drop", "htmx=1&page=2",
+]  # fmt: skip
+HOSTILE_PAGES = [t for t, roles in PAGES.items() if roles[-1] == OK and "?" not in t]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_query_strings_never_give_a_500(request, client_for, world, query):
+    client = client_for(users(request)["cs_admin"])
+    client.raise_request_exception = True
+    failures = []
+    for template in HOSTILE_PAGES:
+        url = template.format(**world) + "?" + query
+        try:
+            response = client.get(url)
+        except Exception as exc:  # noqa: BLE001 — the point is to list every page that raises
+            failures.append(f"{url[:120]}: {type(exc).__name__}: {str(exc)[:120]}")
+            continue
+        if response.status_code == 302 and response["Location"].endswith("?e=1"):
+            continue  # the admin's change lists: an unknown filter parameter is dropped, with a note
+        if response.status_code not in (200, 400):
+            failures.append(f"{url[:120]}: {response.status_code}")
+        elif response.status_code == 400:
+            body = response.content.decode(errors="replace")
+            field = query.split("=")[0] if "format=csv&" not in query else "table"
+            if f"{field}:" not in body and f"{field} " not in body:
+                failures.append(f"{url[:120]}: 400 without naming '{field}'")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("query", ["page=-1", "page=abc", "page=999999", "vertical=%00", "segment=nope", "owner=abc"])
+def test_htmx_partials_with_hostile_query_strings(request, client_for, world, query):
+    client = client_for(users(request)["csm"])
+    for url in ("/accounts/", "/risk/"):
+        response = client.get(f"{url}?{query}", headers={"HX-Request": "true"})
+        assert response.status_code in (200, 400), (url, query)
