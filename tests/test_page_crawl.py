@@ -135,7 +135,9 @@ def test_permission_matrix(request, client_for, world):
             try:
                 check(response, expected, url)
             except AssertionError:
-                failures.append(f"{role} GET {url}: {response.status_code} {response.get('Location', '')}, expected {expected}")
+                failures.append(
+                    f"{role} GET {url}: {response.status_code} {response.get('Location', '')}, expected {expected}"
+                )
     assert not failures, "\n".join(failures)
 
 
