@@ -209,3 +209,28 @@ def test_htmx_partials_with_hostile_query_strings(request, client_for, world, qu
     for url in ("/accounts/", "/risk/"):
         response = client.get(f"{url}?{query}", headers={"HX-Request": "true"})
         assert response.status_code in (200, 400), (url, query)
+
+
+HOSTILE_PATHS = [
+    "/accounts/99999999999999999999/", "/scorecards/99999999999999999999/", "/verticals/nope/", "/segments/nope/",
+    "/segments/nope/export.csv", "/admin/configuration/auditentry/abc/change/", "/admin/configuration/auditentry/%C2%B2/change/",
+    "/admin/configuration/auditentry/99999999999999999999/change/", "/admin/health/scorecard/abc/history/",
+    "/admin/health/scorecard/abc/change/", "/admin/health/recomputerun/99999999999999999999/progress/",
+    "/admin/segments/segment/99999999999999999999/history/", "/admin/journeys/journey/abc/history/",
+]  # fmt: skip
+
+
+def test_unknown_ids_in_paths_are_not_found_not_a_500(request, client_for, world):
+    client = client_for(users(request)["cs_admin"])
+    client.raise_request_exception = True
+    failures = []
+    for url in HOSTILE_PATHS:
+        try:
+            response = client.get(url)
+        except Exception as exc:  # noqa: BLE001
+            failures.append(f"{url}: {type(exc).__name__}: {str(exc)[:120]}")
+            continue
+        # 404, or the admin's redirect to its index with "doesn't exist" for an unknown object.
+        if response.status_code not in (302, 404):
+            failures.append(f"{url}: {response.status_code}")
+    assert not failures, "\n".join(failures)
