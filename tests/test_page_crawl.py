@@ -234,3 +234,34 @@ def test_unknown_ids_in_paths_are_not_found_not_a_500(request, client_for, world
         if response.status_code not in (302, 404):
             failures.append(f"{url}: {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+HOSTILE_POSTS = [
+    ("/accounts/{account}/drivers/", {"feature": "abc", "note": "x"}, 400),
+    ("/accounts/{account}/drivers/", {"feature": "99999999999999999999"}, 400),
+    ("/accounts/{account}/drivers/", {"feature": "\x00"}, 400),
+    ("/admin/segments/segment/preview/", {"rule": "{not json"}, 200),
+    ("/admin/segments/segment/preview/", {"rule": '{"field": "vertical\\u0000", "op": "eq", "value": "x"}'}, 200),
+    ("/admin/segments/segment/preview/", {"rule": '{"field": "arr", "op": "gt", "value": "\\u0000"}'}, 200),
+    ("/admin/segments/segment/preview/", {"rule": "[]" * 5000}, 200),
+    ("/admin/segments/segment/preview/", {"segment": "abc", "rule": "{}"}, 200),
+    ("/admin/segments/segment/preview/", {"segment": "99999999999999999999", "rule": "{}"}, 200),
+    ("/admin/health/scorecard/{scorecard}/preview/", {}, 200),
+    ("/admin/health/scorecard/{scorecard}/preview/", {"name": "\x00", "healthy_at": "abc"}, 200),
+    ("/admin/config/", {"action": "apply", "document": "{not json"}, 200),
+    ("/admin/config/", {"action": "apply", "document": '{"version": 1, "verticals": [{"name": "\\u0000"}]}'}, 200),
+    ("/admin/config/", {"action": "apply", "document": '{"version": "x", "segments": {"a": 1}}'}, 200),
+    ("/admin/config/", {"action": "apply", "document": "[1, 2]"}, 200),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("template", "data", "expected"), HOSTILE_POSTS)
+def test_hostile_form_posts_get_a_message_not_a_500(request, client_for, world, template, data, expected):
+    client = client_for(users(request)["cs_admin"])
+    client.raise_request_exception = True
+    from accounts.models import StatedDriver, Vertical as V
+
+    before = (StatedDriver.objects.count(), V.objects.count(), AuditEntry.objects.count())
+    response = client.post(template.format(**world), data)
+    assert response.status_code == expected
+    assert (StatedDriver.objects.count(), V.objects.count(), AuditEntry.objects.count()) == before
