@@ -265,3 +265,31 @@ def test_hostile_form_posts_get_a_message_not_a_500(request, client_for, world, 
     response = client.post(template.format(**world), data)
     assert response.status_code == expected
     assert (StatedDriver.objects.count(), V.objects.count(), AuditEntry.objects.count()) == before
+
+
+@pytest.mark.parametrize("seeded", [False, True], ids=["empty", "accounts-without-results"])
+def test_every_page_before_any_results(request, client_for, cs_admin, seeded):
+    """A fresh install (nothing at all) and one whose accounts are loaded but not yet recomputed."""
+    if seeded:
+        call_command("seed_demo", accounts=5, today=D.isoformat(), stdout=io.StringIO())
+        cs_admin.refresh_from_db()
+    client = client_for(cs_admin)
+    client.raise_request_exception = True
+    first = {
+        "account": getattr(Account.objects.first(), "pk", 1),
+        "vertical": getattr(Vertical.objects.first(), "slug", "none"),
+        "segment": getattr(Segment.objects.first(), "slug", "none"),
+        "scorecard": getattr(Scorecard.objects.first(), "pk", 1),
+    }
+    failures = []
+    for template in APP_PAGES:
+        url = template.format(**first)
+        try:
+            status = client.get(url).status_code
+        except Exception as exc:  # noqa: BLE001
+            failures.append(f"{url}: {type(exc).__name__}: {str(exc)[:160]}")
+            continue
+        expected = (200,) if seeded or "{" not in template else (200, 400, 404)  # "none": no such object
+        if status not in expected:
+            failures.append(f"{url}: {status}")
+    assert not failures, "\n".join(failures)
