@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from accounts.models import Account, Vertical
+from accounts.models import Account, StatedDriver, Vertical
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.services import rule_snapshot
@@ -259,12 +259,10 @@ HOSTILE_POSTS = [
 def test_hostile_form_posts_get_a_message_not_a_500(request, client_for, world, template, data, expected):
     client = client_for(users(request)["cs_admin"])
     client.raise_request_exception = True
-    from accounts.models import StatedDriver, Vertical as V
-
-    before = (StatedDriver.objects.count(), V.objects.count(), AuditEntry.objects.count())
+    before = (StatedDriver.objects.count(), Vertical.objects.count(), AuditEntry.objects.count())
     response = client.post(template.format(**world), data)
     assert response.status_code == expected
-    assert (StatedDriver.objects.count(), V.objects.count(), AuditEntry.objects.count()) == before
+    assert (StatedDriver.objects.count(), Vertical.objects.count(), AuditEntry.objects.count()) == before
 
 
 @pytest.mark.parametrize("seeded", [False, True], ids=["empty", "accounts-without-results"])
