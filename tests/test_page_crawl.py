@@ -291,3 +291,20 @@ def test_every_page_before_any_results(request, client_for, cs_admin, seeded):
         if status not in expected:
             failures.append(f"{url}: {status}")
     assert not failures, "\n".join(failures)
+
+
+def test_recording_a_stated_driver_by_role(request, client_for, world):
+    """CSMs and CS Admins record stated drivers (SPEC §7); leaders read them; a GET records nothing."""
+    from accounts.models import Feature
+
+    people = users(request)
+    url = f"/accounts/{world['account']}/drivers/"
+    data = {"feature": Feature.objects.order_by("pk").first().pk, "note": "they say so"}
+    expected = {"anonymous": LOGIN, "csm": 302, "leader": FORBIDDEN, "cs_admin": 302}
+    recorded = StatedDriver.objects.filter(account_id=world["account"]).count()
+    for role, status in expected.items():
+        client = client_for(people[role])
+        if role != "anonymous":
+            assert client.get(url).status_code == NOT_ALLOWED, role
+        check(client.post(url, data), status, f"{role} POST {url}")
+    assert StatedDriver.objects.filter(account_id=world["account"]).count() == recorded + 2
