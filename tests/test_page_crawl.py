@@ -9,7 +9,9 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, StatedDriver, Vertical
 from configuration.audit import audit_record
@@ -308,3 +310,36 @@ def test_recording_a_stated_driver_by_role(request, client_for, world):
             assert client.get(url).status_code == NOT_ALLOWED, role
         check(client.post(url, data), status, f"{role} POST {url}")
     assert StatedDriver.objects.filter(account_id=world["account"]).count() == recorded + 2
+
+
+def _page_queries(client, templates: list[str], world: dict) -> dict[str, int]:
+    counts = {}
+    for template in templates:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(template.format(**world))
+        assert response.status_code == 200, template
+        counts[template] = len(queries)
+    return counts
+
+
+def test_no_page_runs_more_queries_with_more_accounts(client_for, leader):
+    """Every app page, for a leader, on 20 accounts and then on 50: the same number of queries."""
+    counts = []
+    for accounts in (20, 50):
+        call_command("seed_demo", accounts=accounts, today=D.isoformat(), reset=True, stdout=io.StringIO())
+        for day in (D - dt.timedelta(days=1), D):
+            call_command("recompute", as_of=day.isoformat(), stdout=io.StringIO())
+        leader.refresh_from_db()
+        world = {
+            "account": Account.objects.order_by("-arr").first().pk,
+            "vertical": Vertical.objects.order_by("name").first().slug,
+            "segment": Segment.objects.order_by("name").first().slug,
+            "scorecard": Scorecard.objects.order_by("name").first().pk,
+        }
+        # The account page's count depends on that account's own data (results a week before, enough
+        # healthy peers for cross-pollination): tests/test_account_page.py pins it on fixed data.
+        pages = [t for t in APP_PAGES if "export" not in t and "csv" not in t and "{account}" not in t]
+        counts.append(_page_queries(client_for(leader), pages, world))
+    small, large = counts
+    grown = {url: (small[url], large[url]) for url in small if large[url] > small[url]}
+    assert not grown, grown
