@@ -89,7 +89,7 @@ def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int
     account = _get_account(pk)
     health = selectors.latest_health(account)
     day = health.as_of if health else timezone.localdate()
-    usage = selectors.usage_by_feature(account)
+    usage = selectors.usage_by_feature(account, as_of=day)
     trend = selectors.health_trend(account, day)
     heatmap = selectors.usage_heatmap(account, day)
     nps = selectors.nps_history(account)

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -202,7 +202,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
         """One entry as a diff, with a revert that also brings back a deleted scorecard, segment or journey."""
         if not is_admin(request.user):
             raise PermissionDenied
-        entry = get_object_or_404(AuditEntry.objects.select_related("actor"), pk=admin.utils.unquote(object_id))
+        pk = admin.utils.unquote(object_id)
+        if not (pk.isascii() and pk.isdigit()):  # /auditentry/abc/change/: not found, not a ValueError from the lookup
+            raise Http404(f"No change history entry '{pk[:40]}'")
+        entry = get_object_or_404(AuditEntry.objects.select_related("actor"), pk=pk)
         entry.diff = diff_lines(entry.kind, entry.before, entry.after)
         exists = entry.object_id and rule_snapshot(kind=entry.kind, pk=entry.object_id) is not None
         context = {

@@ -1,5 +1,7 @@
 """The journeys page: a funnel per vertical and use case, and the accounts stuck in a stage."""
 
+import re
+
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -8,6 +10,8 @@ from accounts.models import Vertical
 from dashboards.charts import funnel_figure
 from journeys import selectors
 
+SLUG = re.compile(r"[-\w]+")
+
 
 @require_GET
 def journey_overview(request):
@@ -15,7 +19,8 @@ def journey_overview(request):
     slug = request.GET.get("vertical", "")
     vertical = None
     if slug:
-        vertical = Vertical.objects.filter(slug=slug).first()
+        # Slugs are word characters and hyphens: anything else (a NUL byte PostgreSQL refuses) is no vertical.
+        vertical = Vertical.objects.filter(slug=slug).first() if SLUG.fullmatch(slug) else None
         if vertical is None:
             return render(request, "journeys/journeys.html",
                           {"verticals": verticals, "error": f"vertical: no vertical '{slug[:80]}'; pick one from the list"},
