@@ -3,9 +3,10 @@
 "64% of healthy Education accounts also run Board meetings": a use case qualifies for a vertical
 when at least `min_share`% of its healthy accounts (band healthy on the day, not churned) run it,
 and only when there are at least `min_peers` healthy accounts, so two happy customers do not make
-a pattern. Everything is counted in SQL: a handful of queries whatever the number of accounts
-(one more per qualifying use case for its top missing accounts, which is bounded by the use cases
-of the vertical, not by its accounts).
+a pattern. The healthy peers per use case come from the day's VerticalDay rollup (written with the
+results; counted live from the scores for a day without one). The rest is counted in SQL: a
+handful of queries whatever the number of accounts (one more per qualifying use case for its top
+missing accounts, which is bounded by the use cases of the vertical, not by its accounts).
 """
 
 from datetime import date
@@ -15,6 +16,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountUseCase, UseCase, Vertical
+from dashboards.models import VerticalDay
 from health.models import Band, HealthScore
 
 
@@ -24,25 +26,60 @@ def _healthy_accounts(vertical_id: int, day: date) -> QuerySet[Account]:
     )
 
 
-def _qualifying(vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None) -> list[dict]:
-    """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough."""
+def _healthy_counts_live(vertical_id: int, day: date, exclude_account: int | None) -> tuple[int, dict[int, int]]:
+    """(healthy accounts, {use case id: healthy accounts running it}) counted from the day's scores."""
     healthy = _healthy_accounts(vertical_id, day)
     if exclude_account is not None:
         healthy = healthy.exclude(pk=exclude_account)
     total = healthy.count()
-    if total == 0 or total < min_peers:
-        return []
+    if total == 0:
+        return 0, {}
     # (account, use case) is unique, so counting rows counts accounts (no DISTINCT, no sort).
     running = (
         AccountUseCase.objects.filter(account__in=healthy.values("pk"))
         .values("use_case_id")
         .annotate(n=Count("account_id"))
     )
+    return total, {r["use_case_id"]: r["n"] for r in running}
+
+
+def _healthy_counts_from_rollup(
+    vertical_id: int, day: date, exclude_account: int | None, own_use_cases: set[int]
+) -> tuple[int, dict[int, int]] | None:
+    """The same counts from the vertical's VerticalDay row of the day (healthy accounts and healthy
+    accounts per use case, written with the day's results), or None without a row. An account is
+    not its own peer: when it is healthy that day, it is taken out of the total and of the use
+    cases it runs (`own_use_cases`)."""
+    row = VerticalDay.objects.filter(vertical_id=vertical_id, day=day).values_list("healthy", "use_cases").first()
+    if row is None:
+        return None
+    total, by_use_case = row
+    running = {int(pk): counts.get("healthy", 0) for pk, counts in by_use_case.items()}
+    if exclude_account is not None and HealthScore.objects.filter(
+        account_id=exclude_account, as_of=day, band=Band.HEALTHY
+    ).exists():
+        total -= 1
+        for pk in own_use_cases:
+            if pk in running:
+                running[pk] -= 1
+    return total, {pk: n for pk, n in running.items() if n > 0}
+
+
+def _qualifying(
+    vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None, own_use_cases=frozenset()
+) -> list[dict]:
+    """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough."""
+    counts = _healthy_counts_from_rollup(vertical_id, day, exclude_account, set(own_use_cases))
+    if counts is None:
+        counts = _healthy_counts_live(vertical_id, day, exclude_account)
+    total, running = counts
+    if total == 0 or total < min_peers:
+        return []
     # n / total ≥ min_share / 100, kept in integers so 30% of 10 is exactly 3.
     return [
-        {"use_case_id": r["use_case_id"], "healthy_running": r["n"], "healthy_total": total}
-        for r in running
-        if r["n"] * 100 >= min_share * total
+        {"use_case_id": pk, "healthy_running": n, "healthy_total": total}
+        for pk, n in running.items()
+        if n * 100 >= min_share * total
     ]
 
 
@@ -118,12 +155,13 @@ def account_suggestions(account: Account, day: date | None, *, min_share: int = 
     does not: {use_case, use_case_slug, share, healthy_running, healthy_total, talk_track}."""
     if day is None or account.is_churned(day):
         return []
+    runs = set(AccountUseCase.objects.filter(account=account).values_list("use_case_id", flat=True))
     qualifying = _qualifying(
-        account.vertical_id, day, min_share=min_share, min_peers=min_peers, exclude_account=account.pk
-    )
+        account.vertical_id, day, min_share=min_share, min_peers=min_peers, exclude_account=account.pk,
+        own_use_cases=runs,
+    )  # fmt: skip
     if not qualifying:
         return []
-    runs = set(AccountUseCase.objects.filter(account=account).values_list("use_case_id", flat=True))
     wanted = [q for q in qualifying if q["use_case_id"] not in runs]
     use_cases = {u.pk: u for u in UseCase.objects.filter(pk__in=[q["use_case_id"] for q in wanted])}
     vertical_name = account.vertical.name

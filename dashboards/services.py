@@ -5,7 +5,7 @@ from statistics import median
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, FloatField, Max, Min, Q, Sum
+from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 
 from accounts.models import AccountUseCase
 from dashboards.models import RevenueDay, VerticalDay
@@ -26,6 +26,7 @@ def _sqlite_medians(start: date, end: date) -> dict[tuple[int, date], float]:
     rows = (
         HealthScore.objects.filter(as_of__range=(start, end), score__isnull=False)
         .exclude(band=Band.CHURNED)
+        .filter(Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=F("as_of")))
         .values_list("account__vertical_id", "as_of", "score")
     )
     for vertical_id, day, score in rows.iterator(chunk_size=10_000):
@@ -38,7 +39,9 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
     """(Re)writes VerticalDay for every date from `start` to `end` (default `start`) that has
     HealthScore rows; rows of those dates are replaced, so a re-run leaves the same state."""
     end = end or start
-    scores = HealthScore.objects.filter(as_of__range=(start, end)).exclude(band=Band.CHURNED)
+    # Churned accounts are left out by band and, should a score predate the churn being recorded, by date.
+    active = Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=F("as_of"))
+    scores = HealthScore.objects.filter(as_of__range=(start, end)).exclude(band=Band.CHURNED).filter(active)
     aggregates = {
         "accounts": Count("id"),
         "arr": Sum("account__arr"),
@@ -58,7 +61,10 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
         histograms.setdefault((r["account__vertical_id"], r["as_of"]), []).append([r["score"], r["band"], r["n"]])
     use_cases: dict[tuple[int, date], dict] = {}
     for r in (
-        AccountUseCase.objects.filter(account__health_scores__as_of__range=(start, end),
+        # One filter() call: the conditions must hold for the same HealthScore row (one join).
+        AccountUseCase.objects.filter(Q(account__churned_on__isnull=True)
+                                      | Q(account__churned_on__gt=F("account__health_scores__as_of")),
+                                      account__health_scores__as_of__range=(start, end),
                                       account__health_scores__band__in=(Band.HEALTHY, Band.AT_RISK))
         .values("account__vertical_id", "account__health_scores__as_of", "use_case_id", "account__health_scores__band")
         .annotate(n=Count("id")).order_by()
@@ -119,3 +125,16 @@ def revenue_day_write(*, day: date) -> RevenueDay:
     with transaction.atomic():
         RevenueDay.objects.filter(day=day).delete()
         return RevenueDay.objects.create(day=day, **figures)
+
+
+def revenue_days_backfill(*, day: date | None = None, force: bool = False) -> RevenueDay | None | bool:
+    """Writes RevenueDay for `day` (default: the latest date with HealthScore results) when it has
+    no row yet, or always with `force`. Returns the row written, False when one was already
+    there, None when there are no results at all."""
+    if day is None:
+        day = HealthScore.objects.aggregate(last=Max("as_of"))["last"]
+        if day is None:
+            return None
+    if not force and RevenueDay.objects.filter(day=day).exists():
+        return False
+    return revenue_day_write(day=day)
