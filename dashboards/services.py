@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 
 from accounts.models import AccountUseCase
-from dashboards.models import RevenueDay, VerticalDay
-from health.models import Band, HealthScore
+from dashboards.models import RevenueDay, SegmentDay, VerticalDay
+from health.models import AccountMetrics, Band, HealthScore
 
 
 class _Median(Aggregate):
@@ -72,6 +72,15 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
         key = (r["account__vertical_id"], r["account__health_scores__as_of"])
         counts = use_cases.setdefault(key, {}).setdefault(str(r["use_case_id"]), {"healthy": 0, "at_risk": 0})
         counts[r["account__health_scores__band"]] = r["n"]
+    journey_stages: dict[tuple[int, date], dict] = {}
+    for r in (
+        AccountMetrics.objects.filter(active, as_of__range=(start, end), account__primary_use_case__isnull=False)
+        .values("account__vertical_id", "as_of", "account__primary_use_case_id", "journey_stage_id")
+        .annotate(n=Count("id")).order_by()
+    ):  # fmt: skip
+        stages = journey_stages.setdefault((r["account__vertical_id"], r["as_of"]), {})
+        stage = "none" if r["journey_stage_id"] is None else str(r["journey_stage_id"])
+        stages.setdefault(str(r["account__primary_use_case_id"]), {})[stage] = r["n"]
     VerticalDay.objects.filter(day__range=(start, end)).delete()
     VerticalDay.objects.bulk_create(
         [
@@ -82,6 +91,7 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
                 median_score=r["median_score"] if postgres else medians.get((r["account__vertical_id"], r["as_of"])),
                 histogram=histograms.get((r["account__vertical_id"], r["as_of"]), []),
                 use_cases=use_cases.get((r["account__vertical_id"], r["as_of"]), {}),
+                journey_stages=journey_stages.get((r["account__vertical_id"], r["as_of"]), {}),
             )  # fmt: skip
             for r in rows
         ],
@@ -138,3 +148,37 @@ def revenue_days_backfill(*, day: date | None = None, force: bool = False) -> Re
     if not force and RevenueDay.objects.filter(day=day).exists():
         return False
     return revenue_day_write(day=day)
+
+
+@transaction.atomic
+def segment_days_write(*, day: date) -> int:
+    """(Re)writes SegmentDay for `day`: each segment's members that day and their ARR (one grouped
+    query); a segment without members gets a row of zeros, so a day with rows is complete."""
+    from segments.models import Segment
+    from segments.selectors import memberships_on
+
+    stats = {
+        r["segment_id"]: r
+        for r in memberships_on(day).values("segment_id").annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
+    }
+    SegmentDay.objects.filter(day=day).delete()
+    rows = [
+        SegmentDay(segment_id=pk, day=day, members=stats.get(pk, {}).get("n", 0), arr=stats.get(pk, {}).get("arr") or 0)
+        for pk in Segment.objects.values_list("pk", flat=True)
+    ]
+    SegmentDay.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def segment_days_backfill(*, day: date | None = None, force: bool = False) -> date | None | bool:
+    """Writes SegmentDay for `day` (default: the latest date with HealthScore results) when it has
+    no rows yet, or always with `force`. Returns the day written, False when rows were already
+    there, None when there are no results at all."""
+    if day is None:
+        day = HealthScore.objects.aggregate(last=Max("as_of"))["last"]
+        if day is None:
+            return None
+    if not force and SegmentDay.objects.filter(day=day).exists():
+        return False
+    segment_days_write(day=day)
+    return day

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 
 from accounts.models import Vertical
+from dashboards.models import VerticalDay
 from health.models import AccountMetrics
 from journeys.models import Journey, Stage
 
@@ -16,10 +17,36 @@ def _active_metrics(day: date):
     return AccountMetrics.objects.filter(as_of=day).filter(Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day))
 
 
+def _stage_counts(day: date, vertical: Vertical | None) -> dict[tuple[int, int], dict]:
+    """{(vertical id, primary use case id): {journey stage id or None: active accounts}} on `day`:
+    from the day's VerticalDay rows (written with the results), or counted from the day's
+    AccountMetrics when there are none."""
+    counts: dict[tuple[int, int], dict] = {}
+    rollup = VerticalDay.objects.filter(day=day)
+    if vertical is not None:
+        rollup = rollup.filter(vertical=vertical)
+    rows = list(rollup.values_list("vertical_id", "journey_stages"))
+    if rows:
+        for vertical_id, by_use_case in rows:
+            for use_case_id, stages in by_use_case.items():
+                counts[(vertical_id, int(use_case_id))] = {
+                    None if stage == "none" else int(stage): n for stage, n in stages.items()
+                }
+        return counts
+    metrics = _active_metrics(day)
+    if vertical is not None:
+        metrics = metrics.filter(account__vertical=vertical)
+    for row in metrics.values("account__vertical_id", "account__primary_use_case_id", "journey_stage_id").annotate(n=Count("id")):
+        scope = counts.setdefault((row["account__vertical_id"], row["account__primary_use_case_id"]), {})
+        scope[row["journey_stage_id"]] = scope.get(row["journey_stage_id"], 0) + row["n"]
+    return counts
+
+
 def journey_funnels(day: date | None, *, vertical: Vertical | None = None) -> list[dict]:
     """Per journey (vertical × use case): the active accounts in its scope and how many reached
     each stage on `day`. An account has reached a stage when its journey stage (the last stage
-    reached with every stage before it) is at that position or later. Three queries."""
+    reached with every stage before it) is at that position or later. Three queries (the counts
+    from the day's VerticalDay rollup, or live from AccountMetrics without one: four)."""
     journeys = Journey.objects.select_related("vertical", "use_case").order_by("vertical__name", "use_case__name")
     if vertical is not None:
         journeys = journeys.filter(vertical=vertical)
@@ -30,12 +57,7 @@ def journey_funnels(day: date | None, *, vertical: Vertical | None = None) -> li
         by_journey.setdefault(journey_id, []).append((stage_id, name))
     counts: dict[tuple[int, int], dict] = {}
     if day is not None and journeys:
-        metrics = _active_metrics(day)
-        if vertical is not None:
-            metrics = metrics.filter(account__vertical=vertical)
-        for row in metrics.values("account__vertical_id", "account__primary_use_case_id", "journey_stage_id").annotate(n=Count("id")):
-            scope = counts.setdefault((row["account__vertical_id"], row["account__primary_use_case_id"]), {})
-            scope[row["journey_stage_id"]] = scope.get(row["journey_stage_id"], 0) + row["n"]
+        counts = _stage_counts(day, vertical)
     funnels = []
     for journey in journeys:
         at_stage = counts.get((journey.vertical_id, journey.use_case_id), {})

@@ -1,7 +1,7 @@
 """Segment pages: the list (rules shown read-only) and one segment's members."""
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -11,16 +11,13 @@ from accounts.views import csv_download
 from segments.charts import members_over_time_figure, segment_flow_figure
 from segments.models import Segment
 from segments.rules import describe_rule
-from segments.selectors import membership_over_time, memberships_on, segment_accounts
+from segments.selectors import membership_over_time, memberships_on, segment_accounts, segment_stats
 
 
 @require_GET
 def segment_list(request):
     day = latest_as_of() or timezone.localdate()
-    stats = {
-        row["segment_id"]: row
-        for row in memberships_on(day).values("segment_id").annotate(members=Count("id"), arr=Sum("account__arr"))
-    }
+    stats = segment_stats(day)
     segments = list(Segment.objects.order_by("-priority", "name"))
     for segment in segments:
         segment.members = stats.get(segment.pk, {}).get("members", 0)
