@@ -76,6 +76,20 @@ def test_recompute_publishes_the_rollup_once_per_date():
     assert RevenueDay.objects.get().day == D
 
 
+
+def test_recompute_publishes_the_segment_figures_once_per_date():
+    from dashboards.models import SegmentDay
+    from segments.models import Segment
+
+    big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
+    AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)
+    AccountFactory(arr=2500)
+    recompute(as_of=D)
+    recompute(as_of=D)  # a re-run of the same date leaves the same state
+    row = SegmentDay.objects.get()
+    assert (row.segment, row.day, row.members, row.arr) == (big, D, 1, Decimal("2500.00"))
+
+
 def test_backfill_from_history_and_command(edu):
     earlier = D - dt.timedelta(days=40)
     scored(edu, 500, 20, "at_risk", day=earlier)
