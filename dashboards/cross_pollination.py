@@ -12,7 +12,7 @@ missing accounts, which is bounded by the use cases of the vertical, not by its 
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountUseCase, UseCase, Vertical
@@ -43,17 +43,22 @@ def _healthy_counts_live(vertical_id: int, day: date, exclude_account: int | Non
     return total, {r["use_case_id"]: r["n"] for r in running}
 
 
+def _rollup(vertical_id: int, day: date) -> VerticalDay | None:
+    """The vertical's VerticalDay row of the day (written with the day's results), if any."""
+    return (
+        VerticalDay.objects.filter(vertical_id=vertical_id, day=day)
+        .only("healthy", "accounts", "arr", "use_cases")
+        .first()
+    )
+
+
 def _healthy_counts_from_rollup(
-    vertical_id: int, day: date, exclude_account: int | None, own_use_cases: set[int]
-) -> tuple[int, dict[int, int]] | None:
-    """The same counts from the vertical's VerticalDay row of the day (healthy accounts and healthy
-    accounts per use case, written with the day's results), or None without a row. An account is
-    not its own peer: when it is healthy that day, it is taken out of the total and of the use
-    cases it runs (`own_use_cases`)."""
-    row = VerticalDay.objects.filter(vertical_id=vertical_id, day=day).values_list("healthy", "use_cases").first()
-    if row is None:
-        return None
-    total, by_use_case = row
+    rollup: VerticalDay, day: date, exclude_account: int | None, own_use_cases: set[int]
+) -> tuple[int, dict[int, int]]:
+    """The same counts from the vertical's rollup row of the day (healthy accounts, and healthy
+    accounts per use case). An account is not its own peer: when it is healthy that day, it is
+    taken out of the total and of the use cases it runs (`own_use_cases`)."""
+    total, by_use_case = rollup.healthy, rollup.use_cases
     running = {int(pk): counts.get("healthy", 0) for pk, counts in by_use_case.items()}
     if exclude_account is not None and HealthScore.objects.filter(
         account_id=exclude_account, as_of=day, band=Band.HEALTHY
@@ -65,12 +70,18 @@ def _healthy_counts_from_rollup(
     return total, {pk: n for pk, n in running.items() if n > 0}
 
 
+_FETCH = object()  # _qualifying's default: look the rollup row up itself
+
+
 def _qualifying(
-    vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None, own_use_cases=frozenset()
+    vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None, own_use_cases=frozenset(),
+    rollup=_FETCH,
 ) -> list[dict]:
     """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough."""
-    counts = _healthy_counts_from_rollup(vertical_id, day, exclude_account, set(own_use_cases))
-    if counts is None:
+    rollup = _rollup(vertical_id, day) if rollup is _FETCH else rollup
+    if rollup is not None:
+        counts = _healthy_counts_from_rollup(rollup, day, exclude_account, set(own_use_cases))
+    else:
         counts = _healthy_counts_live(vertical_id, day, exclude_account)
     total, running = counts
     if total == 0 or total < min_peers:
@@ -103,7 +114,8 @@ def vertical_suggestions(
     talk track. Most widely run use case first."""
     if day is None:
         return []
-    qualifying = _qualifying(vertical.pk, day, min_share=min_share, min_peers=min_peers)
+    rollup = _rollup(vertical.pk, day)
+    qualifying = _qualifying(vertical.pk, day, min_share=min_share, min_peers=min_peers, rollup=rollup)
     if not qualifying:
         return []
     use_case_ids = [q["use_case_id"] for q in qualifying]
@@ -112,20 +124,32 @@ def vertical_suggestions(
         for pk, name, slug in UseCase.objects.filter(pk__in=use_case_ids).values_list("pk", "name", "slug")
     }
     active = Account.objects.active_on(day).filter(vertical=vertical)
-    totals = active.aggregate(n=Count("pk"), arr=Coalesce(Sum("arr"), Value(Decimal(0))))
-    running_active = {
-        r["use_case_id"]: r
-        for r in AccountUseCase.objects.filter(account__in=active.values("pk"), use_case_id__in=use_case_ids)
-        .values("use_case_id")
-        .annotate(n=Count("account_id"), arr=Sum("account__arr"))
-    }
+    stored = rollup.use_cases if rollup is not None else {}
+    if rollup is not None and all("accounts" in stored.get(str(uc), {"accounts": 0}) for uc in use_case_ids):
+        # The day's scored accounts of the vertical and, per use case, those running it (from the rollup).
+        totals = {"n": rollup.accounts, "arr": rollup.arr}
+        running_active = {
+            uc: {"n": stored[str(uc)]["accounts"], "arr": Decimal(stored[str(uc)]["arr"])}
+            for uc in use_case_ids
+            if str(uc) in stored
+        }
+    else:
+        totals = active.aggregate(n=Count("pk"), arr=Coalesce(Sum("arr"), Value(Decimal(0))))
+        running_active = {
+            r["use_case_id"]: r
+            for r in AccountUseCase.objects.filter(account__in=active.values("pk"), use_case_id__in=use_case_ids)
+            .values("use_case_id")
+            .annotate(n=Count("account_id"), arr=Sum("account__arr"))
+        }
     band = HealthScore.objects.filter(account=OuterRef("pk"), as_of=day).values("band")[:1]
     suggestions = []
     for q in qualifying:
         uc = q["use_case_id"]
         runs = running_active.get(uc, {"n": 0, "arr": Decimal(0)})
         missing = (
-            active.exclude(pk__in=AccountUseCase.objects.filter(use_case_id=uc).values("account_id"))
+            # NOT EXISTS (an anti-join walking the (vertical, arr) index, largest first, and stopping
+            # at `limit`), not NOT IN, which would first hash every account running the use case.
+            active.exclude(Exists(AccountUseCase.objects.filter(account_id=OuterRef("pk"), use_case_id=uc)))
             .annotate(band_on_day=Coalesce(Subquery(band), Value(Band.UNKNOWN.value)))
             .order_by("-arr", "name", "pk")
             .values("pk", "name", "arr", "band_on_day")[:limit]

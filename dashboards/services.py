@@ -1,6 +1,7 @@
 """Writes of the dashboards app: the VerticalDay rollup (SQL aggregates, a handful of statements)."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 from statistics import median
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -65,13 +66,19 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
         AccountUseCase.objects.filter(Q(account__churned_on__isnull=True)
                                       | Q(account__churned_on__gt=F("account__health_scores__as_of")),
                                       account__health_scores__as_of__range=(start, end),
-                                      account__health_scores__band__in=(Band.HEALTHY, Band.AT_RISK))
+                                      account__health_scores__band__in=[b for b in Band.values if b != Band.CHURNED])
         .values("account__vertical_id", "account__health_scores__as_of", "use_case_id", "account__health_scores__band")
-        .annotate(n=Count("id")).order_by()
+        .annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
     ):  # fmt: skip
         key = (r["account__vertical_id"], r["account__health_scores__as_of"])
-        counts = use_cases.setdefault(key, {}).setdefault(str(r["use_case_id"]), {"healthy": 0, "at_risk": 0})
-        counts[r["account__health_scores__band"]] = r["n"]
+        counts = use_cases.setdefault(key, {}).setdefault(
+            str(r["use_case_id"]), {"healthy": 0, "at_risk": 0, "accounts": 0, "arr": "0"}
+        )
+        if r["account__health_scores__band"] in (Band.HEALTHY, Band.AT_RISK):
+            counts[r["account__health_scores__band"]] = r["n"]
+        # Every scored account running it, whatever its band, and their ARR (cross-pollination's "missing").
+        counts["accounts"] += r["n"]
+        counts["arr"] = str(Decimal(counts["arr"]) + (r["arr"] or 0))
     journey_stages: dict[tuple[int, date], dict] = {}
     for r in (
         AccountMetrics.objects.filter(active, as_of__range=(start, end), account__primary_use_case__isnull=False)

@@ -117,6 +117,8 @@ def test_rollup_of_the_day_gives_the_same_suggestions_as_counting_live(education
     # With the day's VerticalDay row the healthy peers per use case come from it; the answers must
     # be those of the live count, for the vertical and for every account (an account is still not
     # its own peer, churned accounts still do not count).
+    from django.db.models import F
+
     from accounts.models import Account
     from dashboards.models import VerticalDay
     from dashboards.services import vertical_days_rollup
@@ -127,6 +129,10 @@ def test_rollup_of_the_day_gives_the_same_suggestions_as_counting_live(education
     vertical_days_rollup(start=D)
     assert vertical_suggestions(education["vertical"], D) == live_vertical
     assert {a.pk: account_suggestions(a, D) for a in accounts} == live_accounts
+    # The vertical's totals for "missing" come from the rollup too.
+    VerticalDay.objects.filter(vertical=education["vertical"], day=D).update(accounts=F("accounts") + 100)
+    board = next(s for s in vertical_suggestions(education["vertical"], D) if s["use_case"] == "Board meetings")
+    assert board["missing_count"] == 107
     # It is the rollup that is read: emptied, no healthy peers are left.
     VerticalDay.objects.filter(vertical=education["vertical"], day=D).update(healthy=0, use_cases={})
     assert vertical_suggestions(education["vertical"], D) == []

@@ -50,7 +50,8 @@ def test_rollup_counts_use_cases_of_healthy_and_at_risk_accounts(edu):
         AccountUseCase.objects.create(account=account, use_case=board)
     vertical_days_rollup(start=D)
     counts = VerticalDay.objects.get(day=D).use_cases
-    assert counts[str(board.pk)] == {"healthy": 1, "at_risk": 1}
+    # …and every scored account running it, whatever its band, with their ARR (cross-pollination's totals).
+    assert counts[str(board.pk)] == {"healthy": 1, "at_risk": 1, "accounts": 2, "arr": "9000.00"}
     primaries = {k: v for k, v in counts.items() if k != str(board.pk)}
     assert sum(v["healthy"] for v in primaries.values()) == 2 and sum(v["at_risk"] for v in primaries.values()) == 1
 
