@@ -160,7 +160,9 @@ def vertical_history(vertical: Vertical, day: date | None, *, days: int = 365) -
     """The rollup rows of the last `days` days up to `day` (at most `days` rows, one query)."""
     if day is None:
         return []
-    return list(VerticalDay.objects.filter(vertical=vertical, day__range=(day - timedelta(days=days - 1), day)).order_by("day"))
+    rows = VerticalDay.objects.filter(vertical=vertical, day__range=(day - timedelta(days=days - 1), day))
+    # The trend needs the counts only: a year of histograms and use-case JSON would be decoded for nothing.
+    return list(rows.defer("histogram", "use_cases", "journey_stages").order_by("day"))
 
 
 # --- /revenue/: ARR history, retention, concentration ------------------------------------------
