@@ -32,6 +32,9 @@ class VerticalDay(models.Model):
     # {primary use case id: {journey stage id or "none": accounts}} of the vertical's active accounts
     # with metrics that day: the journey funnels, without a pass over the day's AccountMetrics.
     journey_stages = models.JSONField(default=dict, blank=True)
+    # The vertical's accounts stuck in a journey stage (journeys.selectors.stuck_metrics, STUCK_DAYS):
+    # {"compared_on": date or null, "accounts": n, "arr": "…", "top": [the STUCK_LIMIT largest account ids]}.
+    stuck = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["vertical", "day"]

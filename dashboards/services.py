@@ -35,6 +35,36 @@ def _sqlite_medians(start: date, end: date) -> dict[tuple[int, date], float]:
     return {key: float(median(values)) for key, values in scores.items()}
 
 
+def _stuck_by_vertical(start: date, end: date) -> dict[tuple[int, date], dict]:
+    """Per (vertical, day with metrics): the stuck accounts of journeys.selectors.stuck_metrics, as
+    VerticalDay.stuck stores them (count, ARR, comparison day, the STUCK_LIMIT largest by ARR)."""
+    from journeys.selectors import STUCK_LIMIT, stuck_metrics
+
+    out: dict[tuple[int, date], dict] = {}
+    days = AccountMetrics.objects.filter(as_of__range=(start, end)).values_list("as_of", flat=True).distinct()
+    for day in sorted(days):
+        stuck, compared_on = stuck_metrics(day)
+        rows = stuck.values_list("account__vertical_id", "account_id", "account__name", "account__arr")
+        by_vertical: dict[int, list] = {}
+        for vertical_id, account_id, name, arr in rows.iterator(chunk_size=10_000):
+            by_vertical.setdefault(vertical_id, []).append((-arr, name, account_id))
+        for vertical_id, accounts in by_vertical.items():
+            accounts.sort()  # the page's order: largest ARR first, then name, then id
+            out[(vertical_id, day)] = {
+                "compared_on": compared_on.isoformat() if compared_on else None,
+                "accounts": len(accounts),
+                "arr": str(-sum(a[0] for a in accounts)),
+                "top": [a[2] for a in accounts[:STUCK_LIMIT]],
+            }
+        # A vertical with no stuck account that day still says so (and is read from the rollup).
+        for vertical_id in set(
+            AccountMetrics.objects.filter(as_of=day).values_list("account__vertical_id", flat=True).distinct()
+        ) - set(by_vertical):
+            out[(vertical_id, day)] = {"compared_on": compared_on.isoformat() if compared_on else None,
+                                       "accounts": 0, "arr": "0", "top": []}  # fmt: skip
+    return out
+
+
 @transaction.atomic
 def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
     """(Re)writes VerticalDay for every date from `start` to `end` (default `start`) that has
@@ -88,6 +118,7 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
         stages = journey_stages.setdefault((r["account__vertical_id"], r["as_of"]), {})
         stage = "none" if r["journey_stage_id"] is None else str(r["journey_stage_id"])
         stages.setdefault(str(r["account__primary_use_case_id"]), {})[stage] = r["n"]
+    stuck = _stuck_by_vertical(start, end)
     VerticalDay.objects.filter(day__range=(start, end)).delete()
     VerticalDay.objects.bulk_create(
         [
@@ -99,6 +130,7 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
                 histogram=histograms.get((r["account__vertical_id"], r["as_of"]), []),
                 use_cases=use_cases.get((r["account__vertical_id"], r["as_of"]), {}),
                 journey_stages=journey_stages.get((r["account__vertical_id"], r["as_of"]), {}),
+                stuck=stuck.get((r["account__vertical_id"], r["as_of"]), {}),
             )  # fmt: skip
             for r in rows
         ],
