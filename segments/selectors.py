@@ -36,6 +36,12 @@ def segment_stats(day: date) -> dict[int, dict]:
     }
 
 
+def segment_day_figures(segment: Segment, day: date) -> dict | None:
+    """{"members", "arr"} of one segment on `day` from its SegmentDay row, or None without one."""
+    row = SegmentDay.objects.filter(segment=segment, day=day).values("members", "arr").first()
+    return row
+
+
 def segment_accounts(segment: Segment, day: date) -> QuerySet[Account]:
     return Account.objects.filter(pk__in=memberships_on(day).filter(segment=segment).values("account_id"))
 

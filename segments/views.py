@@ -11,7 +11,13 @@ from accounts.views import csv_download
 from segments.charts import members_over_time_figure, segment_flow_figure
 from segments.models import Segment
 from segments.rules import describe_rule
-from segments.selectors import membership_over_time, memberships_on, segment_accounts, segment_stats
+from segments.selectors import (
+    membership_over_time,
+    memberships_on,
+    segment_accounts,
+    segment_day_figures,
+    segment_stats,
+)
 
 
 @require_GET
@@ -43,7 +49,11 @@ def segment_detail(request, slug: str):
         .select_related("account__vertical", "account__owner")
         .order_by("-account__arr", "account__name")
     )
-    page = Paginator(stays, 50).get_page(request.GET.get("page"))
+    figures = segment_day_figures(segment, day)  # stored with the day's results, when there are some
+    paginator = Paginator(stays, 50)
+    if figures is not None:
+        paginator.count = figures["members"]  # spares the paginator its COUNT(*) over the stays
+    page = paginator.get_page(request.GET.get("page"))
     timeline = membership_over_time(day, segment=segment)
     flow = timeline["segments"].get(segment.pk) or {k: [0] * len(timeline["weeks"]) for k in ("members", "entered", "left")}
     weekly = [
@@ -55,7 +65,7 @@ def segment_detail(request, slug: str):
         "page": page,
         "as_of": day,
         "rule_text": describe_rule(segment.rule) if segment.rule else "",
-        "member_arr": stays.aggregate(arr=Sum("account__arr"))["arr"] or 0,
+        "member_arr": figures["arr"] if figures is not None else stays.aggregate(arr=Sum("account__arr"))["arr"] or 0,
         "weekly": weekly[1:][::-1],
         "flow_figure": segment_flow_figure(timeline["weeks"][1:], {k: v[1:] for k, v in flow.items()}),
     }

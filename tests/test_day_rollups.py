@@ -111,3 +111,14 @@ def test_backfill_segment_days(segments):
     assert SegmentDay.objects.get(day=dt.date(2026, 6, 1), segment=segments).members == 2
     with pytest.raises(CommandError, match="--day: 'x' is not a date"):
         call_command("backfill_segment_days", "--day", "x")
+
+
+def test_segment_page_reads_the_stored_figures(client_for, csm, segments):
+    client = client_for(csm)
+    live = client.get(f"/segments/{segments.slug}/").content.decode()
+    assert '<dd id="member-count">2</dd>' in live and '<dd id="member-arr">$3,000</dd>' in live
+    segment_days_write(day=D)
+    stored = client.get(f"/segments/{segments.slug}/").content.decode()  # the same figures, stored
+    assert '<dd id="member-count">2</dd>' in stored and '<dd id="member-arr">$3,000</dd>' in stored
+    SegmentDay.objects.filter(day=D, segment=segments).update(members=2, arr=Decimal("4321"))
+    assert '<dd id="member-arr">$4,321</dd>' in client.get(f"/segments/{segments.slug}/").content.decode()
