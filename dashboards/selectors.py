@@ -265,8 +265,10 @@ def pareto(day: date) -> list[dict]:
     account = Account._meta.db_table
     sql = (
         "SELECT rn, n, cum FROM ("
-        "  SELECT ROW_NUMBER() OVER (ORDER BY arr DESC, id) AS rn, COUNT(*) OVER () AS n,"
-        "    SUM(arr) OVER (ORDER BY arr DESC, id ROWS UNBOUNDED PRECEDING) AS cum"
+        # No tie-break on id: the top k ARRs sum to the same whichever of equal ARRs come first, and
+        # ordering by ARR alone walks the ARR index backwards (an index-only scan, no sort).
+        "  SELECT ROW_NUMBER() OVER (ORDER BY arr DESC) AS rn, COUNT(*) OVER () AS n,"
+        "    SUM(arr) OVER (ORDER BY arr DESC ROWS UNBOUNDED PRECEDING) AS cum"
         f"  FROM {account} WHERE (churned_on IS NULL OR churned_on > %s) AND arr > 0"
         f") ranked WHERE rn = 1 OR rn = n OR (rn * {PARETO_POINTS}) %% n < {PARETO_POINTS} ORDER BY rn"
     )

@@ -77,6 +77,13 @@ def test_pareto_curve():
     assert curve[-1]["cumulative_arr"] == Decimal("200.00")
 
 
+def test_pareto_with_equal_arrs_is_the_sum_of_the_top_k():
+    v = VerticalFactory(name="Education")
+    for arr in (500, 100, 500, 500):
+        AccountFactory(vertical=v, arr=arr)
+    assert [p["cumulative_arr"] for p in selectors.pareto(D)] == [500, 1000, 1500, 1600]
+
+
 def test_pareto_is_sampled_for_many_accounts(monkeypatch):
     monkeypatch.setattr(selectors, "PARETO_POINTS", 10)
     v = VerticalFactory(name="Education")
