@@ -3,18 +3,20 @@
 "64% of healthy Education accounts also run Board meetings": a use case qualifies for a vertical
 when at least `min_share`% of its healthy accounts (band healthy on the day, not churned) run it,
 and only when there are at least `min_peers` healthy accounts, so two happy customers do not make
-a pattern. Everything is counted in SQL: a handful of queries whatever the number of accounts
-(one more per qualifying use case for its top missing accounts, which is bounded by the use cases
-of the vertical, not by its accounts).
+a pattern. The healthy peers per use case come from the day's VerticalDay rollup (written with the
+results; counted live from the scores for a day without one). The rest is counted in SQL: a
+handful of queries whatever the number of accounts (one more per qualifying use case for its top
+missing accounts, which is bounded by the use cases of the vertical, not by its accounts).
 """
 
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountUseCase, UseCase, Vertical
+from dashboards.models import VerticalDay
 from health.models import Band, HealthScore
 
 
@@ -24,25 +26,71 @@ def _healthy_accounts(vertical_id: int, day: date) -> QuerySet[Account]:
     )
 
 
-def _qualifying(vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None) -> list[dict]:
-    """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough."""
+def _healthy_counts_live(vertical_id: int, day: date, exclude_account: int | None) -> tuple[int, dict[int, int]]:
+    """(healthy accounts, {use case id: healthy accounts running it}) counted from the day's scores."""
     healthy = _healthy_accounts(vertical_id, day)
     if exclude_account is not None:
         healthy = healthy.exclude(pk=exclude_account)
     total = healthy.count()
-    if total == 0 or total < min_peers:
-        return []
+    if total == 0:
+        return 0, {}
     # (account, use case) is unique, so counting rows counts accounts (no DISTINCT, no sort).
     running = (
         AccountUseCase.objects.filter(account__in=healthy.values("pk"))
         .values("use_case_id")
         .annotate(n=Count("account_id"))
     )
+    return total, {r["use_case_id"]: r["n"] for r in running}
+
+
+def _rollup(vertical_id: int, day: date) -> VerticalDay | None:
+    """The vertical's VerticalDay row of the day (written with the day's results), if any."""
+    return (
+        VerticalDay.objects.filter(vertical_id=vertical_id, day=day)
+        .only("healthy", "accounts", "arr", "use_cases")
+        .first()
+    )
+
+
+def _healthy_counts_from_rollup(
+    rollup: VerticalDay, day: date, exclude_account: int | None, own_use_cases: set[int]
+) -> tuple[int, dict[int, int]]:
+    """The same counts from the vertical's rollup row of the day (healthy accounts, and healthy
+    accounts per use case). An account is not its own peer: when it is healthy that day, it is
+    taken out of the total and of the use cases it runs (`own_use_cases`)."""
+    total, by_use_case = rollup.healthy, rollup.use_cases
+    running = {int(pk): counts.get("healthy", 0) for pk, counts in by_use_case.items()}
+    if exclude_account is not None and HealthScore.objects.filter(
+        account_id=exclude_account, as_of=day, band=Band.HEALTHY
+    ).exists():
+        total -= 1
+        for pk in own_use_cases:
+            if pk in running:
+                running[pk] -= 1
+    return total, {pk: n for pk, n in running.items() if n > 0}
+
+
+_FETCH = object()  # _qualifying's default: look the rollup row up itself
+
+
+def _qualifying(
+    vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None, own_use_cases=frozenset(),
+    rollup=_FETCH,
+) -> list[dict]:
+    """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough."""
+    rollup = _rollup(vertical_id, day) if rollup is _FETCH else rollup
+    if rollup is not None:
+        counts = _healthy_counts_from_rollup(rollup, day, exclude_account, set(own_use_cases))
+    else:
+        counts = _healthy_counts_live(vertical_id, day, exclude_account)
+    total, running = counts
+    if total == 0 or total < min_peers:
+        return []
     # n / total ≥ min_share / 100, kept in integers so 30% of 10 is exactly 3.
     return [
-        {"use_case_id": r["use_case_id"], "healthy_running": r["n"], "healthy_total": total}
-        for r in running
-        if r["n"] * 100 >= min_share * total
+        {"use_case_id": pk, "healthy_running": n, "healthy_total": total}
+        for pk, n in running.items()
+        if n * 100 >= min_share * total
     ]
 
 
@@ -66,7 +114,8 @@ def vertical_suggestions(
     talk track. Most widely run use case first."""
     if day is None:
         return []
-    qualifying = _qualifying(vertical.pk, day, min_share=min_share, min_peers=min_peers)
+    rollup = _rollup(vertical.pk, day)
+    qualifying = _qualifying(vertical.pk, day, min_share=min_share, min_peers=min_peers, rollup=rollup)
     if not qualifying:
         return []
     use_case_ids = [q["use_case_id"] for q in qualifying]
@@ -75,20 +124,32 @@ def vertical_suggestions(
         for pk, name, slug in UseCase.objects.filter(pk__in=use_case_ids).values_list("pk", "name", "slug")
     }
     active = Account.objects.active_on(day).filter(vertical=vertical)
-    totals = active.aggregate(n=Count("pk"), arr=Coalesce(Sum("arr"), Value(Decimal(0))))
-    running_active = {
-        r["use_case_id"]: r
-        for r in AccountUseCase.objects.filter(account__in=active.values("pk"), use_case_id__in=use_case_ids)
-        .values("use_case_id")
-        .annotate(n=Count("account_id"), arr=Sum("account__arr"))
-    }
+    stored = rollup.use_cases if rollup is not None else {}
+    if rollup is not None and all("accounts" in stored.get(str(uc), {"accounts": 0}) for uc in use_case_ids):
+        # The day's scored accounts of the vertical and, per use case, those running it (from the rollup).
+        totals = {"n": rollup.accounts, "arr": rollup.arr}
+        running_active = {
+            uc: {"n": stored[str(uc)]["accounts"], "arr": Decimal(stored[str(uc)]["arr"])}
+            for uc in use_case_ids
+            if str(uc) in stored
+        }
+    else:
+        totals = active.aggregate(n=Count("pk"), arr=Coalesce(Sum("arr"), Value(Decimal(0))))
+        running_active = {
+            r["use_case_id"]: r
+            for r in AccountUseCase.objects.filter(account__in=active.values("pk"), use_case_id__in=use_case_ids)
+            .values("use_case_id")
+            .annotate(n=Count("account_id"), arr=Sum("account__arr"))
+        }
     band = HealthScore.objects.filter(account=OuterRef("pk"), as_of=day).values("band")[:1]
     suggestions = []
     for q in qualifying:
         uc = q["use_case_id"]
         runs = running_active.get(uc, {"n": 0, "arr": Decimal(0)})
         missing = (
-            active.exclude(pk__in=AccountUseCase.objects.filter(use_case_id=uc).values("account_id"))
+            # NOT EXISTS (an anti-join walking the (vertical, arr) index, largest first, and stopping
+            # at `limit`), not NOT IN, which would first hash every account running the use case.
+            active.exclude(Exists(AccountUseCase.objects.filter(account_id=OuterRef("pk"), use_case_id=uc)))
             .annotate(band_on_day=Coalesce(Subquery(band), Value(Band.UNKNOWN.value)))
             .order_by("-arr", "name", "pk")
             .values("pk", "name", "arr", "band_on_day")[:limit]
@@ -118,12 +179,13 @@ def account_suggestions(account: Account, day: date | None, *, min_share: int = 
     does not: {use_case, use_case_slug, share, healthy_running, healthy_total, talk_track}."""
     if day is None or account.is_churned(day):
         return []
+    runs = set(AccountUseCase.objects.filter(account=account).values_list("use_case_id", flat=True))
     qualifying = _qualifying(
-        account.vertical_id, day, min_share=min_share, min_peers=min_peers, exclude_account=account.pk
-    )
+        account.vertical_id, day, min_share=min_share, min_peers=min_peers, exclude_account=account.pk,
+        own_use_cases=runs,
+    )  # fmt: skip
     if not qualifying:
         return []
-    runs = set(AccountUseCase.objects.filter(account=account).values_list("use_case_id", flat=True))
     wanted = [q for q in qualifying if q["use_case_id"] not in runs]
     use_cases = {u.pk: u for u in UseCase.objects.filter(pk__in=[q["use_case_id"] for q in wanted])}
     vertical_name = account.vertical.name

@@ -3,6 +3,7 @@
 from django.db import models
 
 from accounts.models import Vertical
+from segments.models import Segment
 
 
 class VerticalDay(models.Model):
@@ -28,6 +29,12 @@ class VerticalDay(models.Model):
     histogram = models.JSONField(default=list, blank=True)
     # {use case id: {"healthy": accounts, "at_risk": accounts}}: which use cases each band runs.
     use_cases = models.JSONField(default=dict, blank=True)
+    # {primary use case id: {journey stage id or "none": accounts}} of the vertical's active accounts
+    # with metrics that day: the journey funnels, without a pass over the day's AccountMetrics.
+    journey_stages = models.JSONField(default=dict, blank=True)
+    # The vertical's accounts stuck in a journey stage (journeys.selectors.stuck_metrics, STUCK_DAYS):
+    # {"compared_on": date or null, "accounts": n, "arr": "…", "top": [the STUCK_LIMIT largest account ids]}.
+    stuck = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["vertical", "day"]
@@ -51,3 +58,22 @@ class RevenueDay(models.Model):
 
     def __str__(self) -> str:
         return f"revenue figures of {self.day}"
+
+
+class SegmentDay(models.Model):
+    """One segment on one day: its members (stays including the day) and their ARR, written with
+    the day's results right after the segments are recomputed (replaced on a re-run of the same
+    date), so the segment list does not join every membership to its account per request."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    members = models.PositiveIntegerField(default=0)
+    arr = models.DecimalField("ARR", max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["segment", "day"]
+        constraints = [models.UniqueConstraint(fields=["segment", "day"], name="uniq_segment_day")]
+        indexes = [models.Index(fields=["day"], name="segment_day_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} {self.day}: {self.members} members"

@@ -160,7 +160,9 @@ def vertical_history(vertical: Vertical, day: date | None, *, days: int = 365) -
     """The rollup rows of the last `days` days up to `day` (at most `days` rows, one query)."""
     if day is None:
         return []
-    return list(VerticalDay.objects.filter(vertical=vertical, day__range=(day - timedelta(days=days - 1), day)).order_by("day"))
+    rows = VerticalDay.objects.filter(vertical=vertical, day__range=(day - timedelta(days=days - 1), day))
+    # The trend needs the counts only: a year of histograms and use-case JSON would be decoded for nothing.
+    return list(rows.defer("histogram", "use_cases", "journey_stages").order_by("day"))
 
 
 # --- /revenue/: ARR history, retention, concentration ------------------------------------------
@@ -263,8 +265,10 @@ def pareto(day: date) -> list[dict]:
     account = Account._meta.db_table
     sql = (
         "SELECT rn, n, cum FROM ("
-        "  SELECT ROW_NUMBER() OVER (ORDER BY arr DESC, id) AS rn, COUNT(*) OVER () AS n,"
-        "    SUM(arr) OVER (ORDER BY arr DESC, id ROWS UNBOUNDED PRECEDING) AS cum"
+        # No tie-break on id: the top k ARRs sum to the same whichever of equal ARRs come first, and
+        # ordering by ARR alone walks the ARR index backwards (an index-only scan, no sort).
+        "  SELECT ROW_NUMBER() OVER (ORDER BY arr DESC) AS rn, COUNT(*) OVER () AS n,"
+        "    SUM(arr) OVER (ORDER BY arr DESC ROWS UNBOUNDED PRECEDING) AS cum"
         f"  FROM {account} WHERE (churned_on IS NULL OR churned_on > %s) AND arr > 0"
         f") ranked WHERE rn = 1 OR rn = n OR (rn * {PARETO_POINTS}) %% n < {PARETO_POINTS} ORDER BY rn"
     )

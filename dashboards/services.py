@@ -1,15 +1,16 @@
 """Writes of the dashboards app: the VerticalDay rollup (SQL aggregates, a handful of statements)."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 from statistics import median
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, FloatField, Max, Min, Q, Sum
+from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 
 from accounts.models import AccountUseCase
-from dashboards.models import RevenueDay, VerticalDay
-from health.models import Band, HealthScore
+from dashboards.models import RevenueDay, SegmentDay, VerticalDay
+from health.models import AccountMetrics, Band, HealthScore
 
 
 class _Median(Aggregate):
@@ -26,6 +27,7 @@ def _sqlite_medians(start: date, end: date) -> dict[tuple[int, date], float]:
     rows = (
         HealthScore.objects.filter(as_of__range=(start, end), score__isnull=False)
         .exclude(band=Band.CHURNED)
+        .filter(Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=F("as_of")))
         .values_list("account__vertical_id", "as_of", "score")
     )
     for vertical_id, day, score in rows.iterator(chunk_size=10_000):
@@ -33,12 +35,44 @@ def _sqlite_medians(start: date, end: date) -> dict[tuple[int, date], float]:
     return {key: float(median(values)) for key, values in scores.items()}
 
 
+def _stuck_by_vertical(start: date, end: date) -> dict[tuple[int, date], dict]:
+    """Per (vertical, day with metrics): the stuck accounts of journeys.selectors.stuck_metrics, as
+    VerticalDay.stuck stores them (count, ARR, comparison day, the STUCK_LIMIT largest by ARR)."""
+    from journeys.selectors import STUCK_LIMIT, stuck_metrics
+
+    out: dict[tuple[int, date], dict] = {}
+    days = AccountMetrics.objects.filter(as_of__range=(start, end)).values_list("as_of", flat=True).distinct()
+    for day in sorted(days):
+        stuck, compared_on = stuck_metrics(day)
+        rows = stuck.values_list("account__vertical_id", "account_id", "account__name", "account__arr")
+        by_vertical: dict[int, list] = {}
+        for vertical_id, account_id, name, arr in rows.iterator(chunk_size=10_000):
+            by_vertical.setdefault(vertical_id, []).append((-arr, name, account_id))
+        for vertical_id, accounts in by_vertical.items():
+            accounts.sort()  # the page's order: largest ARR first, then name, then id
+            out[(vertical_id, day)] = {
+                "compared_on": compared_on.isoformat() if compared_on else None,
+                "accounts": len(accounts),
+                "arr": str(-sum(a[0] for a in accounts)),
+                "top": [a[2] for a in accounts[:STUCK_LIMIT]],
+            }
+        # A vertical with no stuck account that day still says so (and is read from the rollup).
+        for vertical_id in set(
+            AccountMetrics.objects.filter(as_of=day).values_list("account__vertical_id", flat=True).distinct()
+        ) - set(by_vertical):
+            out[(vertical_id, day)] = {"compared_on": compared_on.isoformat() if compared_on else None,
+                                       "accounts": 0, "arr": "0", "top": []}  # fmt: skip
+    return out
+
+
 @transaction.atomic
 def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
     """(Re)writes VerticalDay for every date from `start` to `end` (default `start`) that has
     HealthScore rows; rows of those dates are replaced, so a re-run leaves the same state."""
     end = end or start
-    scores = HealthScore.objects.filter(as_of__range=(start, end)).exclude(band=Band.CHURNED)
+    # Churned accounts are left out by band and, should a score predate the churn being recorded, by date.
+    active = Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=F("as_of"))
+    scores = HealthScore.objects.filter(as_of__range=(start, end)).exclude(band=Band.CHURNED).filter(active)
     aggregates = {
         "accounts": Count("id"),
         "arr": Sum("account__arr"),
@@ -58,14 +92,33 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
         histograms.setdefault((r["account__vertical_id"], r["as_of"]), []).append([r["score"], r["band"], r["n"]])
     use_cases: dict[tuple[int, date], dict] = {}
     for r in (
-        AccountUseCase.objects.filter(account__health_scores__as_of__range=(start, end),
-                                      account__health_scores__band__in=(Band.HEALTHY, Band.AT_RISK))
+        # One filter() call: the conditions must hold for the same HealthScore row (one join).
+        AccountUseCase.objects.filter(Q(account__churned_on__isnull=True)
+                                      | Q(account__churned_on__gt=F("account__health_scores__as_of")),
+                                      account__health_scores__as_of__range=(start, end),
+                                      account__health_scores__band__in=[b for b in Band.values if b != Band.CHURNED])
         .values("account__vertical_id", "account__health_scores__as_of", "use_case_id", "account__health_scores__band")
-        .annotate(n=Count("id")).order_by()
+        .annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
     ):  # fmt: skip
         key = (r["account__vertical_id"], r["account__health_scores__as_of"])
-        counts = use_cases.setdefault(key, {}).setdefault(str(r["use_case_id"]), {"healthy": 0, "at_risk": 0})
-        counts[r["account__health_scores__band"]] = r["n"]
+        counts = use_cases.setdefault(key, {}).setdefault(
+            str(r["use_case_id"]), {"healthy": 0, "at_risk": 0, "accounts": 0, "arr": "0"}
+        )
+        if r["account__health_scores__band"] in (Band.HEALTHY, Band.AT_RISK):
+            counts[r["account__health_scores__band"]] = r["n"]
+        # Every scored account running it, whatever its band, and their ARR (cross-pollination's "missing").
+        counts["accounts"] += r["n"]
+        counts["arr"] = str(Decimal(counts["arr"]) + (r["arr"] or 0))
+    journey_stages: dict[tuple[int, date], dict] = {}
+    for r in (
+        AccountMetrics.objects.filter(active, as_of__range=(start, end), account__primary_use_case__isnull=False)
+        .values("account__vertical_id", "as_of", "account__primary_use_case_id", "journey_stage_id")
+        .annotate(n=Count("id")).order_by()
+    ):  # fmt: skip
+        stages = journey_stages.setdefault((r["account__vertical_id"], r["as_of"]), {})
+        stage = "none" if r["journey_stage_id"] is None else str(r["journey_stage_id"])
+        stages.setdefault(str(r["account__primary_use_case_id"]), {})[stage] = r["n"]
+    stuck = _stuck_by_vertical(start, end)
     VerticalDay.objects.filter(day__range=(start, end)).delete()
     VerticalDay.objects.bulk_create(
         [
@@ -76,6 +129,8 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
                 median_score=r["median_score"] if postgres else medians.get((r["account__vertical_id"], r["as_of"])),
                 histogram=histograms.get((r["account__vertical_id"], r["as_of"]), []),
                 use_cases=use_cases.get((r["account__vertical_id"], r["as_of"]), {}),
+                journey_stages=journey_stages.get((r["account__vertical_id"], r["as_of"]), {}),
+                stuck=stuck.get((r["account__vertical_id"], r["as_of"]), {}),
             )  # fmt: skip
             for r in rows
         ],
@@ -119,3 +174,50 @@ def revenue_day_write(*, day: date) -> RevenueDay:
     with transaction.atomic():
         RevenueDay.objects.filter(day=day).delete()
         return RevenueDay.objects.create(day=day, **figures)
+
+
+def revenue_days_backfill(*, day: date | None = None, force: bool = False) -> RevenueDay | None | bool:
+    """Writes RevenueDay for `day` (default: the latest date with HealthScore results) when it has
+    no row yet, or always with `force`. Returns the row written, False when one was already
+    there, None when there are no results at all."""
+    if day is None:
+        day = HealthScore.objects.aggregate(last=Max("as_of"))["last"]
+        if day is None:
+            return None
+    if not force and RevenueDay.objects.filter(day=day).exists():
+        return False
+    return revenue_day_write(day=day)
+
+
+@transaction.atomic
+def segment_days_write(*, day: date) -> int:
+    """(Re)writes SegmentDay for `day`: each segment's members that day and their ARR (one grouped
+    query); a segment without members gets a row of zeros, so a day with rows is complete."""
+    from segments.models import Segment
+    from segments.selectors import memberships_on
+
+    stats = {
+        r["segment_id"]: r
+        for r in memberships_on(day).values("segment_id").annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
+    }
+    SegmentDay.objects.filter(day=day).delete()
+    rows = [
+        SegmentDay(segment_id=pk, day=day, members=stats.get(pk, {}).get("n", 0), arr=stats.get(pk, {}).get("arr") or 0)
+        for pk in Segment.objects.values_list("pk", flat=True)
+    ]
+    SegmentDay.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def segment_days_backfill(*, day: date | None = None, force: bool = False) -> date | None | bool:
+    """Writes SegmentDay for `day` (default: the latest date with HealthScore results) when it has
+    no rows yet, or always with `force`. Returns the day written, False when rows were already
+    there, None when there are no results at all."""
+    if day is None:
+        day = HealthScore.objects.aggregate(last=Max("as_of"))["last"]
+        if day is None:
+            return None
+    if not force and SegmentDay.objects.filter(day=day).exists():
+        return False
+    segment_days_write(day=day)
+    return day

@@ -147,7 +147,11 @@ def recompute_publish(*, run_id: int, rows: list | None = None) -> RecomputeRun:
     `rows` are the computed results when this process computed them itself; otherwise they are
     read from the chunks the workers kept aside.
     """
-    from dashboards.services import revenue_day_write, vertical_days_rollup  # rollups read what this step writes
+    from dashboards.services import (  # rollups read what this step writes
+        revenue_day_write,
+        segment_days_write,
+        vertical_days_rollup,
+    )
     from segments.services import segments_recompute  # segments read what this step writes
 
     run = RecomputeRun.objects.get(pk=run_id)
@@ -172,6 +176,7 @@ def recompute_publish(*, run_id: int, rows: list | None = None) -> RecomputeRun:
             ([r[0], as_of, r[k], r[k + 1], r[k + 2], r[k + 3], r[k + 4], ""] for r in rows),
         )
         segments = segments_recompute(as_of=as_of)
+        segment_days_write(day=as_of)
         vertical_days_rollup(start=as_of)
         revenue_day_write(day=as_of)
         bands = Counter(r[k + 1] for r in rows)

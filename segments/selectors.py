@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, Tier, UseCase, Vertical
+from dashboards.models import SegmentDay
 from health.models import HealthScore
 from journeys.models import Stage
 from people.models import User
@@ -20,6 +21,25 @@ from segments.rules import BANDS, FIELDS, OPS_BY_KIND, PERSONAS, validate_rule
 def memberships_on(day: date) -> QuerySet[SegmentMembership]:
     """Stays that include `day`: entered on or before it, not left by it."""
     return SegmentMembership.objects.filter(entered_on__lte=day).filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+
+
+def segment_stats(day: date) -> dict[int, dict]:
+    """{segment id: {"members", "arr"}} on `day`: from the day's SegmentDay rows (written with the
+    results, one small query), or counted from the memberships when the day has none."""
+    stored = SegmentDay.objects.filter(day=day).values_list("segment_id", "members", "arr")
+    rows = {pk: {"members": members, "arr": arr} for pk, members, arr in stored}
+    if rows:
+        return rows
+    return {
+        r["segment_id"]: {"members": r["members"], "arr": r["arr"]}
+        for r in memberships_on(day).values("segment_id").annotate(members=Count("id"), arr=Sum("account__arr")).order_by()
+    }
+
+
+def segment_day_figures(segment: Segment, day: date) -> dict | None:
+    """{"members", "arr"} of one segment on `day` from its SegmentDay row, or None without one."""
+    row = SegmentDay.objects.filter(segment=segment, day=day).values("members", "arr").first()
+    return row
 
 
 def segment_accounts(segment: Segment, day: date) -> QuerySet[Account]:

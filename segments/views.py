@@ -1,7 +1,7 @@
 """Segment pages: the list (rules shown read-only) and one segment's members."""
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -11,16 +11,19 @@ from accounts.views import csv_download
 from segments.charts import members_over_time_figure, segment_flow_figure
 from segments.models import Segment
 from segments.rules import describe_rule
-from segments.selectors import membership_over_time, memberships_on, segment_accounts
+from segments.selectors import (
+    membership_over_time,
+    memberships_on,
+    segment_accounts,
+    segment_day_figures,
+    segment_stats,
+)
 
 
 @require_GET
 def segment_list(request):
     day = latest_as_of() or timezone.localdate()
-    stats = {
-        row["segment_id"]: row
-        for row in memberships_on(day).values("segment_id").annotate(members=Count("id"), arr=Sum("account__arr"))
-    }
+    stats = segment_stats(day)
     segments = list(Segment.objects.order_by("-priority", "name"))
     for segment in segments:
         segment.members = stats.get(segment.pk, {}).get("members", 0)
@@ -46,7 +49,11 @@ def segment_detail(request, slug: str):
         .select_related("account__vertical", "account__owner")
         .order_by("-account__arr", "account__name")
     )
-    page = Paginator(stays, 50).get_page(request.GET.get("page"))
+    figures = segment_day_figures(segment, day)  # stored with the day's results, when there are some
+    paginator = Paginator(stays, 50)
+    if figures is not None:
+        paginator.count = figures["members"]  # spares the paginator its COUNT(*) over the stays
+    page = paginator.get_page(request.GET.get("page"))
     timeline = membership_over_time(day, segment=segment)
     flow = timeline["segments"].get(segment.pk) or {k: [0] * len(timeline["weeks"]) for k in ("members", "entered", "left")}
     weekly = [
@@ -58,7 +65,7 @@ def segment_detail(request, slug: str):
         "page": page,
         "as_of": day,
         "rule_text": describe_rule(segment.rule) if segment.rule else "",
-        "member_arr": stays.aggregate(arr=Sum("account__arr"))["arr"] or 0,
+        "member_arr": figures["arr"] if figures is not None else stays.aggregate(arr=Sum("account__arr"))["arr"] or 0,
         "weekly": weekly[1:][::-1],
         "flow_figure": segment_flow_figure(timeline["weeks"][1:], {k: v[1:] for k, v in flow.items()}),
     }

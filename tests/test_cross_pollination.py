@@ -53,7 +53,7 @@ def education():
 
 
 def test_vertical_share_threshold_and_missing_accounts(education, django_assert_max_num_queries):
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # 8, plus the look-up of the day's VerticalDay row (none here)
         suggestions = vertical_suggestions(education["vertical"], D)
     by_name = {s["use_case"]: s for s in suggestions}
     assert [s["use_case"] for s in suggestions] == ["PTA meetings", "Board meetings", "Clubs"]
@@ -88,7 +88,7 @@ def test_too_few_healthy_peers_gives_nothing(education):
 
 def test_account_suggestions_skip_what_it_runs(education, django_assert_max_num_queries):
     target = education["at_risk"][0]
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):  # 5, plus the look-up of the day's VerticalDay row (none here)
         suggestions = account_suggestions(target, D)
     assert [(s["use_case"], s["share"]) for s in suggestions] == [("Board meetings", 60), ("Clubs", 30)]
     assert suggestions[0]["talk_track"].startswith("60% of healthy Education accounts also run Board meetings")
@@ -111,3 +111,29 @@ def test_account_is_not_its_own_peer(education):
 def test_churned_account_gets_no_suggestions(education):
     churned = education["vertical"].accounts.filter(churned_on__isnull=False).first()
     assert account_suggestions(churned, D) == []
+
+
+def test_rollup_of_the_day_gives_the_same_suggestions_as_counting_live(education):
+    # With the day's VerticalDay row the healthy peers per use case come from it; the answers must
+    # be those of the live count, for the vertical and for every account (an account is still not
+    # its own peer, churned accounts still do not count).
+    from django.db.models import F
+
+    from accounts.models import Account
+    from dashboards.models import VerticalDay
+    from dashboards.services import vertical_days_rollup
+
+    accounts = list(Account.objects.order_by("pk"))
+    live_vertical = vertical_suggestions(education["vertical"], D)
+    live_accounts = {a.pk: account_suggestions(a, D) for a in accounts}
+    vertical_days_rollup(start=D)
+    assert vertical_suggestions(education["vertical"], D) == live_vertical
+    assert {a.pk: account_suggestions(a, D) for a in accounts} == live_accounts
+    # The vertical's totals for "missing" come from the rollup too.
+    VerticalDay.objects.filter(vertical=education["vertical"], day=D).update(accounts=F("accounts") + 100)
+    board = next(s for s in vertical_suggestions(education["vertical"], D) if s["use_case"] == "Board meetings")
+    assert board["missing_count"] == 107
+    # It is the rollup that is read: emptied, no healthy peers are left.
+    VerticalDay.objects.filter(vertical=education["vertical"], day=D).update(healthy=0, use_cases={})
+    assert vertical_suggestions(education["vertical"], D) == []
+    assert account_suggestions(education["at_risk"][0], D) == []

@@ -101,3 +101,25 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, journey, ca
         member(journey, f"More {i}", 100 + i, i % 3, i % 3)
     with django_assert_num_queries(len(small)):
         client.get("/journeys/")
+
+
+def test_stuck_from_the_days_rollup_is_what_is_counted_live(journey, cast, django_assert_max_num_queries):
+    from dashboards.models import VerticalDay
+    from dashboards.services import vertical_days_rollup
+
+    edu, _, _ = journey
+    other = VerticalFactory(name="Tech Sales")  # a vertical with metrics and nobody stuck
+    HealthScore.objects.create(account=AccountFactory(vertical=other), as_of=D, band="unknown")
+    AccountMetrics.objects.create(account=other.accounts.get(), as_of=D)
+    live = {(v, limit): stuck_accounts(D, vertical=v, limit=limit) for v in (None, edu, other) for limit in (1, 100)}
+    vertical_days_rollup(start=D)
+    assert VerticalDay.objects.get(vertical=edu, day=D).stuck["top"] == [cast["stuck_big"].pk, cast["stuck_small"].pk]
+    for (v, limit), expected in live.items():
+        with django_assert_max_num_queries(2):  # the day's rollup rows, the top accounts (none: no query)
+            stored = stuck_accounts(D, vertical=v, limit=limit)
+        assert stored == expected
+    # It is the rollup that is read.
+    VerticalDay.objects.filter(vertical=edu, day=D).update(stuck={"compared_on": None, "accounts": 7, "arr": "1", "top": []})
+    assert (stuck_accounts(D)["count"], stuck_accounts(D)["accounts"], stuck_accounts(D)["compared_on"]) == (7, [], None)
+    # Another comparison window is counted live.
+    assert stuck_accounts(D, days=60)["compared_on"] is None

@@ -77,6 +77,13 @@ def test_pareto_curve():
     assert curve[-1]["cumulative_arr"] == Decimal("200.00")
 
 
+def test_pareto_with_equal_arrs_is_the_sum_of_the_top_k():
+    v = VerticalFactory(name="Education")
+    for arr in (500, 100, 500, 500):
+        AccountFactory(vertical=v, arr=arr)
+    assert [p["cumulative_arr"] for p in selectors.pareto(D)] == [500, 1000, 1500, 1600]
+
+
 def test_pareto_is_sampled_for_many_accounts(monkeypatch):
     monkeypatch.setattr(selectors, "PARETO_POINTS", 10)
     v = VerticalFactory(name="Education")
@@ -157,3 +164,35 @@ def test_figures_stored_with_the_day_read_back_as_computed_live(history):
     stored = selectors.revenue_history(D)
     assert stored["stored"] is True
     assert {k: stored[k] for k in ("trend", "retention", "pareto")} == {k: live[k] for k in ("trend", "retention", "pareto")}
+
+
+def test_backfill_writes_the_latest_results_date_once(history):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("backfill_revenue_days", stdout=out)  # the latest date with results: D
+    assert "wrote the revenue figures of 2026-06-30" in out.getvalue()
+    row = RevenueDay.objects.get()
+    assert row.day == D
+    assert selectors.revenue_history(D)["retention"] == {**selectors.retention(D)}
+    written_at = row.written_at
+    call_command("backfill_revenue_days", stdout=out)  # already there: left alone
+    assert "already stored" in out.getvalue() and RevenueDay.objects.get().written_at == written_at
+    call_command("backfill_revenue_days", "--force", stdout=out)
+    assert RevenueDay.objects.count() == 1 and RevenueDay.objects.get().written_at > written_at
+    call_command("backfill_revenue_days", "--day", "2026-05-31", stdout=out)
+    assert sorted(RevenueDay.objects.values_list("day", flat=True)) == [dt.date(2026, 5, 31), D]
+    with pytest.raises(CommandError, match="--day: 'June' is not a date"):
+        call_command("backfill_revenue_days", "--day", "June")
+
+
+def test_backfill_without_results_writes_nothing():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("backfill_revenue_days", stdout=out)
+    assert "no results" in out.getvalue() and not RevenueDay.objects.exists()

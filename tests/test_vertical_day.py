@@ -50,7 +50,8 @@ def test_rollup_counts_use_cases_of_healthy_and_at_risk_accounts(edu):
         AccountUseCase.objects.create(account=account, use_case=board)
     vertical_days_rollup(start=D)
     counts = VerticalDay.objects.get(day=D).use_cases
-    assert counts[str(board.pk)] == {"healthy": 1, "at_risk": 1}
+    # …and every scored account running it, whatever its band, with their ARR (cross-pollination's totals).
+    assert counts[str(board.pk)] == {"healthy": 1, "at_risk": 1, "accounts": 2, "arr": "9000.00"}
     primaries = {k: v for k, v in counts.items() if k != str(board.pk)}
     assert sum(v["healthy"] for v in primaries.values()) == 2 and sum(v["at_risk"] for v in primaries.values()) == 1
 
@@ -74,6 +75,20 @@ def test_recompute_publishes_the_rollup_once_per_date():
     row = VerticalDay.objects.get()
     assert (row.vertical, row.day, row.accounts, row.unknown, row.arr) == (tech, D, 3, 3, Decimal("1500.00"))
     assert RevenueDay.objects.get().day == D
+
+
+
+def test_recompute_publishes_the_segment_figures_once_per_date():
+    from dashboards.models import SegmentDay
+    from segments.models import Segment
+
+    big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
+    AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)
+    AccountFactory(arr=2500)
+    recompute(as_of=D)
+    recompute(as_of=D)  # a re-run of the same date leaves the same state
+    row = SegmentDay.objects.get()
+    assert (row.segment, row.day, row.members, row.arr) == (big, D, 1, Decimal("2500.00"))
 
 
 def test_backfill_from_history_and_command(edu):

@@ -123,6 +123,8 @@ def test_cross_pollination_lists_the_accounts_missing_a_use_case(client_for, csm
         a = AccountFactory(name=name, vertical=vertical, arr=1000)
         AccountUseCase.objects.create(account=a, use_case=board)
         HealthScore.objects.create(account=a, as_of=D, score=95, band="healthy")
+    # The healthy peers per use case come from the day's rollup, rewritten with the day's results.
+    vertical_days_rollup(start=D)
     body = client_for(csm).get("/verticals/education/").content.decode()
     section = body[body.index('id="cross-pollination"'):]
     assert "Board meetings" in section and "80% of healthy peers" in section  # 4 of 5 healthy accounts

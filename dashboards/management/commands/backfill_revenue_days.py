@@ -1,0 +1,32 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from dashboards.services import revenue_days_backfill
+
+
+def _date(option: str, value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise CommandError(f"{option}: '{value}' is not a date in YYYY-MM-DD form") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the revenue page's stored figures (RevenueDay) for the latest results date, or --day, "
+        "when they are missing (e.g. results loaded before RevenueDay existed); --force rewrites them."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--day", help="the date, YYYY-MM-DD (default: the latest date with results)")
+        parser.add_argument("--force", action="store_true", help="rewrite the row even when it exists")
+
+    def handle(self, *args, day=None, force=False, **options):
+        written = revenue_days_backfill(day=_date("--day", day), force=force)
+        if written is None:
+            self.stdout.write("no results to write revenue figures for")
+        elif written:
+            self.stdout.write(f"wrote the revenue figures of {written.day}")
+        else:
+            self.stdout.write("revenue figures already stored; nothing written (--force rewrites them)")

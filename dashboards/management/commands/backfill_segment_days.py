@@ -1,0 +1,32 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from dashboards.services import segment_days_backfill
+
+
+def _date(option: str, value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise CommandError(f"{option}: '{value}' is not a date in YYYY-MM-DD form") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the segments' members and ARR of a day (SegmentDay) for the latest results date, or --day, "
+        "when they are missing (e.g. results loaded before SegmentDay existed); --force rewrites them."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--day", help="the date, YYYY-MM-DD (default: the latest date with results)")
+        parser.add_argument("--force", action="store_true", help="rewrite the rows even when they exist")
+
+    def handle(self, *args, day=None, force=False, **options):
+        written = segment_days_backfill(day=_date("--day", day), force=force)
+        if written is None:
+            self.stdout.write("no results to write segment figures for")
+        elif written:
+            self.stdout.write(f"wrote the segment figures of {written}")
+        else:
+            self.stdout.write("segment figures already stored; nothing written (--force rewrites them)")

@@ -1,0 +1,124 @@
+"""Rollups written with the day's results for the journey funnels (VerticalDay.journey_stages) and
+the segment list (SegmentDay): same answers as counting live, idempotent, written at publish, backfilled."""
+
+import datetime as dt
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from dashboards.models import SegmentDay, VerticalDay
+from dashboards.services import segment_days_write, vertical_days_rollup
+from health.models import AccountMetrics, HealthScore
+from journeys.models import Journey, Stage
+from journeys.selectors import journey_funnels
+from segments.models import Segment, SegmentMembership
+from segments.selectors import segment_stats
+from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+
+pytestmark = pytest.mark.django_db
+D = dt.date(2026, 6, 30)
+
+
+@pytest.fixture
+def journeys():
+    edu, tech = VerticalFactory(name="Education"), VerticalFactory(name="Tech Sales")
+    pta, pipeline = UseCaseFactory(name="PTA meetings"), UseCaseFactory(name="Pipeline reviews")
+    edu_journey = Journey.objects.create(vertical=edu, use_case=pta)
+    s1, s2, s3 = (Stage.objects.create(journey=edu_journey, name=n, position=i) for i, n in enumerate("ABC"))
+    tech_journey = Journey.objects.create(vertical=tech, use_case=pipeline)
+    t1 = Stage.objects.create(journey=tech_journey, name="Pipeline set up", position=0)
+    cast = [  # vertical, primary use case, stage, churned
+        (edu, pta, s1, False), (edu, pta, s2, False), (edu, pta, s2, False), (edu, pta, s3, False),
+        (edu, pta, None, False), (edu, pta, s3, True), (edu, pipeline, None, False),
+        (tech, pipeline, t1, False), (tech, pipeline, None, False),
+    ]  # fmt: skip
+    for vertical, use_case, stage, churned in cast:
+        account = AccountFactory(vertical=vertical, primary_use_case=use_case, churned_on=D if churned else None)
+        HealthScore.objects.create(account=account, as_of=D, score=None if churned else 50,
+                                   band="churned" if churned else "neutral")  # fmt: skip
+        AccountMetrics.objects.create(account=account, as_of=D, journey_stage=stage)
+        # The day before, everyone was in the last stage: nothing of it may leak into D's funnels.
+        AccountMetrics.objects.create(account=account, as_of=D - dt.timedelta(days=1), journey_stage=stage and s3)
+    return edu, tech
+
+
+def test_funnels_from_the_rollup_are_those_counted_live(journeys, django_assert_num_queries):
+    edu, _ = journeys
+    live_all, live_edu = journey_funnels(D), journey_funnels(D, vertical=edu)
+    assert [(s["stage"], s["accounts"]) for s in live_edu[0]["stages"]] == [("A", 4), ("B", 3), ("C", 1)]
+    assert live_edu[0]["accounts"] == 5  # the churned account is left out, the stage-less one counts
+    vertical_days_rollup(start=D)
+    row = VerticalDay.objects.get(vertical=edu, day=D)
+    assert sum(row.journey_stages[str(edu.journeys.get().use_case_id)].values()) == 5
+    with django_assert_num_queries(3):  # journeys, stages, the day's rollup rows
+        from_rollup = journey_funnels(D)
+    assert from_rollup == live_all and journey_funnels(D, vertical=edu) == live_edu
+    # It is the rollup that is read: emptied, the funnels count nobody.
+    VerticalDay.objects.filter(day=D).update(journey_stages={})
+    assert all(f["accounts"] == 0 for f in journey_funnels(D))
+
+
+def test_journey_stages_rollup_is_idempotent(journeys):
+    vertical_days_rollup(start=D)
+    first = dict(VerticalDay.objects.filter(day=D).values_list("vertical_id", "journey_stages"))
+    vertical_days_rollup(start=D)
+    assert dict(VerticalDay.objects.filter(day=D).values_list("vertical_id", "journey_stages")) == first
+    assert VerticalDay.objects.filter(day=D).count() == 2
+
+
+@pytest.fixture
+def segments():
+    big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 100})
+    Segment.objects.create(name="Empty", rule={"field": "arr", "op": "lt", "value": 0})
+    stays = [(D - dt.timedelta(days=30), None, 1000), (D, None, 2000), (D - dt.timedelta(days=30), D, 4000),
+             (D + dt.timedelta(days=1), None, 8000)]  # fmt: skip
+    for entered, left, arr in stays:
+        SegmentMembership.objects.create(segment=big, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
+    HealthScore.objects.create(account=AccountFactory(), as_of=D, band="unknown")  # results on D
+    return big
+
+
+def test_segment_days_match_the_live_count_and_are_idempotent(segments, django_assert_num_queries):
+    live = segment_stats(D)
+    assert live == {segments.pk: {"members": 2, "arr": Decimal("3000.00")}}  # left on D: not a member
+    assert segment_days_write(day=D) == 2
+    assert segment_days_write(day=D) == 2  # replaced, not duplicated
+    assert SegmentDay.objects.filter(day=D).count() == 2
+    with django_assert_num_queries(1):
+        stored = segment_stats(D)
+    empty = Segment.objects.get(name="Empty")
+    assert stored == {**live, empty.pk: {"members": 0, "arr": Decimal("0.00")}}
+    SegmentDay.objects.filter(day=D, segment=segments).update(members=99)  # the rows are what is read
+    assert segment_stats(D)[segments.pk]["members"] == 99
+
+
+def test_segment_list_shows_the_stored_figures(client_for, csm, segments):
+    segment_days_write(day=D)
+    SegmentDay.objects.filter(day=D, segment=segments).update(members=4321)
+    assert "4,321" in client_for(csm).get("/segments/").content.decode()
+
+
+def test_backfill_segment_days(segments):
+    out = StringIO()
+    call_command("backfill_segment_days", stdout=out)
+    assert "wrote the segment figures of 2026-06-30" in out.getvalue()
+    assert SegmentDay.objects.filter(day=D).count() == 2
+    call_command("backfill_segment_days", stdout=out)
+    assert "already stored" in out.getvalue() and SegmentDay.objects.count() == 2
+    call_command("backfill_segment_days", "--day", "2026-06-01", stdout=out)
+    assert SegmentDay.objects.get(day=dt.date(2026, 6, 1), segment=segments).members == 2
+    with pytest.raises(CommandError, match="--day: 'x' is not a date"):
+        call_command("backfill_segment_days", "--day", "x")
+
+
+def test_segment_page_reads_the_stored_figures(client_for, csm, segments):
+    client = client_for(csm)
+    live = client.get(f"/segments/{segments.slug}/").content.decode()
+    assert '<dd id="member-count">2</dd>' in live and '<dd id="member-arr">$3,000</dd>' in live
+    segment_days_write(day=D)
+    stored = client.get(f"/segments/{segments.slug}/").content.decode()  # the same figures, stored
+    assert '<dd id="member-count">2</dd>' in stored and '<dd id="member-arr">$3,000</dd>' in stored
+    SegmentDay.objects.filter(day=D, segment=segments).update(members=2, arr=Decimal("4321"))
+    assert '<dd id="member-arr">$4,321</dd>' in client.get(f"/segments/{segments.slug}/").content.decode()
