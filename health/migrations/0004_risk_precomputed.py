@@ -43,9 +43,11 @@ class Migration(migrations.Migration):
             name='slipping',
             field=models.BooleanField(blank=True, null=True),
         ),
-        migrations.RunPython(mark_latest_day, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='healthscore',
-            index=models.Index(condition=models.Q(('band', 'at_risk'), ('slipping', True), _connector='OR'), fields=['as_of'], include=('account',), name='health_day_risk_idx'),
+            index=models.Index(condition=models.Q(('band', 'at_risk'), ('slipping', True), _connector='OR'), fields=['as_of', 'account'], name='health_day_risk_idx'),
         ),
+        # After the index: in one transaction PostgreSQL refuses CREATE INDEX on a table with
+        # pending (deferred foreign key) trigger events, which the UPDATEs leave.
+        migrations.RunPython(mark_latest_day, migrations.RunPython.noop),
     ]
