@@ -2,8 +2,10 @@
 written by the recompute's publish step, refreshed when the day 30 days before is re-run."""
 
 import datetime as dt
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from dashboards.selectors import risk_accounts
 from health.models import HealthScore
@@ -74,3 +76,22 @@ def test_recompute_publishes_the_marks_and_refreshes_them_when_the_day_before_is
     recompute(as_of=THEN)
     assert HealthScore.objects.get(account=account, as_of=THEN).score is None
     assert marks(account) == (None, False)
+
+
+def test_backfill_command_marks_the_latest_day_or_the_given_one():
+    account = AccountFactory()
+    scores(account, 50, 90)
+    HealthScore.objects.filter(as_of=D).update(score_30d_ago=None, slipping=None)  # loaded outside a recompute
+    out = StringIO()
+    call_command("backfill_slipping", stdout=out)
+    assert out.getvalue().strip() == f"{D}: marked 1 results, 1 slipping" and marks(account) == (90, True)
+    call_command("backfill_slipping", "--date", THEN.isoformat(), stdout=StringIO())
+    assert HealthScore.objects.get(account=account, as_of=THEN).slipping is False  # nothing 30 days before it
+    with pytest.raises(CommandError, match="--date: 'June 30' is not a date in YYYY-MM-DD form"):
+        call_command("backfill_slipping", "--date", "June 30")
+
+
+def test_backfill_command_without_results():
+    out = StringIO()
+    call_command("backfill_slipping", stdout=out)
+    assert out.getvalue().strip() == "no results yet: nothing to fill"
