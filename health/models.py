@@ -15,6 +15,11 @@ class Band(models.TextChoices):
     CHURNED = "churned", "Churned"
 
 
+# An account is "slipping" when its score fell by SLIPPING_POINTS or more in SLIPPING_DAYS days.
+SLIPPING_POINTS = 15
+SLIPPING_DAYS = 30
+
+
 class Scorecard(models.Model):
     """How health is scored for a scope: a vertical and/or a primary use case (empty = any).
 
@@ -121,6 +126,12 @@ class HealthScore(models.Model):
         "accounts.Tier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     touch_model = models.CharField(max_length=16, blank=True)
+    # Precomputed when the day is published (health.services.health_scores_mark_slipping), so the
+    # risk list is a filter on one day's rows rather than a join of two days for every account:
+    # the score SLIPPING_DAYS before (NULL when there was none) and whether the score fell by
+    # SLIPPING_POINTS or more since then. `slipping` is NULL on days published before it existed.
+    score_30d_ago = models.SmallIntegerField(null=True, blank=True)  # no CHECK: adding one scans the table
+    slipping = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -130,6 +141,14 @@ class HealthScore(models.Model):
             # account_id included: the dashboards read (account, band) of one day for every account
             # straight from the index (an index-only scan), not from 100,000 heap rows.
             models.Index(fields=["as_of", "band"], include=["account"], name="health_day_band_idx"),
+            # The risk list of a day (at risk or slipping): a few thousand entries, not 100,000 rows.
+            # account_id is a key column, not included: walking the accounts largest ARR first,
+            # each account is probed in this small index and a healthy one costs no heap read.
+            models.Index(
+                fields=["as_of", "account"],
+                condition=models.Q(band="at_risk") | models.Q(slipping=True),
+                name="health_day_risk_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,14 +13,22 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, OuterRef, Subquery, When
 from django.utils import timezone
 
 from accounts.models import Account, Tier
 from cs_portal.bulk import bulk_insert
 from health.engine.metrics import compute_facts
 from health.engine.scoring import load_scorecards, score_account, select_scorecard, tier_for
-from health.models import AccountMetrics, Band, HealthScore, RecomputeChunk, RecomputeRun
+from health.models import (
+    SLIPPING_DAYS,
+    SLIPPING_POINTS,
+    AccountMetrics,
+    Band,
+    HealthScore,
+    RecomputeChunk,
+    RecomputeRun,
+)  # fmt: skip
 from journeys.engine import journey_features, journey_position, load_journeys
 
 log = logging.getLogger(__name__)
@@ -175,6 +183,10 @@ def recompute_publish(*, run_id: int, rows: list | None = None) -> RecomputeRun:
             ["account_id", "as_of", "score", "band", "scorecard_id", "measures", "tier_id", "touch_model"],
             ([r[0], as_of, r[k], r[k + 1], r[k + 2], r[k + 3], r[k + 4], ""] for r in rows),
         )
+        # The day's rows compare with the day SLIPPING_DAYS before; a day published after it (a
+        # re-run of a past date) compares with this one, so it is refreshed too.
+        health_scores_mark_slipping(day=as_of)
+        health_scores_mark_slipping(day=as_of + timedelta(days=SLIPPING_DAYS))
         segments = segments_recompute(as_of=as_of)
         segment_days_write(day=as_of)
         vertical_days_rollup(start=as_of)
@@ -190,6 +202,19 @@ def recompute_publish(*, run_id: int, rows: list | None = None) -> RecomputeRun:
     run.bands = dict(bands)
     run.segments = segments
     return run
+
+
+def health_scores_mark_slipping(*, day: date) -> int:
+    """Fills `score_30d_ago` and `slipping` on the HealthScore rows of `day` (two set-based
+    UPDATEs; idempotent): the score SLIPPING_DAYS before, and whether the score fell by
+    SLIPPING_POINTS or more since (False when either score is missing). Returns the rows updated."""
+    rows = HealthScore.objects.filter(as_of=day)
+    then = HealthScore.objects.filter(account_id=OuterRef("account_id"), as_of=day - timedelta(days=SLIPPING_DAYS))
+    updated = rows.update(score_30d_ago=Subquery(then.values("score")[:1]))
+    if updated:
+        fell = When(score__isnull=False, score_30d_ago__isnull=False, score__lte=F("score_30d_ago") - SLIPPING_POINTS, then=True)
+        rows.update(slipping=Case(fell, default=False))
+    return updated
 
 
 def recompute(*, as_of: date, trigger: str = "manual", chunk_size: int | None = None) -> RecomputeRun:

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import StatedDriver
 from health.models import HealthScore
+from health.services import health_scores_mark_slipping
 from segments.models import Segment, SegmentMembership
 from tests.factories import AccountFactory, FeatureFactory, UserFactory, VerticalFactory, usage
 
@@ -43,6 +44,7 @@ def book(owner, *, rows=1):
         scored(dropped, "healthy", D - dt.timedelta(days=7))
         AccountFactory(vertical=edu, owner=owner, arr=700000, churned_on=D - dt.timedelta(days=3))
         made.append({"at_risk": at_risk, "slipping": slipping, "steady": steady, "dropped": dropped})
+    health_scores_mark_slipping(day=D)  # as the recompute's publish step does for the day
     return made
 
 

@@ -1,0 +1,33 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Max
+
+from health.models import HealthScore
+from health.services import health_scores_mark_slipping
+
+
+def _date(option: str, value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise CommandError(f"{option}: '{value}' is not a date in YYYY-MM-DD form") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the risk list's precomputed columns (HealthScore.score_30d_ago and slipping) for a day, "
+        "as the recompute's publish step does: for scores loaded or changed outside a recompute."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", dest="day", help="the day, YYYY-MM-DD (default: the latest results)")
+
+    def handle(self, *args, day=None, **options):
+        day = _date("--date", day) or HealthScore.objects.aggregate(day=Max("as_of"))["day"]
+        if day is None:
+            self.stdout.write("no results yet: nothing to fill")
+            return
+        rows = health_scores_mark_slipping(day=day)
+        slipping = HealthScore.objects.filter(as_of=day, slipping=True).count()
+        self.stdout.write(f"{day}: marked {rows} results, {slipping} slipping")
