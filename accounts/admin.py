@@ -49,6 +49,7 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ("vertical", "primary_use_case", "owner")
     inlines = [AccountUseCaseInline]
     readonly_fields = ("created_at", "updated_at")
+    show_full_result_count = False  # one count of the filtered list, not a second one of every account
 
     def get_urls(self):
         view = self.admin_site.admin_view(admin_imports.import_view)
