@@ -1,15 +1,7 @@
-from datetime import date
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-
+from cs_portal.cli import date_option
 from dashboards.services import segment_days_backfill
-
-
-def _date(option: str, value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise CommandError(f"{option}: '{value}' is not a date in YYYY-MM-DD form") from None
 
 
 class Command(BaseCommand):
@@ -23,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="rewrite the rows even when they exist")
 
     def handle(self, *args, day=None, force=False, **options):
-        written = segment_days_backfill(day=_date("--day", day), force=force)
+        written = segment_days_backfill(day=date_option("--day", day), force=force)
         if written is None:
             self.stdout.write("no results to write segment figures for")
         elif written:

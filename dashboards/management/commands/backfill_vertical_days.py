@@ -1,15 +1,7 @@
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError
 
+from cs_portal.cli import date_option
 from dashboards.services import vertical_days_backfill
-
-
-def _date(option: str, value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise CommandError(f"{option}: '{value}' is not a date in YYYY-MM-DD form") from None
 
 
 class Command(BaseCommand):
@@ -20,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", help="last date, YYYY-MM-DD (default: the latest score)")
 
     def handle(self, *args, start=None, end=None, **options):
-        first, last = _date("--from", start), _date("--to", end)
+        first, last = date_option("--from", start), date_option("--to", end)
         if first and last and first > last:
             raise CommandError("--from must not be after --to")
         rows = vertical_days_backfill(start=first, end=last)

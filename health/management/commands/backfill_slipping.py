@@ -1,17 +1,9 @@
-from datetime import date
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db.models import Max
 
+from cs_portal.cli import date_option
 from health.models import HealthScore
 from health.services import health_scores_mark_slipping
-
-
-def _date(option: str, value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise CommandError(f"{option}: '{value}' is not a date in YYYY-MM-DD form") from None
 
 
 class Command(BaseCommand):
@@ -24,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--date", dest="day", help="the day, YYYY-MM-DD (default: the latest results)")
 
     def handle(self, *args, day=None, **options):
-        day = _date("--date", day) or HealthScore.objects.aggregate(day=Max("as_of"))["day"]
+        day = date_option("--date", day) or HealthScore.objects.aggregate(day=Max("as_of"))["day"]
         if day is None:
             self.stdout.write("no results yet: nothing to fill")
             return

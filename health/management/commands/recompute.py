@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from cs_portal.cli import date_option
 from health.services import RecomputeRefused, recompute
 
 # With --history: every day of the last month (what "since 7 / 30 days ago", band drops and
@@ -32,10 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, as_of=None, chunk_size=None, history=None, **options):
-        try:
-            day = date.fromisoformat(as_of) if as_of else timezone.localdate()
-        except ValueError:
-            raise CommandError(f"--as-of: '{as_of}' is not a date in YYYY-MM-DD form") from None
+        day = date_option("--as-of", as_of) or timezone.localdate()
         if history is not None and not 0 <= history <= 3660:
             raise CommandError(f"--history: {history} is not a number of days between 0 and 3660")
         days = history_dates(day, history) if history else [day]
