@@ -4,22 +4,7 @@ from datetime import date, timedelta
 
 from django.db.models import CharField, Count, F, FilteredRelation, Q, QuerySet, Sum, Value
 
-from accounts.models import Account, AccountUseCase, ArrChange, UsageDaily, Vertical
-
-
-def vertical_overview() -> list[dict]:
-    """Per vertical: active accounts and their ARR, largest first (one query)."""
-    today = date.today()
-    active = Q(accounts__churned_on__isnull=True) | Q(accounts__churned_on__gt=today)
-    rows = (
-        Vertical.objects.annotate(
-            account_count=Count("accounts", filter=active),
-            total_arr=Sum("accounts__arr", filter=active),
-        )
-        .order_by("-total_arr", "name")
-        .values("name", "slug", "account_count", "total_arr")
-    )
-    return list(rows)
+from accounts.models import Account, AccountUseCase, ArrChange, UsageDaily
 
 
 def account_list(*, vertical: str = "", owner: str = "", q: str = "") -> QuerySet[Account]:
@@ -118,24 +103,31 @@ def revenue_by_vertical(day: date | None) -> list[dict]:
     return sorted(out, key=lambda v: (-v["arr"], v["vertical"]))
 
 
-def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
-    """The account's stated drivers, each with its feature's events in the 90 days up to `as_of`."""
+def driver_events_90d(end: date):
+    """For StatedDriver querysets: the events of the driver's account and feature in the 90 days
+    up to `end` (0 without usage), as an indexed subquery per driver."""
     from django.db.models import OuterRef, Subquery
     from django.db.models.functions import Coalesce
 
-    from accounts.models import StatedDriver
-
-    end = as_of or date.today()
     events = (
-        UsageDaily.objects.filter(account=account, feature=OuterRef("feature"), date__range=(end - timedelta(days=89), end))
-        .values("feature")
+        UsageDaily.objects.filter(
+            account=OuterRef("account"), feature=OuterRef("feature"), date__range=(end - timedelta(days=89), end)
+        )
+        .values("account")
         .annotate(total=Sum("events"))
         .values("total")
     )
+    return Coalesce(Subquery(events), 0)
+
+
+def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
+    """The account's stated drivers, each with its feature's events in the 90 days up to `as_of`."""
+    from accounts.models import StatedDriver
+
     return (
         StatedDriver.objects.filter(account=account)
         .select_related("feature", "recorded_by")
-        .annotate(events_90d=Coalesce(Subquery(events), 0))
+        .annotate(events_90d=driver_events_90d(as_of or date.today()))
         .order_by("-recorded_at", "-id")
     )
 

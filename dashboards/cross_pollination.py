@@ -70,15 +70,12 @@ def _healthy_counts_from_rollup(
     return total, {pk: n for pk, n in running.items() if n > 0}
 
 
-_FETCH = object()  # _qualifying's default: look the rollup row up itself
-
-
 def _qualifying(
-    vertical_id: int, day: date, *, min_share: int, min_peers: int, exclude_account=None, own_use_cases=frozenset(),
-    rollup=_FETCH,
+    vertical_id: int, day: date, *, rollup: VerticalDay | None, min_share: int, min_peers: int,
+    exclude_account=None, own_use_cases=frozenset(),
 ) -> list[dict]:
-    """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough."""
-    rollup = _rollup(vertical_id, day) if rollup is _FETCH else rollup
+    """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough;
+    `rollup` is the vertical's row of the day (None: counted live)."""
     if rollup is not None:
         counts = _healthy_counts_from_rollup(rollup, day, exclude_account, set(own_use_cases))
     else:
@@ -181,8 +178,8 @@ def account_suggestions(account: Account, day: date | None, *, min_share: int = 
         return []
     runs = set(AccountUseCase.objects.filter(account=account).values_list("use_case_id", flat=True))
     qualifying = _qualifying(
-        account.vertical_id, day, min_share=min_share, min_peers=min_peers, exclude_account=account.pk,
-        own_use_cases=runs,
+        account.vertical_id, day, rollup=_rollup(account.vertical_id, day), min_share=min_share,
+        min_peers=min_peers, exclude_account=account.pk, own_use_cases=runs,
     )  # fmt: skip
     if not qualifying:
         return []

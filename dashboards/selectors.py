@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, ArrChange, UseCase, Vertical
@@ -337,6 +337,11 @@ def _with_health(accounts: QuerySet[Account], **days: date) -> QuerySet[Account]
     )
 
 
+def _risk_row_fields() -> dict:
+    """What a risk row reads from the day's score (joined as `now`), the score 30 days before included."""
+    return {"score_now": F("now__score"), "band_now": F("now__band"), "score_then": F("now__score_30d_ago")}
+
+
 def risk_accounts(day: date, *, vertical: str = "", owner: str = "", segment: str = "", user=None) -> QuerySet[Account]:
     """Active accounts at risk on `day` or slipping (score down ≥ 15 points since 30 days before),
     largest ARR first, annotated with score/band now and then. Filters: vertical slug, owner id,
@@ -357,11 +362,7 @@ def risk_accounts(day: date, *, vertical: str = "", owner: str = "", segment: st
         accounts = accounts.filter(pk__in=members)
     return (
         accounts.filter(Q(now__band=Band.AT_RISK) | Q(now__slipping=True))
-        .annotate(
-            score_now=F("now__score"),
-            band_now=F("now__band"),
-            score_then=F("now__score_30d_ago"),
-        )
+        .annotate(**_risk_row_fields())
         .select_related("vertical", "owner")
         .order_by("-arr", "name", "pk")
     )
@@ -402,8 +403,6 @@ def describe_risk_row(account: Account, day: date) -> Account:
 
 # --- Home: a CSM's book ------------------------------------------------------------------------
 
-BANDS = ("healthy", "neutral", "at_risk", "unknown")
-
 
 def book_by_vertical(user, day: date | None) -> list[dict]:
     """The user's active accounts per vertical with ARR and band counts on `day` (one query)."""
@@ -441,7 +440,7 @@ def my_at_risk(user, day: date, *, limit: int = 10) -> list[Account]:
     accounts = _with_health(Account.objects.active_on(day).filter(owner=user), now=day)
     return list(
         accounts.filter(now__band=Band.AT_RISK)
-        .annotate(score_now=F("now__score"), band_now=F("now__band"), score_then=F("now__score_30d_ago"))
+        .annotate(**_risk_row_fields())
         .select_related("vertical")
         .order_by("-arr", "name", "pk")[:limit]
     )
@@ -472,19 +471,12 @@ def band_drops(user, day: date, *, days: int = 7, limit: int = 20) -> list[Accou
 def drivers_without_usage(user, day: date, *, limit: int = 20) -> list:
     """Say vs do for a book: stated drivers of the user's active accounts whose feature had no
     events in the 90 days up to `day` (one query; the usage sum is an indexed subquery per driver)."""
-    from accounts.models import StatedDriver, UsageDaily
+    from accounts.models import StatedDriver
+    from accounts.selectors import driver_events_90d
 
-    events = (
-        UsageDaily.objects.filter(
-            account=OuterRef("account"), feature=OuterRef("feature"), date__range=(day - timedelta(days=89), day)
-        )
-        .values("account")
-        .annotate(total=Sum("events"))
-        .values("total")
-    )
     return list(
         StatedDriver.objects.filter(account__in=Account.objects.active_on(day).filter(owner=user).values("pk"))
-        .annotate(events_90d=Coalesce(Subquery(events), 0))
+        .annotate(events_90d=driver_events_90d(day))
         .filter(events_90d=0)
         .select_related("account", "feature")
         .order_by("-account__arr", "account__name", "feature__name")[:limit]

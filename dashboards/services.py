@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 
+from accounts.export import latest_as_of
 from accounts.models import AccountUseCase
 from dashboards.models import RevenueDay, SegmentDay, VerticalDay
 from health.models import AccountMetrics, Band, HealthScore
@@ -176,17 +177,22 @@ def revenue_day_write(*, day: date) -> RevenueDay:
         return RevenueDay.objects.create(day=day, **figures)
 
 
-def revenue_days_backfill(*, day: date | None = None, force: bool = False) -> RevenueDay | None | bool:
-    """Writes RevenueDay for `day` (default: the latest date with HealthScore results) when it has
-    no row yet, or always with `force`. Returns the row written, False when one was already
-    there, None when there are no results at all."""
+def _backfill_day(day: date | None, *, stored, write, force: bool) -> date | None | bool:
+    """Runs `write(day=…)` for `day` (default: the latest date with results) unless `stored` (that
+    model's manager) already has rows for it, or always with `force`. Returns the day written,
+    False when rows were already there, None when there are no results at all."""
+    day = day or latest_as_of()
     if day is None:
-        day = HealthScore.objects.aggregate(last=Max("as_of"))["last"]
-        if day is None:
-            return None
-    if not force and RevenueDay.objects.filter(day=day).exists():
+        return None
+    if not force and stored.filter(day=day).exists():
         return False
-    return revenue_day_write(day=day)
+    write(day=day)
+    return day
+
+
+def revenue_days_backfill(*, day: date | None = None, force: bool = False) -> date | None | bool:
+    """RevenueDay for `day` or the latest results date, when missing (see _backfill_day)."""
+    return _backfill_day(day, stored=RevenueDay.objects, write=revenue_day_write, force=force)
 
 
 @transaction.atomic
@@ -210,14 +216,5 @@ def segment_days_write(*, day: date) -> int:
 
 
 def segment_days_backfill(*, day: date | None = None, force: bool = False) -> date | None | bool:
-    """Writes SegmentDay for `day` (default: the latest date with HealthScore results) when it has
-    no rows yet, or always with `force`. Returns the day written, False when rows were already
-    there, None when there are no results at all."""
-    if day is None:
-        day = HealthScore.objects.aggregate(last=Max("as_of"))["last"]
-        if day is None:
-            return None
-    if not force and SegmentDay.objects.filter(day=day).exists():
-        return False
-    segment_days_write(day=day)
-    return day
+    """SegmentDay for `day` or the latest results date, when missing (see _backfill_day)."""
+    return _backfill_day(day, stored=SegmentDay.objects, write=segment_days_write, force=force)

@@ -38,12 +38,19 @@ CSM_EXTRA = (("accounts", "add_stateddriver"),)
 ADMIN_EXTRA_APPS = ("django_celery_beat", "people", "auth")
 
 
-def role_groups_ensure(**_signal_kwargs) -> None:
-    """Creates the three role groups if missing and grants each its permissions (never revokes)."""
+def role_groups_ensure(*, app_config=None, **_signal_kwargs) -> None:
+    """Creates the three role groups if missing and grants each its permissions (never revokes).
+
+    As a post_migrate receiver it acts once per migrate, on the last app's signal: every app's
+    permissions exist by then (auth creates them app by app on the same signal)."""
+    from django.apps import apps
     from django.contrib.auth.models import Group, Permission
     from django.db.models import Q
 
     from people import roles
+
+    if app_config is not None and app_config is not [a for a in apps.get_app_configs() if a.models_module][-1]:
+        return
 
     domain = Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS)
     view = domain.filter(codename__startswith="view_")

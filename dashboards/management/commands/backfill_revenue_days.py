@@ -19,6 +19,6 @@ class Command(BaseCommand):
         if written is None:
             self.stdout.write("no results to write revenue figures for")
         elif written:
-            self.stdout.write(f"wrote the revenue figures of {written.day}")
+            self.stdout.write(f"wrote the revenue figures of {written}")
         else:
             self.stdout.write("revenue figures already stored; nothing written (--force rewrites them)")

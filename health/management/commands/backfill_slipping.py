@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
-from django.db.models import Max
 
+from accounts.export import latest_as_of
 from cs_portal.cli import date_option
 from health.models import HealthScore
 from health.services import health_scores_mark_slipping
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--date", dest="day", help="the day, YYYY-MM-DD (default: the latest results)")
 
     def handle(self, *args, day=None, **options):
-        day = date_option("--date", day) or HealthScore.objects.aggregate(day=Max("as_of"))["day"]
+        day = date_option("--date", day) or latest_as_of()
         if day is None:
             self.stdout.write("no results yet: nothing to fill")
             return
