@@ -14,7 +14,7 @@ from accounts.models import (
     UseCase,
     Vertical,
 )
-from cs_portal.paginators import CappedCountPaginator
+from core.paginators import CappedCountPaginator
 
 
 @admin.register(Vertical, UseCase)

@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors
-from accounts.export import latest_as_of
+from health.selectors import results_day
 from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UseCase, Vertical
-from cs_portal.api.auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
+from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
 from health.models import Band, HealthScore
 from segments.selectors import memberships_on
 
@@ -218,7 +218,7 @@ class AccountFilter(filters.FilterSet):
         return queryset.filter(pk__in=AccountUseCase.objects.filter(use_case__name__iexact=value).values("account_id"))
 
     def filter_segment(self, queryset, name, value):
-        day = latest_as_of()
+        day = results_day()
         if day is None:
             return queryset.none()
         return queryset.filter(pk__in=memberships_on(day).filter(segment__slug=value).values("account_id"))
@@ -226,7 +226,7 @@ class AccountFilter(filters.FilterSet):
     def filter_latest(self, queryset, name, value):
         if name in ("score_min", "score_max") and not 0 <= value <= 100:
             raise ValidationError({name: "a score is between 0 and 100"})
-        day = latest_as_of()
+        day = results_day()
         lookup = {
             "band": {"band": value},
             "tier": {"tier__name__iexact": value},
@@ -261,7 +261,7 @@ class AccountViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no database needed
             return Account.objects.none()
-        day = latest_as_of()
+        day = results_day()
         latest = HealthScore.objects.filter(as_of=day).select_related("scorecard", "tier")
         return (
             Account.objects.select_related("vertical", "primary_use_case", "owner")
@@ -311,9 +311,9 @@ class AccountViewSet(
             serializer = DriverSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             serializer.save(account=account, recorded_by=request.user)
-            driver = selectors.drivers_with_usage(account, latest_as_of()).get(pk=serializer.instance.pk)
+            driver = selectors.drivers_with_usage(account, results_day()).get(pk=serializer.instance.pk)
             return Response(DriverSerializer(driver).data, status=201)
-        page = self.paginate_queryset(selectors.drivers_with_usage(account, latest_as_of()))
+        page = self.paginate_queryset(selectors.drivers_with_usage(account, results_day()))
         return self.get_paginated_response(DriverSerializer(page, many=True).data)
 
     @extend_schema(responses=HealthDetailSerializer(many=True))
@@ -330,7 +330,7 @@ def _vertical_summary(slug):
     from django.shortcuts import get_object_or_404
 
     vertical = get_object_or_404(Vertical, slug=slug)
-    for row in selectors.revenue_by_vertical(latest_as_of()):
+    for row in selectors.revenue_by_vertical(results_day()):
         if row["slug"] == vertical.slug:
             return row
     return {"vertical": vertical.name, "slug": vertical.slug, "accounts": 0, "arr": 0, "share_of_arr": 0.0,
@@ -344,7 +344,7 @@ class RevenueReportView(APIView):
 
     @extend_schema(responses=RevenueReportSerializer)
     def get(self, request):
-        day = latest_as_of()
+        day = results_day()
         verticals = selectors.revenue_by_vertical(day)
         report = {
             "as_of": day,

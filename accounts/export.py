@@ -4,7 +4,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Account
 from health.models import AccountMetrics, HealthScore
@@ -15,11 +15,6 @@ COLUMNS = [
     "health_band", "scorecard", "segments", "touch_model", "journey_stage",
 ]  # fmt: skip
 BATCH = 2000
-
-
-def latest_as_of() -> date | None:
-    """The latest date with results, the default date of exports and pages."""
-    return HealthScore.objects.aggregate(d=Max("as_of"))["d"]
 
 
 class _Echo:

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import charts, selectors, services
-from accounts.export import export_csv_lines, latest_as_of
+from accounts.export import export_csv_lines
+from health.selectors import results_day
 from accounts.forms import AccountFilterForm, StatedDriverForm
 from accounts.models import Account
 from segments.models import TouchModel
@@ -45,7 +46,7 @@ def account_list(request):
 def account_export(request):
     """The SPEC §4.6 CSV of the accounts the list's filters select, as of the latest results."""
     _, accounts = _filtered_accounts(request)
-    return csv_download(export_csv_lines(accounts, latest_as_of() or timezone.localdate()), "accounts.csv")
+    return csv_download(export_csv_lines(accounts, results_day() or timezone.localdate()), "accounts.csv")
 
 
 def csv_download(lines, filename: str) -> StreamingHttpResponse:

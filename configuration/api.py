@@ -16,8 +16,8 @@ from configuration import services
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.services import ConfigInvalid, config_apply, config_export, rule_label
-from cs_portal.api.auth import IsAdminOrReadOnly
-from cs_portal.api.errors import error_response
+from people.api_auth import IsAdminOrReadOnly
+from core.api.errors import error_response
 from health.models import Scorecard
 from journeys.models import Journey
 from segments.models import Segment
@@ -148,9 +148,9 @@ class SegmentViewSet(DocumentItemViewSet):
         segment = self.get_object()
         stays = segment.memberships.select_related("account").order_by("-entered_on", "account__name")
         if request.query_params.get("current") in ("1", "true", "yes"):
-            from accounts.export import latest_as_of
+            from health.selectors import results_day
 
-            day = latest_as_of()
+            day = results_day()
             stays = memberships_on(day).filter(segment=segment).select_related("account") if day else stays.none()
         page = self.paginate_queryset(stays)
         return self.get_paginated_response(

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "core",
     "people",
     "accounts",
     "health",
@@ -136,20 +137,20 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "cs_portal.api.auth.TokenAuthentication",
+        "people.api_auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["cs_portal.api.auth.IsTeamMember"],
-    "DEFAULT_PAGINATION_CLASS": "cs_portal.api.pagination.Pagination",
+    "DEFAULT_PERMISSION_CLASSES": ["people.api_auth.IsTeamMember"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["cs_portal.api.auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["people.api_auth.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env("API_THROTTLE_RATE", default="600/min")},
-    "EXCEPTION_HANDLER": "cs_portal.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -167,7 +168,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "cs_portal.api.schema.add_error_responses",
+        "core.api.schema.add_error_responses",
     ],
 }
 

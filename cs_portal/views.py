@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.export import latest_as_of
+from health.selectors import results_day
 from cs_portal.celery import app as celery_app
 from dashboards import charts as dashboard_charts
 from dashboards import selectors as dashboard_selectors
@@ -16,7 +16,7 @@ from people import roles
 @require_GET
 def home(request):
     """The home of the user's role: leaders and admins get revenue and risk, CSMs their book."""
-    day = latest_as_of()
+    day = results_day()
     if roles.is_leader_or_admin(request.user):
         return render(request, "home.html", {"as_of": day, "leader": dashboard_selectors.leader_summary(day)})
     book = dashboard_selectors.book_by_vertical(request.user, day)

@@ -8,9 +8,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 
-from accounts.export import latest_as_of
+from health.selectors import results_day
 from accounts.models import AccountUseCase
-from dashboards.models import RevenueDay, SegmentDay, VerticalDay
+from dashboards.models import RevenueDay, VerticalDay
+from segments.models import SegmentDay
+from segments.services import segment_days_write
 from health.models import AccountMetrics, Band, HealthScore
 
 
@@ -181,7 +183,7 @@ def _backfill_day(day: date | None, *, stored, write, force: bool) -> date | Non
     """Runs `write(day=…)` for `day` (default: the latest date with results) unless `stored` (that
     model's manager) already has rows for it, or always with `force`. Returns the day written,
     False when rows were already there, None when there are no results at all."""
-    day = day or latest_as_of()
+    day = day or results_day()
     if day is None:
         return None
     if not force and stored.filter(day=day).exists():
@@ -193,26 +195,6 @@ def _backfill_day(day: date | None, *, stored, write, force: bool) -> date | Non
 def revenue_days_backfill(*, day: date | None = None, force: bool = False) -> date | None | bool:
     """RevenueDay for `day` or the latest results date, when missing (see _backfill_day)."""
     return _backfill_day(day, stored=RevenueDay.objects, write=revenue_day_write, force=force)
-
-
-@transaction.atomic
-def segment_days_write(*, day: date) -> int:
-    """(Re)writes SegmentDay for `day`: each segment's members that day and their ARR (one grouped
-    query); a segment without members gets a row of zeros, so a day with rows is complete."""
-    from segments.models import Segment
-    from segments.selectors import memberships_on
-
-    stats = {
-        r["segment_id"]: r
-        for r in memberships_on(day).values("segment_id").annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
-    }
-    SegmentDay.objects.filter(day=day).delete()
-    rows = [
-        SegmentDay(segment_id=pk, day=day, members=stats.get(pk, {}).get("n", 0), arr=stats.get(pk, {}).get("arr") or 0)
-        for pk in Segment.objects.values_list("pk", flat=True)
-    ]
-    SegmentDay.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
 
 
 def segment_days_backfill(*, day: date | None = None, force: bool = False) -> date | None | bool:

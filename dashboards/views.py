@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.export import latest_as_of
+from health.selectors import results_day
 from accounts.models import Vertical
 from dashboards import charts, selectors
 from dashboards.cross_pollination import vertical_suggestions
@@ -20,7 +20,7 @@ from people import roles
 
 @require_GET
 def verticals(request):
-    overview = selectors.revenue_overview(latest_as_of())
+    overview = selectors.revenue_overview(results_day())
     return render(
         request,
         "dashboards/verticals.html",
@@ -60,7 +60,7 @@ def _revenue_tables(overview: dict, trend: dict, kept: dict, curve: list[dict], 
 def revenue(request):
     if not roles.is_leader_or_admin(request.user):
         raise PermissionDenied("Revenue is for CS Leaders and CS Admins.")
-    as_of = latest_as_of()
+    as_of = results_day()
     day = as_of or timezone.localdate()
     overview = selectors.revenue_overview(as_of)
     history = selectors.revenue_history(day)
@@ -100,7 +100,7 @@ def revenue(request):
 @require_GET
 def vertical_detail(request, slug: str):
     vertical = get_object_or_404(Vertical, slug=slug)
-    day = latest_as_of()
+    day = results_day()
     rollup = selectors.vertical_day(vertical, day)
     summary = selectors.vertical_summary(rollup)
     histogram = selectors.score_histogram(rollup)
@@ -140,7 +140,7 @@ RISK_CSV_COLUMNS = [
 @require_GET
 def risk(request):
     """At-risk and slipping accounts for every role: filters, paging (HTMX swaps the table) and CSV."""
-    day = latest_as_of()
+    day = results_day()
     form = RiskFilterForm(request.GET or None)
     filters = form.filters()
     accounts = selectors.risk_accounts(day, **filters) if day else None

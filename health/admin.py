@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from configuration.admin import AuditedAdminMixin, DocumentInlineFormSet
-from cs_portal.paginators import CappedCountPaginator
+from core.paginators import CappedCountPaginator
 from health.metrics_catalog import METRICS
 from health.models import AccountMetrics, HealthScore, Measure, RecomputeRun, Scorecard
 from health.selectors import scorecard_preview

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from cs_portal.api.auth import IsAdminOrReadOnly
+from people.api_auth import IsAdminOrReadOnly
 from health.models import RecomputeRun
 from health.services import recompute_enqueue
 

@@ -1,14 +1,20 @@
 """Reads of the health app: scorecards for the read-only pages and the scorecard preview of the admin."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from datetime import date
 
-from accounts.export import latest_as_of
+from django.db.models import Max, Prefetch, Q, QuerySet
+
 from health.engine.scoring import ScorecardPlan, load_scorecards, score_account, scorecard_plan, select_scorecard
 from health.metrics_catalog import METRICS
-from health.models import AccountMetrics, Band, Measure, Scorecard
+from health.models import AccountMetrics, Band, HealthScore, Measure, Scorecard
 from health.services import METRIC_COLUMNS
 
 PREVIEW_BANDS = (Band.HEALTHY, Band.NEUTRAL, Band.AT_RISK, Band.UNKNOWN)
+
+
+def results_day() -> date | None:
+    """The latest date with published results: the default date of exports, pages and the API."""
+    return HealthScore.objects.aggregate(d=Max("as_of"))["d"]
 
 
 def scorecard_list() -> QuerySet[Scorecard]:
@@ -73,7 +79,7 @@ def scorecard_preview(*, draft: dict, scorecard_id: int | None, limit: int = 10)
     and at most `limit` accounts whose band changes, the largest score moves first.
     Queries: four, whatever the number of accounts.
     """
-    day = latest_as_of()
+    day = results_day()
     if day is None:
         return {"as_of": None}
     saved_plans = load_scorecards()

@@ -17,7 +17,7 @@ from django.db.models import Case, F, OuterRef, Subquery, When
 from django.utils import timezone
 
 from accounts.models import Account, Tier
-from cs_portal.bulk import bulk_insert
+from core.bulk import bulk_insert
 from health.engine.metrics import compute_facts
 from health.engine.scoring import load_scorecards, score_account, select_scorecard, tier_for
 from health.models import (
@@ -157,10 +157,9 @@ def recompute_publish(*, run_id: int, rows: list | None = None) -> RecomputeRun:
     """
     from dashboards.services import (  # rollups read what this step writes
         revenue_day_write,
-        segment_days_write,
         vertical_days_rollup,
     )
-    from segments.services import segments_recompute  # segments read what this step writes
+    from segments.services import segment_days_write, segments_recompute  # segments read what this step writes
 
     run = RecomputeRun.objects.get(pk=run_id)
     if run.status != RecomputeRun.Status.RUNNING:

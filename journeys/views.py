@@ -5,7 +5,7 @@ import re
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.export import latest_as_of
+from health.selectors import results_day
 from accounts.models import Vertical
 from dashboards.charts import funnel_figure
 from journeys import selectors
@@ -25,7 +25,7 @@ def journey_overview(request):
             return render(request, "journeys/journeys.html",
                           {"verticals": verticals, "error": f"vertical: no vertical '{slug[:80]}'; pick one from the list"},
                           status=400)  # fmt: skip
-    day = latest_as_of()
+    day = results_day()
     funnels = selectors.journey_funnels(day, vertical=vertical)
     for funnel in funnels:
         funnel["figure"] = funnel_figure(funnel, height=90 + 50 * len(funnel["stages"]))

@@ -57,3 +57,22 @@ class SegmentMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} in {self.segment_id} {self.entered_on}–{self.left_on or ''}"
+
+
+class SegmentDay(models.Model):
+    """One segment on one day: its members (stays including the day) and their ARR, written with
+    the day's results right after the segments are recomputed (replaced on a re-run of the same
+    date), so the segment list does not join every membership to its account per request."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    members = models.PositiveIntegerField(default=0)
+    arr = models.DecimalField("ARR", max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["segment", "day"]
+        constraints = [models.UniqueConstraint(fields=["segment", "day"], name="uniq_segment_day")]
+        indexes = [models.Index(fields=["day"], name="segment_day_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} {self.day}: {self.members} members"

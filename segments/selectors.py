@@ -9,12 +9,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, Tier, UseCase, Vertical
-from dashboards.models import SegmentDay
 from health.models import HealthScore
 from journeys.models import Stage
 from people.models import User
 from segments.compiler import compile_rule
-from segments.models import Segment, SegmentMembership
+from segments.models import Segment, SegmentDay, SegmentMembership
 from segments.rules import BANDS, FIELDS, OPS_BY_KIND, PERSONAS, validate_rule
 
 
@@ -86,11 +85,11 @@ def rule_preview(rule, *, segment: Segment | None = None, as_of: date | None = N
     errors = validate_rule(rule)
     if errors:
         return {"errors": errors}
-    from accounts.export import latest_as_of  # accounts.export imports this module
+    from health.selectors import results_day
 
     has_results = True
     if as_of is None:
-        as_of = latest_as_of()
+        as_of = results_day()
         if as_of is None:
             has_results, as_of = False, timezone.localdate()
     matches = Account.objects.active_on(as_of).filter(compile_rule(rule, as_of))

@@ -3,13 +3,14 @@
 from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Sum
 
 from accounts.models import Account
-from cs_portal.bulk import bulk_insert
+from core.bulk import bulk_insert
 from health.models import HealthScore
 from segments.compiler import compile_rule
-from segments.models import Segment, SegmentMembership
+from segments.models import Segment, SegmentDay, SegmentMembership
+from segments.selectors import memberships_on
 
 
 def segment_members(segment: Segment, as_of: date) -> set[int]:
@@ -72,3 +73,20 @@ def segments_recompute(*, as_of: date) -> dict:
         for start in range(0, len(ids), 5000):
             day.filter(account_id__in=ids[start : start + 5000]).update(touch_model=model)
     return {"segments": sum(1 for s in segments if s.active), "entered": entered, "left": left}
+
+
+@transaction.atomic
+def segment_days_write(*, day: date) -> int:
+    """(Re)writes SegmentDay for `day`: each segment's members that day and their ARR (one grouped
+    query); a segment without members gets a row of zeros, so a day with rows is complete."""
+    stats = {
+        r["segment_id"]: r
+        for r in memberships_on(day).values("segment_id").annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
+    }
+    SegmentDay.objects.filter(day=day).delete()
+    rows = [
+        SegmentDay(segment_id=pk, day=day, members=stats.get(pk, {}).get("n", 0), arr=stats.get(pk, {}).get("arr") or 0)
+        for pk in Segment.objects.values_list("pk", flat=True)
+    ]
+    SegmentDay.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

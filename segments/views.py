@@ -6,7 +6,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.export import export_csv_lines, latest_as_of
+from accounts.export import export_csv_lines
+from health.selectors import results_day
 from accounts.views import csv_download
 from segments.charts import members_over_time_figure, segment_flow_figure
 from segments.models import Segment
@@ -22,7 +23,7 @@ from segments.selectors import (
 
 @require_GET
 def segment_list(request):
-    day = latest_as_of() or timezone.localdate()
+    day = results_day() or timezone.localdate()
     stats = segment_stats(day)
     segments = list(Segment.objects.order_by("-priority", "name"))
     for segment in segments:
@@ -42,7 +43,7 @@ def segment_list(request):
 @require_GET
 def segment_detail(request, slug: str):
     segment = get_object_or_404(Segment, slug=slug)
-    day = latest_as_of() or timezone.localdate()
+    day = results_day() or timezone.localdate()
     stays = (
         memberships_on(day)
         .filter(segment=segment)
@@ -75,5 +76,5 @@ def segment_detail(request, slug: str):
 @require_GET
 def segment_export(request, slug: str):
     segment = get_object_or_404(Segment, slug=slug)
-    day = latest_as_of() or timezone.localdate()
+    day = results_day() or timezone.localdate()
     return csv_download(export_csv_lines(segment_accounts(segment, day), day), f"segment-{segment.slug}.csv")

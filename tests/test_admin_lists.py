@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cs_portal.paginators import CappedCountPaginator
+from core.paginators import CappedCountPaginator
 from health.models import AccountMetrics, HealthScore
 from tests.factories import AccountFactory, UsageFactory
 

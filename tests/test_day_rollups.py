@@ -8,8 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboards.models import SegmentDay, VerticalDay
-from dashboards.services import segment_days_write, vertical_days_rollup
+from dashboards.models import VerticalDay
+from segments.models import SegmentDay
+from dashboards.services import vertical_days_rollup
+from segments.services import segment_days_write
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
 from journeys.selectors import journey_funnels

@@ -79,7 +79,7 @@ def test_recompute_publishes_the_rollup_once_per_date():
 
 
 def test_recompute_publishes_the_segment_figures_once_per_date():
-    from dashboards.models import SegmentDay
+    from segments.models import SegmentDay
     from segments.models import Segment
 
     big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})

@@ -3,7 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.export import export_csv_lines, latest_as_of
+from accounts.export import export_csv_lines
+from health.selectors import results_day
 from accounts.models import Account
 from segments.models import Segment
 from segments.selectors import segment_accounts
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, as_of=None, segment=None, output=None, **options):
         try:
-            day = date.fromisoformat(as_of) if as_of else (latest_as_of() or timezone.localdate())
+            day = date.fromisoformat(as_of) if as_of else (results_day() or timezone.localdate())
         except ValueError:
             raise CommandError(f"--as-of: '{as_of}' is not a date in YYYY-MM-DD form") from None
         accounts = Account.objects.all()

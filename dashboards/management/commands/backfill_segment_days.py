@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from cs_portal.cli import date_option
+from core.cli import date_option
 from dashboards.services import segment_days_backfill
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from cs_portal.cli import date_option
+from core.cli import date_option
 from dashboards.services import vertical_days_backfill
 
 

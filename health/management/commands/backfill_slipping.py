@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from accounts.export import latest_as_of
-from cs_portal.cli import date_option
+from health.selectors import results_day
+from core.cli import date_option
 from health.models import HealthScore
 from health.services import health_scores_mark_slipping
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--date", dest="day", help="the day, YYYY-MM-DD (default: the latest results)")
 
     def handle(self, *args, day=None, **options):
-        day = date_option("--date", day) or latest_as_of()
+        day = date_option("--date", day) or results_day()
         if day is None:
             self.stdout.write("no results yet: nothing to fill")
             return

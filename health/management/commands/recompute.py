@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cs_portal.cli import date_option
+from core.cli import date_option
 from health.services import RecomputeRefused, recompute
 
 # With --history: every day of the last month (what "since 7 / 30 days ago", band drops and

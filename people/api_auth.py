@@ -36,7 +36,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "cs_portal.api.auth.TokenAuthentication"
+    target_class = "people.api_auth.TokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
