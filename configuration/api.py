@@ -4,22 +4,28 @@ Writes go through `config_apply` — the same validation and upsert as `apply_co
 admin — so a rule that `apply_config` would refuse can never be saved through the API either.
 """
 
+from decimal import Decimal, InvalidOperation
+
 from django.db import transaction
+from django.db.models import ProtectedError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Feature, Tier, UseCase, Vertical
 from configuration import services
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.services import ConfigInvalid, config_apply, config_export, rule_label
-from people.api_auth import IsAdminOrReadOnly
 from core.api.errors import error_response
+from dashboards.api import VerticalSummarySerializer, vertical_summary
 from health.models import Scorecard
 from journeys.models import Journey
+from people.api_auth import IsAdminOrReadOnly, IsTeamMember
 from segments.models import Segment
 from segments.selectors import memberships_on
 
@@ -81,6 +87,138 @@ class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
     def partial_update(self, request, *args, **kwargs):
         return self._apply(request.data, self.get_object())
+
+
+class InUse(APIException):
+    status_code = 409
+    default_detail = "This object is still in use and cannot be deleted."
+    default_code = "in_use"
+
+
+class VerticalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Vertical
+        fields = ["id", "name", "slug", "description"]
+        read_only_fields = ["slug"]
+
+
+class UseCaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UseCase
+        fields = ["id", "name", "slug", "description"]
+        read_only_fields = ["slug"]
+
+
+class FeatureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Feature
+        fields = ["id", "key", "name"]
+
+
+class TierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tier
+        fields = ["id", "name", "min_arr"]
+
+
+class ReferenceViewSet(DocumentItemViewSet, mixins.UpdateModelMixin):
+    """Verticals, use cases, features and tiers. Writes go through `config_apply` as one-item
+    documents (the validation of apply_config: slugs, names, min_arr); responses keep the
+    serializer's shape. A delete of an object still in use answers 409 and deletes nothing."""
+
+    output_serializer = None
+    read_only_keys = ("id", "slug")
+
+    def serialize(self, obj) -> dict:
+        return self.output_serializer(obj).data
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([self.serialize(o) for o in page])
+
+    def _apply(self, item, instance=None):
+        if isinstance(item, dict):
+            item = {k: v for k, v in item.items() if k not in self.read_only_keys}
+        return super()._apply(item, instance)
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError as exc:
+            names = sorted({str(o) for o in exc.protected_objects})[:5]
+            raise InUse(f"{instance} is still used by: {', '.join(names)}") from None
+
+
+class VerticalViewSet(ReferenceViewSet):
+    kind = "verticals"
+    identity = ("name",)
+    serializer_class = output_serializer = VerticalSerializer
+    as_dict = staticmethod(services._vertical_dict)
+    queryset = Vertical.objects.order_by("name")
+    lookup_field = "slug"
+    search_fields = ["name"]
+    ordering_fields = ["name"]
+
+    def lookup_saved(self, item):
+        return Vertical.objects.get(name__iexact=str(item["name"]).strip())
+
+    @extend_schema(responses=VerticalSummarySerializer)
+    @action(detail=True, methods=["get"], permission_classes=[IsTeamMember])
+    def summary(self, request, slug=None):
+        """The vertical's revenue and health on the latest day: ARR, share, average, ARR at risk, health mix."""
+        return Response(VerticalSummarySerializer(vertical_summary(slug)).data)
+
+
+class UseCaseViewSet(ReferenceViewSet):
+    kind = "use_cases"
+    identity = ("name",)
+    serializer_class = output_serializer = UseCaseSerializer
+    as_dict = staticmethod(services._vertical_dict)
+    queryset = UseCase.objects.order_by("name")
+    lookup_field = "slug"
+    search_fields = ["name"]
+    ordering_fields = ["name"]
+
+    def lookup_saved(self, item):
+        return UseCase.objects.get(name__iexact=str(item["name"]).strip())
+
+
+class FeatureViewSet(ReferenceViewSet):
+    kind = "features"
+    identity = ("key",)
+    serializer_class = output_serializer = FeatureSerializer
+    as_dict = staticmethod(services._feature_dict)
+    queryset = Feature.objects.order_by("key")
+    lookup_field = "key"
+    search_fields = ["key", "name"]
+    ordering_fields = ["key", "name"]
+
+    def lookup_saved(self, item):
+        return Feature.objects.get(key__iexact=str(item["key"]).strip())
+
+
+class TierViewSet(ReferenceViewSet):
+    kind = "tiers"
+    identity = ("name",)
+    serializer_class = output_serializer = TierSerializer
+    as_dict = staticmethod(services._tier_dict)
+    queryset = Tier.objects.order_by("-min_arr")
+    ordering_fields = ["min_arr", "name"]
+
+    def lookup_saved(self, item):
+        return Tier.objects.get(name__iexact=str(item["name"]).strip())
+
+    def _apply(self, item, instance=None):
+        # The serializer writes min_arr as a decimal string ("5.00"); the document takes a number.
+        if isinstance(item, dict) and isinstance(item.get("min_arr"), str):
+            try:
+                value = Decimal(item["min_arr"])
+            except InvalidOperation:
+                pass  # left as it is: the validation names the field
+            else:
+                if value.is_finite():
+                    item = {**item, "min_arr": int(value) if value == value.to_integral_value() else float(value)}
+        return super()._apply(item, instance)
 
 
 class MeasureDoc(serializers.Serializer):

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from cs_portal import views
+from dashboards.urls import account_urls, home_urls, journey_urls, segment_urls
 from people import views as people_views
 
 admin.site.site_header = "CS Portal administration"
@@ -13,13 +14,13 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("", views.home, name="home"),
+    *home_urls,
     path("profile/", people_views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", people_views.revoke_token, name="revoke-token"),
-    path("accounts/", include("accounts.urls")),
-    path("segments/", include("segments.urls")),
+    path("accounts/", include(account_urls)),
+    path("segments/", include(segment_urls)),
     path("", include("dashboards.urls")),
-    path("journeys/", include("journeys.urls")),
+    path("journeys/", include(journey_urls)),
     path("api/", include("cs_portal.api.urls")),
     path("scorecards/", include("health.urls")),
     path("admin/config/", include("configuration.admin_urls")),

@@ -9,14 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from dashboards.models import VerticalDay
-from segments.models import SegmentDay
 from dashboards.services import vertical_days_rollup
-from segments.services import segment_days_write
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
 from journeys.selectors import journey_funnels
-from segments.models import Segment, SegmentMembership
+from segments.models import Segment, SegmentDay, SegmentMembership
 from segments.selectors import segment_stats
+from segments.services import segment_days_write
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db

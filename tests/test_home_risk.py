@@ -159,7 +159,7 @@ def test_risk_bad_filters_get_a_message_not_a_500(client_for, csm):
 
 
 def test_risk_paging(client_for, csm, monkeypatch):
-    from dashboards import views
+    from dashboards.views import leaders as views
 
     monkeypatch.setattr(views, "RISK_PAGE_SIZE", 2)
     book(csm, rows=3)  # 6 rows

@@ -4,17 +4,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from accounts import api as accounts_api
 from accounts import api_ingest
 from configuration import api as config_api
+from dashboards import api as dashboards_api
 from health import api as health_api
 
 router = DefaultRouter()
-router.register("verticals", accounts_api.VerticalViewSet)
-router.register("use-cases", accounts_api.UseCaseViewSet)
-router.register("features", accounts_api.FeatureViewSet)
-router.register("tiers", accounts_api.TierViewSet)
-router.register("accounts", accounts_api.AccountViewSet, basename="account")
+router.register("verticals", config_api.VerticalViewSet)
+router.register("use-cases", config_api.UseCaseViewSet)
+router.register("features", config_api.FeatureViewSet)
+router.register("tiers", config_api.TierViewSet)
+router.register("accounts", dashboards_api.AccountViewSet, basename="account")
 router.register("segments", config_api.SegmentViewSet, basename="segment")
 router.register("scorecards", config_api.ScorecardViewSet, basename="scorecard")
 router.register("journeys", config_api.JourneyViewSet, basename="journey")
@@ -25,7 +25,7 @@ urlpatterns = [
     path("v1/usage/", api_ingest.UsageIngestView.as_view(), name="api-usage"),
     path("v1/nps/", api_ingest.NpsIngestView.as_view(), name="api-nps"),
     path("v1/config/", config_api.ConfigView.as_view(), name="api-config"),
-    path("v1/reports/revenue/", accounts_api.RevenueReportView.as_view(), name="api-revenue"),
+    path("v1/reports/revenue/", dashboards_api.RevenueReportView.as_view(), name="api-revenue"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -5,17 +5,21 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import charts, selectors, services
-from accounts.export import export_csv_lines
-from health.selectors import results_day
 from accounts.forms import AccountFilterForm, StatedDriverForm
 from accounts.models import Account
+from dashboards import account_selectors
+from dashboards.cross_pollination import account_suggestions
+from dashboards.exports import csv_download, export_csv_lines
+from health.explain import score_change
+from health.metrics_catalog import METRICS
+from health.selectors import results_day
 from segments.models import TouchModel
 
 PAGE_SIZE = 50
@@ -49,12 +53,6 @@ def account_export(request):
     return csv_download(export_csv_lines(accounts, results_day() or timezone.localdate()), "accounts.csv")
 
 
-def csv_download(lines, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @require_GET
 def account_detail(request, pk: int):
     return _render_account(request, pk, StatedDriverForm())
@@ -84,14 +82,11 @@ def _get_account(pk: int) -> Account:
 
 
 def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int = 200):
-    from dashboards.cross_pollination import account_suggestions
-    from health.metrics_catalog import METRICS
-
     account = _get_account(pk)
-    health = selectors.latest_health(account)
+    health = account_selectors.latest_health(account)
     day = health.as_of if health else timezone.localdate()
     usage = selectors.usage_by_feature(account, as_of=day)
-    trend = selectors.health_trend(account, day)
+    trend = account_selectors.health_trend(account, day)
     heatmap = selectors.usage_heatmap(account, day)
     nps = selectors.nps_history(account)
     context = {
@@ -108,8 +103,8 @@ def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int
         "trend": trend,
         "trend_figure": charts.score_trend_figure(trend, health.scorecard if health else None) if trend else None,
         "changes": _score_changes(account, health, lambda m: METRICS[m].label if m in METRICS else m),
-        "journey": selectors.journey_steps(account),
-        "segments": selectors.segment_history(account),
+        "journey": account_selectors.journey_steps(account),
+        "segments": account_selectors.segment_history(account),
         "drivers": selectors.drivers_with_usage(account, day),
         "driver_form": driver_form,
         "can_record_driver": request.user.has_perm("accounts.add_stateddriver"),
@@ -124,12 +119,10 @@ def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int
 
 def _score_changes(account, health, label) -> list:
     """Why the score moved since 7 and 30 days before the latest result (one query for both days)."""
-    from health.explain import score_change
-
     if health is None or health.score is None:
         return []
     days = {n: health.as_of - timedelta(days=n) for n in (7, 30)}
-    before = selectors.health_on(account, list(days.values()))
+    before = account_selectors.health_on(account, list(days.values()))
     names = {h.scorecard_id: h.scorecard.name for h in [health, *before.values()] if h.scorecard_id}
     return [
         score_change(
@@ -141,8 +134,6 @@ def _score_changes(account, health, label) -> list:
 
 def _measure_rows(health) -> list[dict]:
     """Measures with their labels and direction, most points lost first."""
-    from health.metrics_catalog import METRICS
-
     if health is None:
         return []
     rows = []

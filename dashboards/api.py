@@ -1,64 +1,32 @@
-"""REST API for reference data (verticals, use cases, features, tiers) and accounts."""
+"""The read side of the API: accounts with their latest health, drivers, and the revenue report.
+
+Account writes go through accounts.api_ingest (the validation of import_accounts)."""
 
 from datetime import timedelta
 
 import django_filters.rest_framework as filters
-from django.db.models import Prefetch, ProtectedError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors
-from health.selectors import results_day
-from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UseCase, Vertical
-from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
+from accounts.api_ingest import account_write
+from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Vertical
 from health.models import Band, HealthScore
+from health.selectors import results_day
+from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
 from segments.selectors import memberships_on
 
 
-class InUse(APIException):
-    status_code = 409
-    default_detail = "This object is still in use and cannot be deleted."
-    default_code = "in_use"
-
-
-class ProtectedDeleteMixin:
-    def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError as exc:
-            names = sorted({str(o) for o in exc.protected_objects})[:5]
-            raise InUse(f"{instance} is still used by: {', '.join(names)}") from None
-
-
-class VerticalSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Vertical
-        fields = ["id", "name", "slug", "description"]
-        read_only_fields = ["slug"]
-
-
-class UseCaseSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = UseCase
-        fields = ["id", "name", "slug", "description"]
-        read_only_fields = ["slug"]
-
-
-class FeatureSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Feature
-        fields = ["id", "key", "name"]
-
-
-class TierSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Tier
-        fields = ["id", "name", "min_arr"]
+def vertical_summary(slug: str) -> dict:
+    """The vertical's row of the revenue report (404 for an unknown slug)."""
+    return _vertical_summary(slug)
 
 
 class VerticalSummarySerializer(serializers.Serializer):
@@ -92,47 +60,6 @@ class DriverSerializer(serializers.ModelSerializer):
     def get_used_90d(self, driver) -> bool:
         """Say vs do: false when the customer names a feature it has not used in 90 days."""
         return bool(getattr(driver, "events_90d", 0))
-
-
-class NamedViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
-    """Verticals and use cases: by slug, searchable by name; written by CS Admins."""
-
-    permission_classes = [IsAdminOrReadOnly]
-    lookup_field = "slug"
-    search_fields = ["name"]
-    ordering_fields = ["name"]
-
-
-class VerticalViewSet(NamedViewSet):
-    queryset = Vertical.objects.order_by("name")
-    serializer_class = VerticalSerializer
-
-    @extend_schema(responses=VerticalSummarySerializer)
-    @action(detail=True, methods=["get"], permission_classes=[IsTeamMember])
-    def summary(self, request, slug=None):
-        """The vertical's revenue and health on the latest day: ARR, share, average, ARR at risk, health mix."""
-        return Response(VerticalSummarySerializer(_vertical_summary(slug)).data)
-
-
-class UseCaseViewSet(NamedViewSet):
-    queryset = UseCase.objects.order_by("name")
-    serializer_class = UseCaseSerializer
-
-
-class FeatureViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
-    queryset = Feature.objects.order_by("key")
-    serializer_class = FeatureSerializer
-    permission_classes = [IsAdminOrReadOnly]
-    lookup_field = "key"
-    search_fields = ["key", "name"]
-    ordering_fields = ["key", "name"]
-
-
-class TierViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
-    queryset = Tier.objects.order_by("-min_arr")
-    serializer_class = TierSerializer
-    permission_classes = [IsAdminOrReadOnly]
-    ordering_fields = ["min_arr", "name"]
 
 
 class HealthSerializer(serializers.ModelSerializer):
@@ -274,8 +201,6 @@ class AccountViewSet(
 
     @extend_schema(request=AccountWriteSerializer, responses={201: AccountDetailSerializer})
     def create(self, request, *args, **kwargs):
-        from accounts.api_ingest import account_write
-
         response = account_write(request.data)
         if response.status_code != 201:
             return response
@@ -284,8 +209,6 @@ class AccountViewSet(
 
     @extend_schema(request=AccountWriteSerializer, responses={200: AccountDetailSerializer})
     def update(self, request, *args, **kwargs):
-        from accounts.api_ingest import account_write
-
         account = self.get_object()
         response = account_write(request.data, account)
         if response.status_code != 201:
@@ -327,8 +250,6 @@ class AccountViewSet(
 
 
 def _vertical_summary(slug):
-    from django.shortcuts import get_object_or_404
-
     vertical = get_object_or_404(Vertical, slug=slug)
     for row in selectors.revenue_by_vertical(results_day()):
         if row["slug"] == vertical.slug:

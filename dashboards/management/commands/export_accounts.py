@@ -3,9 +3,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.export import export_csv_lines
-from health.selectors import results_day
 from accounts.models import Account
+from dashboards.exports import export_csv_lines
+from health.selectors import results_day
 from segments.models import Segment
 from segments.selectors import segment_accounts
 

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 
 from accounts.models import Account
 from health.models import AccountMetrics, HealthScore
@@ -67,3 +68,10 @@ def export_csv_lines(accounts: QuerySet[Account], as_of: date) -> Iterator[str]:
     yield writer.writerow(COLUMNS)
     for row in export_rows(accounts, as_of):
         yield writer.writerow(row)
+
+
+def csv_download(lines, filename: str) -> StreamingHttpResponse:
+    """A streamed CSV attachment (the account list's, a segment's, the risk list's)."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,1 @@
+"""The pages: accounts, segments, journeys, the role home, and the leaders' views of revenue and risk."""
