@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 
-from accounts.models import Account, Vertical
+from accounts.models import Account, Feature, Vertical
 
 
 class AccountFilterForm(forms.Form):
@@ -29,7 +29,5 @@ class StatedDriverForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
-        from accounts.models import Feature
-
         super().__init__(*args, **kwargs)
         self.fields["feature"].queryset = Feature.objects.order_by("name")

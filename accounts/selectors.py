@@ -2,9 +2,10 @@
 
 from datetime import date, timedelta
 
-from django.db.models import CharField, Count, F, FilteredRelation, Q, QuerySet, Sum, Value
+from django.db.models import CharField, Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncWeek
 
-from accounts.models import Account, AccountUseCase, ArrChange, UsageDaily
+from accounts.models import Account, AccountUseCase, ArrChange, NpsResponse, StatedDriver, UsageDaily
 
 
 def account_list(*, vertical: str = "", owner: str = "", q: str = "") -> QuerySet[Account]:
@@ -106,9 +107,6 @@ def revenue_by_vertical(day: date | None) -> list[dict]:
 def driver_events_90d(end: date):
     """For StatedDriver querysets: the events of the driver's account and feature in the 90 days
     up to `end` (0 without usage), as an indexed subquery per driver."""
-    from django.db.models import OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
     events = (
         UsageDaily.objects.filter(
             account=OuterRef("account"), feature=OuterRef("feature"), date__range=(end - timedelta(days=89), end)
@@ -122,8 +120,6 @@ def driver_events_90d(end: date):
 
 def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
     """The account's stated drivers, each with its feature's events in the 90 days up to `as_of`."""
-    from accounts.models import StatedDriver
-
     return (
         StatedDriver.objects.filter(account=account)
         .select_related("feature", "recorded_by")
@@ -134,8 +130,6 @@ def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
 
 def usage_heatmap(account: Account, end: date, *, days: int = 365) -> dict:
     """Events per feature and week (weeks start on Monday) over the `days` days ending `end`."""
-    from django.db.models.functions import TruncWeek
-
     start = end - timedelta(days=days - 1)
     rows = (
         UsageDaily.objects.filter(account=account, date__range=(start, end))
@@ -156,6 +150,4 @@ def usage_heatmap(account: Account, end: date, *, days: int = 365) -> dict:
 
 
 def nps_history(account: Account, *, limit: int = 100) -> list:
-    from accounts.models import NpsResponse
-
     return list(NpsResponse.objects.filter(account=account).order_by("-date")[:limit])

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_pages.py --accounts 100000 --reuse    # time only (after merges)
 
 Load: a fresh PostgreSQL database, migrated, with the demo's starter configuration, ~40 CSMs,
-N accounts (log-normal ARR per vertical as in accounts/demo.py), use cases, ARR history, NPS,
+N accounts (log-normal ARR per vertical as in demo/generator.py), use cases, ARR history, NPS,
 stated drivers and 90 days of sparse usage (a full, dense year for the biggest account), loaded
 with COPY and INSERT … SELECT (no ORM per row). Today's results come from the real
 `manage.py recompute`; the 364 days before it are generated in SQL from today's results (scores
@@ -69,7 +69,7 @@ HISTORY_DAYS = 365
 DETAIL_DAYS = 35  # days with measures and AccountMetrics
 USAGE_DAYS = 90
 CSMS = 40
-# Average share of active days per vertical rhythm and trajectory (after accounts/demo.py).
+# Average share of active days per vertical rhythm and trajectory (after demo/generator.py).
 RHYTHM_ACTIVITY = {"daily": 0.68, "weekdays": 0.44, "weekly": 0.25, "twice_weekly": 0.16, "terms": 0.05}
 TRAJECTORY_ACTIVITY = {"healthy": 1.0, "declining": 0.6, "struggling": 0.25, "churned": 0.5}
 
@@ -145,7 +145,7 @@ def load(url: str, n: int, today: date, seed: int) -> dict:
     from django.contrib.auth.models import Group
     from django.utils import timezone
 
-    from accounts.demo import NAME_PARTS, TRAJECTORIES, VERTICALS, DemoGenerator, demo_config
+    from demo.generator import NAME_PARTS, TRAJECTORIES, VERTICALS, DemoGenerator, demo_config
     from configuration.services import config_apply
     from people import roles
     from people.models import User

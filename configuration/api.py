@@ -24,6 +24,7 @@ from configuration.services import ConfigInvalid, config_apply, config_export, r
 from core.api.errors import error_response
 from dashboards.api import VerticalSummarySerializer, vertical_summary
 from health.models import Scorecard
+from health.selectors import results_day
 from journeys.models import Journey
 from people.api_auth import IsAdminOrReadOnly, IsTeamMember
 from segments.models import Segment
@@ -286,8 +287,6 @@ class SegmentViewSet(DocumentItemViewSet):
         segment = self.get_object()
         stays = segment.memberships.select_related("account").order_by("-entered_on", "account__name")
         if request.query_params.get("current") in ("1", "true", "yes"):
-            from health.selectors import results_day
-
             day = results_day()
             stays = memberships_on(day).filter(segment=segment).select_related("account") if day else stays.none()
         page = self.paginate_queryset(stays)

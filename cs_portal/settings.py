@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "journeys",
     "configuration",
     "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [

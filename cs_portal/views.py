@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as html_server_error
 
 from cs_portal.celery import app as celery_app
 
@@ -35,8 +37,6 @@ def not_found(request, exception=None):
     """404s: the API's error format under /api/, the HTML page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"errors": [{"path": "", "message": "Not found."}]}, status=404)
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
 
 
@@ -44,6 +44,4 @@ def not_found(request, exception=None):
 def server_error(request):
     if request.path.startswith("/api/"):
         return JsonResponse({"errors": [{"path": "", "message": "Server error: it has been logged."}]}, status=500)
-    from django.views.defaults import server_error as html_server_error
-
     return html_server_error(request)

@@ -1,6 +1,7 @@
 """Plotly figures for the dashboards: plain data in, figure JSON out; no queries."""
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 BAND_COLOURS = {"healthy": "#2e9d5b", "neutral": "#e0a526", "at_risk": "#d64545", "unknown": "#9aa5b1"}
 BAND_LABELS = {"healthy": "Healthy", "neutral": "Neutral", "at_risk": "At risk", "unknown": "Unknown"}
@@ -85,8 +86,6 @@ def adoption_figure(rows: list[dict]) -> str:
 
 def vertical_history_figure(days: list) -> str:
     """The median score over time (line) above the health mix over time (stacked areas)."""
-    from plotly.subplots import make_subplots
-
     x = [d.day.isoformat() for d in days]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.5, 0.5], vertical_spacing=0.08)
     fig.add_trace(go.Scatter(x=x, y=[d.median_score for d in days], name="Median score", mode="lines+markers",

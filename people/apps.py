@@ -7,7 +7,7 @@ class PeopleConfig(AppConfig):
     name = "people"
 
     def ready(self):
-        from people.services import role_groups_ensure
+        from people.services import role_groups_ensure  # noqa: PLC0415 - models load after apps.py is imported
 
         # After every migrate, and after the flushes of transactional tests: the role groups and
         # their permissions, including those of models added since the roles' data migration.

@@ -3,9 +3,13 @@
 import hashlib
 import secrets
 
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from people import roles
 from people.models import ApiToken, User
 
 TOKEN_PREFIX = "csp_"
@@ -43,12 +47,6 @@ def role_groups_ensure(*, app_config=None, **_signal_kwargs) -> None:
 
     As a post_migrate receiver it acts once per migrate, on the last app's signal: every app's
     permissions exist by then (auth creates them app by app on the same signal)."""
-    from django.apps import apps
-    from django.contrib.auth.models import Group, Permission
-    from django.db.models import Q
-
-    from people import roles
-
     if app_config is not None and app_config is not [a for a in apps.get_app_configs() if a.models_module][-1]:
         return
 

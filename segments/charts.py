@@ -1,6 +1,7 @@
 """Plotly figures for segment pages: plain data in, figure JSON out; no queries."""
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 
 def members_over_time_figure(weeks: list, lines: list[tuple[str, list[int]]]) -> str:
@@ -16,8 +17,6 @@ def members_over_time_figure(weeks: list, lines: list[tuple[str, list[int]]]) ->
 
 def segment_flow_figure(weeks: list, series: dict) -> str:
     """Members at each week end (top) over the accounts that entered (up) and left (down) that week."""
-    from plotly.subplots import make_subplots
-
     x = [d.isoformat() for d in weeks]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.06)
     fig.add_trace(go.Scatter(x=x, y=series["members"], name="Members", mode="lines+markers", line={"color": "#1f2a44"},

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Tier, UseCase, Vertical
 from health.models import HealthScore
+from health.selectors import results_day
 from journeys.models import Stage
 from people.models import User
 from segments.compiler import compile_rule
@@ -85,7 +86,6 @@ def rule_preview(rule, *, segment: Segment | None = None, as_of: date | None = N
     errors = validate_rule(rule)
     if errors:
         return {"errors": errors}
-    from health.selectors import results_day
 
     has_results = True
     if as_of is None:

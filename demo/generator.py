@@ -4,11 +4,13 @@ NPS, ARR changes, churn, stated drivers, the demo team and a starter configurati
 The same seed and `today` give the same data, row for row.
 """
 
+import json
 import math
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -95,215 +97,12 @@ NAME_PARTS = {
 TRAJECTORIES = (("healthy", 0.58), ("declining", 0.22), ("struggling", 0.10), ("churned", 0.10))
 
 
+RULES = Path(__file__).with_name("rules.json")
+
+
 def demo_config() -> dict:
-    """The starter configuration: scorecards per vertical, tiers, segments, journeys."""
-    journeys = [
-        ("Education", "Parent-teacher conferences", [("Booking page live", ["booking_pages"], 1), ("Reminders on", ["reminders"], 3), ("Conferences booked", ["scheduling"], 10)]),
-        ("Tech Sales", "Demo scheduling", [("First demo booked", ["scheduling"], 1), ("Routing on", ["round_robin"], 5), ("CRM connected", ["crm_sync"], 5), ("Team on analytics", ["analytics"], 3)]),
-        ("Recruiting", "Candidate interviews", [("First interview", ["scheduling"], 1), ("Panels routed", ["round_robin"], 5), ("Video interviews", ["video_rooms"], 5)]),
-        ("Customer Success", "QBR scheduling", [("First QBR", ["scheduling"], 1), ("CRM connected", ["crm_sync"], 3), ("Booking pages shared", ["booking_pages"], 5)]),
-        ("Healthcare", "Patient appointments", [("Booking page live", ["booking_pages"], 1), ("Reminders on", ["reminders"], 5), ("Telehealth", ["video_rooms"], 3)]),
-    ]  # fmt: skip
-    return {
-        "version": 1,
-        "verticals": [{"name": v.name, "description": f"{v.name} customers"} for v in VERTICALS],
-        "use_cases": [{"name": u, "description": ""} for v in VERTICALS for u in v.use_cases],
-        "features": [{"key": k, "name": n} for k, n in FEATURES.items()],
-        "tiers": [
-            {"name": "Tier 1", "min_arr": 100000},
-            {"name": "Tier 2", "min_arr": 20000},
-            {"name": "Tier 3", "min_arr": 0},
-        ],
-        "scorecards": [
-            {
-                "name": "Education — seasonal",
-                "vertical": "Education",
-                "use_case": None,
-                "active": True,
-                "healthy_at": 70,
-                "at_risk_below": 40,
-                "measures": [
-                    {"metric": "active_months_365d", "weight": 3, "red": 1, "green": 4},
-                    {"metric": "active_days_365d", "weight": 2, "red": 2, "green": 12},
-                    {"metric": "days_since_last_activity", "weight": 1, "red": 200, "green": 90},
-                    {"metric": "nps_latest", "weight": 1, "red": 4, "green": 9},
-                ],
-            },
-            {
-                "name": "Tech Sales — daily",
-                "vertical": "Tech Sales",
-                "use_case": None,
-                "active": True,
-                "healthy_at": 75,
-                "at_risk_below": 45,
-                "measures": [
-                    {"metric": "active_days_30d", "weight": 3, "red": 5, "green": 18},
-                    {"metric": "seat_utilization_30d", "weight": 2, "red": 20, "green": 70},
-                    {"metric": "events_30d", "weight": 1, "red": 20, "green": 200},
-                    {"metric": "journey_progress", "weight": 1, "red": 25, "green": 100},
-                ],
-            },
-            {
-                "name": "Recruiting",
-                "vertical": "Recruiting",
-                "use_case": None,
-                "active": True,
-                "healthy_at": 70,
-                "at_risk_below": 40,
-                "measures": [
-                    {"metric": "active_days_90d", "weight": 2, "red": 8, "green": 30},
-                    {"metric": "features_used_90d", "weight": 1, "red": 1, "green": 4},
-                    {"metric": "days_since_last_activity", "weight": 1, "red": 30, "green": 5},
-                ],
-            },
-            {
-                "name": "Customer Success",
-                "vertical": "Customer Success",
-                "use_case": None,
-                "active": True,
-                "healthy_at": 70,
-                "at_risk_below": 40,
-                "measures": [
-                    {"metric": "active_days_90d", "weight": 2, "red": 10, "green": 45},
-                    {"metric": "seat_utilization_30d", "weight": 1, "red": 15, "green": 60},
-                    {"metric": "nps_latest", "weight": 1, "red": 5, "green": 9},
-                ],
-            },
-            {
-                "name": "Healthcare",
-                "vertical": "Healthcare",
-                "use_case": None,
-                "active": True,
-                "healthy_at": 70,
-                "at_risk_below": 40,
-                "measures": [
-                    {"metric": "active_days_90d", "weight": 2, "red": 5, "green": 22},
-                    {"metric": "days_since_last_activity", "weight": 1, "red": 45, "green": 7},
-                    {"metric": "journey_progress", "weight": 1, "red": 0, "green": 100},
-                ],
-            },
-            {
-                "name": "Default",
-                "vertical": None,
-                "use_case": None,
-                "active": True,
-                "healthy_at": 70,
-                "at_risk_below": 40,
-                "measures": [
-                    {"metric": "active_days_90d", "weight": 1, "red": 3, "green": 30},
-                    {"metric": "days_since_last_activity", "weight": 1, "red": 60, "green": 7},
-                ],
-            },
-        ],
-        "segments": [
-            {
-                "name": "Strategic accounts",
-                "description": "Tier 1: a named CSM, quarterly business reviews.",
-                "touch_model": "high",
-                "priority": 100,
-                "active": True,
-                "rule": {"field": "arr", "op": "gte", "value": 100000},
-            },
-            {
-                "name": "At risk, renewing within 90 days",
-                "description": "Save plays before the renewal.",
-                "touch_model": "high",
-                "priority": 90,
-                "active": True,
-                "rule": {
-                    "all": [
-                        {"field": "health_band", "op": "eq", "value": "at_risk"},
-                        {"field": "days_to_renewal", "op": "between", "value": [0, 90]},
-                    ]
-                },
-            },
-            {
-                "name": "Mid-market",
-                "description": "Tier 2: pooled CSMs, monthly check-ins.",
-                "touch_model": "mid",
-                "priority": 50,
-                "active": True,
-                "rule": {"field": "tier", "op": "eq", "value": "Tier 2"},
-            },
-            {
-                "name": "Long tail",
-                "description": "Tier 3: digital programs and webinars.",
-                "touch_model": "self_service",
-                "priority": 10,
-                "active": True,
-                "rule": {"field": "tier", "op": "eq", "value": "Tier 3"},
-            },
-            {
-                "name": "Education out of season",
-                "description": "Schools quiet since the last term start.",
-                "touch_model": None,
-                "priority": 0,
-                "active": True,
-                "rule": {
-                    "all": [
-                        {"field": "vertical", "op": "eq", "value": "Education"},
-                        {"field": "days_since_last_activity", "op": "gt", "value": 60},
-                    ]
-                },
-            },
-            {
-                "name": "Tech Sales slipping",
-                "description": "Sales teams using it less than weekly.",
-                "touch_model": None,
-                "priority": 0,
-                "active": True,
-                "rule": {
-                    "all": [
-                        {"field": "vertical", "op": "eq", "value": "Tech Sales"},
-                        {"field": "active_days_30d", "op": "lt", "value": 8},
-                    ]
-                },
-            },
-            {
-                "name": "Detractors",
-                "description": "Latest NPS 0–6.",
-                "touch_model": None,
-                "priority": 0,
-                "active": True,
-                "rule": {"field": "nps_latest", "op": "lte", "value": 6},
-            },
-            {
-                "name": "Low seat utilization",
-                "description": "Paying for seats nobody uses.",
-                "touch_model": None,
-                "priority": 0,
-                "active": True,
-                "rule": {
-                    "all": [
-                        {"field": "seat_utilization_30d", "op": "lt", "value": 30},
-                        {"not": {"field": "vertical", "op": "in", "value": ["Education", "Healthcare"]}},
-                    ]
-                },
-            },
-            {
-                "name": "Expansion candidates",
-                "description": "Healthy, below Tier 1 and using most of their seats.",
-                "touch_model": None,
-                "priority": 0,
-                "active": True,
-                "rule": {
-                    "all": [
-                        {"field": "health_band", "op": "eq", "value": "healthy"},
-                        {"field": "tier", "op": "in", "value": ["Tier 2", "Tier 3"]},
-                        {"field": "seat_utilization_30d", "op": "gte", "value": 75},
-                    ]
-                },
-            },
-        ],  # fmt: skip
-        "journeys": [
-            {
-                "vertical": v,
-                "use_case": u,
-                "stages": [{"name": n, "features": f, "min_events_90d": m} for n, f, m in stages],
-            }
-            for v, u, stages in journeys
-        ],  # fmt: skip
-    }
+    """The starter configuration (demo/rules.json): scorecards per vertical, tiers, segments, journeys."""
+    return json.loads(RULES.read_text())
 
 
 class DemoGenerator:

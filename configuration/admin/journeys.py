@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from accounts.models import Feature
-from configuration.admin import AuditedAdminMixin, DocumentInlineFormSet
+from configuration.admin.base import AuditedAdminMixin, DocumentInlineFormSet
 from journeys.models import Journey, Stage
 
 

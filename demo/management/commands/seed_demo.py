@@ -2,9 +2,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DemoDataExists, demo_seed
 from accounts.models import Account
 from configuration.services import ConfigInvalid
+from demo.generator import DemoDataExists, demo_seed
 
 
 class Command(BaseCommand):
