@@ -1,8 +1,13 @@
 """Login is required on every page; the admin is closed to non-staff."""
 
+import datetime as dt
+
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
 
+from health.models import HealthScore
 from people import roles
 from tests.factories import AccountFactory
 
@@ -70,10 +75,6 @@ def test_account_detail_shows_fields_and_chart(client_for, csm):
 
 
 def test_account_page_explains_the_health_score(client_for, csm):
-    import datetime as dt
-
-    from health.models import HealthScore
-
     account = AccountFactory(name="Lincoln High")
     HealthScore.objects.create(
         account=account, as_of=dt.date(2026, 6, 30), score=25, band="at_risk",
@@ -88,9 +89,6 @@ def test_account_page_explains_the_health_score(client_for, csm):
 
 @pytest.mark.django_db(transaction=True)
 def test_role_groups_and_their_permissions_survive_a_flush():
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-
     call_command("flush", interactive=False, verbosity=0)
     csm = Group.objects.get(name=roles.CSM)
     admin = Group.objects.get(name=roles.ADMIN)

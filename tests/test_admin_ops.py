@@ -13,7 +13,7 @@ from configuration.models import AuditEntry
 from configuration.services import config_apply, config_export
 from health.models import AccountMetrics, HealthScore, Measure, RecomputeRun, Scorecard
 from journeys.models import Journey
-from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, UserFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -386,8 +386,6 @@ def test_cs_admin_gets_in(client_for, cs_admin, admin_urls):
 
 
 def test_staff_without_the_admin_role_cannot_use_the_operations(client_for, admin_urls):
-    from tests.factories import UserFactory
-
     staff = UserFactory(username="intern", is_staff=True)
     client = client_for(staff)
     for url in (reverse("admin-config"), reverse("admin-config-download"), reverse("admin:configuration_auditentry_changelist")):

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from accounts.models import StatedDriver
@@ -164,8 +165,6 @@ def test_list_query_count_does_not_depend_on_page_size(world, leader, name):
 
 
 def test_throttling_per_token(world, settings, csm):
-    from rest_framework.settings import api_settings
-
     rates = api_settings.DEFAULT_THROTTLE_RATES
     old = rates["token"]
     rates["token"] = "3/min"

@@ -12,8 +12,9 @@ from configuration.audit import diff_lines
 from configuration.models import AuditEntry
 from configuration.services import config_apply, config_export
 from health.models import Scorecard
+from journeys.models import Journey
 from segments.models import Segment
-from tests.factories import VerticalFactory
+from tests.factories import FeatureFactory, UseCaseFactory, VerticalFactory
 from tests.test_admin_ops import scorecard_form
 
 pytestmark = pytest.mark.django_db
@@ -174,9 +175,6 @@ def test_diff_lines_of_stages_and_creations():
 
 
 def test_revert_a_journey_puts_its_stages_back(client_for, cs_admin):
-    from journeys.models import Journey
-    from tests.factories import FeatureFactory, UseCaseFactory
-
     VerticalFactory(name="Education")
     UseCaseFactory(name="PTA meetings")
     FeatureFactory(key="scheduling")

@@ -4,9 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 
-from accounts.models import AccountUseCase
+from accounts.models import Account, AccountUseCase
 from dashboards.cross_pollination import account_suggestions, vertical_suggestions
+from dashboards.models import VerticalDay
+from dashboards.services import vertical_days_rollup
 from health.models import HealthScore
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
@@ -117,11 +120,6 @@ def test_rollup_of_the_day_gives_the_same_suggestions_as_counting_live(education
     # With the day's VerticalDay row the healthy peers per use case come from it; the answers must
     # be those of the live count, for the vertical and for every account (an account is still not
     # its own peer, churned accounts still do not count).
-    from django.db.models import F
-
-    from accounts.models import Account
-    from dashboards.models import VerticalDay
-    from dashboards.services import vertical_days_rollup
 
     accounts = list(Account.objects.order_by("pk"))
     live_vertical = vertical_suggestions(education["vertical"], D)

@@ -5,6 +5,8 @@ import random
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from accounts.selectors import revenue_by_vertical
@@ -87,9 +89,6 @@ def test_revenue_by_vertical_is_one_query(django_assert_num_queries):
     ("path", "counts_concentration"), [("/verticals/", False), ("/revenue/", True), ("/revenue/?format=csv", False)]
 )
 def test_concentration_is_computed_only_where_shown(client_for, leader, path, counts_concentration):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     AccountFactory.create_batch(3, arr=Decimal(1000))
     with CaptureQueriesContext(connection) as queries:
         response = client_for(leader).get(path)

@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboards.selectors import revenue_overview
+from dashboards.services import vertical_days_rollup
 from health.models import HealthScore
 from tests.factories import AccountFactory, VerticalFactory
 
@@ -71,9 +73,6 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, path, djang
 
 
 def test_rollup_gives_the_same_figures_as_the_live_computation(client_for, leader):
-    from dashboards.selectors import revenue_overview
-    from dashboards.services import vertical_days_rollup
-
     world()
     live = revenue_overview(D)
     vertical_days_rollup(start=D)

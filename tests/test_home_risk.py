@@ -6,8 +6,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext as Capture
 
 from accounts.models import StatedDriver
+from dashboards.views import leaders as views
 from health.models import HealthScore
 from health.services import health_scores_mark_slipping
 from segments.models import Segment, SegmentMembership
@@ -159,8 +161,6 @@ def test_risk_bad_filters_get_a_message_not_a_500(client_for, csm):
 
 
 def test_risk_paging(client_for, csm, monkeypatch):
-    from dashboards.views import leaders as views
-
     monkeypatch.setattr(views, "RISK_PAGE_SIZE", 2)
     book(csm, rows=3)  # 6 rows
     client = client_for(csm)
@@ -187,8 +187,6 @@ def test_risk_csv_is_the_filtered_list(client_for, csm):
     ("path", "who"), [("/", "csm"), ("/", "leader"), ("/risk/", "csm"), ("/risk/?format=csv", "csm")]
 )
 def test_query_count_does_not_grow_with_accounts(request, client_for, csm, path, who):
-    from django.test.utils import CaptureQueriesContext as Capture
-
     book(csm, rows=2)
     StatedDriver.objects.create(account=csm.owned_accounts.first(), feature=FeatureFactory(), note="x")
     client = client_for(request.getfixturevalue(who))

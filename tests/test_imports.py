@@ -5,6 +5,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from accounts.models import Account, ArrChange, Feature, NpsResponse, UsageDaily, UseCase, Vertical
@@ -268,8 +269,6 @@ def test_use_case_names_are_matched_case_insensitively(tmp_path):
 
 
 def test_admin_upload_runs_the_same_import_and_lists_errors(client_for, cs_admin):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client = client_for(cs_admin)
     assert "Import CSV" in client.get("/admin/accounts/account/").content.decode()
     bad = SimpleUploadedFile("a.csv", f"{ACCOUNT_HEADER}\nA1,Good,Education,,1,,,,,,\nA2,Bad,Education,,-1,,,,,,\n".encode())

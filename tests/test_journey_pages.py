@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboards.models import VerticalDay
+from dashboards.services import vertical_days_rollup
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
 from journeys.selectors import journey_funnels, stuck_accounts
@@ -104,9 +106,6 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, journey, ca
 
 
 def test_stuck_from_the_days_rollup_is_what_is_counted_live(journey, cast, django_assert_max_num_queries):
-    from dashboards.models import VerticalDay
-    from dashboards.services import vertical_days_rollup
-
     edu, _, _ = journey
     other = VerticalFactory(name="Tech Sales")  # a vertical with metrics and nobody stuck
     HealthScore.objects.create(account=AccountFactory(vertical=other), as_of=D, band="unknown")

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Account, StatedDriver, Vertical
+from accounts.models import Account, Feature, StatedDriver, Vertical
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.services import rule_snapshot
@@ -297,8 +297,6 @@ def test_every_page_before_any_results(request, client_for, cs_admin, seeded):
 
 def test_recording_a_stated_driver_by_role(request, client_for, world):
     """CSMs and CS Admins record stated drivers (SPEC §7); leaders read them; a GET records nothing."""
-    from accounts.models import Feature
-
     people = users(request)
     url = f"/accounts/{world['account']}/drivers/"
     data = {"feature": Feature.objects.order_by("pk").first().pk, "note": "they say so"}

@@ -9,8 +9,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_celery_beat.models import PeriodicTask
 
+from configuration.services import config_apply
 from health import services
+from health.management.commands.recompute import history_dates
 from health.models import AccountMetrics, HealthScore, RecomputeRun
 from health.services import RecomputeRefused, recompute
 from segments.models import Segment, SegmentMembership
@@ -97,7 +100,6 @@ def small_world():
     for i, a in enumerate(accounts):
         for n in range(i * 3):
             usage(a, f, D - dt.timedelta(days=n), events=n + 1)
-    from configuration.services import config_apply
 
     config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
         {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}],
@@ -201,8 +203,6 @@ def test_query_count_does_not_grow_with_accounts(small_world, django_assert_num_
 
 
 def test_nightly_schedule_is_in_the_admin_database_at_02_00():
-    from django_celery_beat.models import PeriodicTask
-
     task = PeriodicTask.objects.get(name="nightly-recompute")
     assert task.task == "health.tasks.nightly_recompute" and task.enabled
     assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
@@ -210,8 +210,6 @@ def test_nightly_schedule_is_in_the_admin_database_at_02_00():
 
 
 def test_history_recomputes_the_earlier_dates_oldest_first(small_world):
-    from health.management.commands.recompute import history_dates
-
     end = dt.date(2026, 6, 30)
     dates = history_dates(end, 60)
     assert dates == sorted(dates) and dates[-1] == end

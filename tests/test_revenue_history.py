@@ -2,8 +2,10 @@
 
 import datetime as dt
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -167,10 +169,6 @@ def test_figures_stored_with_the_day_read_back_as_computed_live(history):
 
 
 def test_backfill_writes_the_latest_results_date_once(history):
-    from io import StringIO
-
-    from django.core.management import CommandError, call_command
-
     out = StringIO()
     call_command("backfill_revenue_days", stdout=out)  # the latest date with results: D
     assert "wrote the revenue figures of 2026-06-30" in out.getvalue()
@@ -189,10 +187,6 @@ def test_backfill_writes_the_latest_results_date_once(history):
 
 
 def test_backfill_without_results_writes_nothing():
-    from io import StringIO
-
-    from django.core.management import call_command
-
     out = StringIO()
     call_command("backfill_revenue_days", stdout=out)
     assert "no results" in out.getvalue() and not RevenueDay.objects.exists()

@@ -11,6 +11,7 @@ from dashboards.models import RevenueDay, VerticalDay
 from dashboards.services import vertical_days_backfill, vertical_days_rollup
 from health.models import HealthScore
 from health.services import recompute
+from segments.models import Segment, SegmentDay
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +80,6 @@ def test_recompute_publishes_the_rollup_once_per_date():
 
 
 def test_recompute_publishes_the_segment_figures_once_per_date():
-    from segments.models import Segment, SegmentDay
-
     big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
     AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)
     AccountFactory(arr=2500)

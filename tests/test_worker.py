@@ -12,6 +12,7 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
+from configuration.services import config_apply
 from cs_portal.celery import app as celery_app
 from health.models import HealthScore, RecomputeRun
 from health.tasks import nightly_recompute
@@ -75,7 +76,6 @@ def test_nightly_recompute_runs_through_a_real_worker(worker):
     for i, account in enumerate(accounts):
         for n in range(i * 4):
             usage(account, feature, today - dt.timedelta(days=n))
-    from configuration.services import config_apply
 
     config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
         {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 10}]}],

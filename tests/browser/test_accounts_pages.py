@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 
 from tests.factories import AccountFactory, UsageFactory
@@ -8,7 +10,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_csm_logs_in_filters_and_opens_an_account_with_chart(page, live_server, login, csm, console_errors):
     lincoln = AccountFactory(name="Lincoln High")
     AccountFactory(name="Acme Sales")
-    import datetime as dt
 
     for offset in range(5):
         UsageFactory(account=lincoln, date=dt.date.today() - dt.timedelta(days=offset * 3), events=4)
