@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from django.db.models import CharField, Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
 
 from accounts.models import Account, AccountUseCase, ArrChange, NpsResponse, StatedDriver, UsageDaily
 
@@ -38,7 +39,7 @@ def arr_history(account: Account) -> QuerySet[ArrChange]:
 
 def usage_by_feature(account: Account, *, days: int = 90, as_of: date | None = None) -> dict:
     """Daily events per feature over the last `days` days ending `as_of` (inclusive)."""
-    end = as_of or date.today()
+    end = as_of or timezone.localdate()
     start = end - timedelta(days=days - 1)
     rows = (
         UsageDaily.objects.filter(account=account, date__range=(start, end))
@@ -60,7 +61,7 @@ def revenue_by_vertical(day: date | None) -> list[dict]:
     One query whatever the number of accounts: the active accounts LEFT JOINed to their result of
     `day`, grouped by vertical and band (an account without a result that day has band NULL).
     """
-    today = day or date.today()
+    today = day or timezone.localdate()
     accounts = Account.objects.active_on(today)
     if day is not None:
         accounts = accounts.annotate(result=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day)))
@@ -123,7 +124,7 @@ def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
     return (
         StatedDriver.objects.filter(account=account)
         .select_related("feature", "recorded_by")
-        .annotate(events_90d=driver_events_90d(as_of or date.today()))
+        .annotate(events_90d=driver_events_90d(as_of or timezone.localdate()))
         .order_by("-recorded_at", "-id")
     )
 

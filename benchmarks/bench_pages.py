@@ -145,8 +145,8 @@ def load(url: str, n: int, today: date, seed: int) -> dict:
     from django.contrib.auth.models import Group
     from django.utils import timezone
 
-    from demo.generator import NAME_PARTS, TRAJECTORIES, VERTICALS, DemoGenerator, demo_config
     from configuration.services import config_apply
+    from demo.generator import NAME_PARTS, TRAJECTORIES, VERTICALS, DemoGenerator, demo_config
     from people import roles
     from people.models import User
 

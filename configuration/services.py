@@ -26,7 +26,7 @@ from accounts.models import Feature, Tier, UseCase, Vertical
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.validation import KINDS, validate_document
-from health.models import Measure, Scorecard
+from health.models import DEFAULT_AT_RISK_BELOW, DEFAULT_HEALTHY_AT, Measure, Scorecard
 from journeys.models import Journey, Stage
 from segments.models import Segment
 
@@ -301,8 +301,8 @@ class _Applier:
                 "vertical": vertical.name if vertical else None,
                 "use_case": use_case.name if use_case else None,
                 "active": item.get("active", True),
-                "healthy_at": item.get("healthy_at", 70),
-                "at_risk_below": item.get("at_risk_below", 40),
+                "healthy_at": item.get("healthy_at", DEFAULT_HEALTHY_AT),
+                "at_risk_below": item.get("at_risk_below", DEFAULT_AT_RISK_BELOW),
                 "measures": measures,
             }
             before = _scorecard_dict(sc) if sc else None

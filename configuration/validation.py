@@ -17,8 +17,8 @@ from django.utils.text import slugify
 
 from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UsageDaily, UseCase, Vertical
 from health.metrics_catalog import METRICS
-from health.models import Scorecard
-from segments.models import Segment
+from health.models import DEFAULT_AT_RISK_BELOW, DEFAULT_HEALTHY_AT, Scorecard
+from segments.models import Segment, TouchModel
 from segments.rules import describe_value, validate_rule
 
 NUMBER = "number"
@@ -66,7 +66,7 @@ SHAPES: dict[str, dict[str, tuple[str, bool]]] = {
     "journeys": {"vertical": (TEXT, True), "use_case": (TEXT, True), "stages": (LIST, True)},
     "stages": {"name": (TEXT, True), "features": (LIST, True), "min_events_90d": (INTEGER, False)},
 }
-TOUCH_MODELS = ("high", "mid", "self_service")
+TOUCH_MODELS = tuple(TouchModel.values)
 KINDS = ("verticals", "use_cases", "features", "tiers", "scorecards", "segments", "journeys")
 
 # What the columns hold: longest text, and (digits, decimal places) of decimals, integer ranges.
@@ -281,7 +281,7 @@ def _validate_scorecards(scorecards, verticals, use_cases, prune: bool, errors: 
     for path, sc in scorecards:
         _ref(sc.get("vertical"), verticals, "vertical", f"{path}.vertical", errors)
         _ref(sc.get("use_case"), use_cases, "use case", f"{path}.use_case", errors)
-        healthy_at, at_risk_below = sc.get("healthy_at", 70), sc.get("at_risk_below", 40)
+        healthy_at, at_risk_below = sc.get("healthy_at", DEFAULT_HEALTHY_AT), sc.get("at_risk_below", DEFAULT_AT_RISK_BELOW)
         if 0 <= at_risk_below <= 100 and 0 <= healthy_at <= 100 and at_risk_below > healthy_at:
             errors.append(f"{path}.at_risk_below: {at_risk_below} is above healthy_at {healthy_at}")
         if not sc["measures"]:

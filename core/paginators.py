@@ -1,7 +1,11 @@
-"""Paging over tables of millions of rows (daily health scores, metrics, usage)."""
+"""Paging: one page size for every list, and paging over tables of millions of rows."""
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+
+# Rows per page of every list page and API list (the API lets a client ask for up to MAX_PAGE_SIZE).
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
 
 
 class CappedCountPaginator(Paginator):

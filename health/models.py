@@ -15,6 +15,14 @@ class Band(models.TextChoices):
     CHURNED = "churned", "Churned"
 
 
+# The bands of an account that is a customer on the day (churned accounts are in no segment and
+# no count): what a segment rule can name, what the dashboards count.
+CUSTOMER_BANDS = (Band.HEALTHY, Band.NEUTRAL, Band.AT_RISK, Band.UNKNOWN)
+
+# A scorecard's band thresholds unless it says otherwise (SPEC §5.2).
+DEFAULT_HEALTHY_AT = 70
+DEFAULT_AT_RISK_BELOW = 40
+
 # An account is "slipping" when its score fell by SLIPPING_POINTS or more in SLIPPING_DAYS days.
 SLIPPING_POINTS = 15
 SLIPPING_DAYS = 30
@@ -35,8 +43,8 @@ class Scorecard(models.Model):
         UseCase, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards"
     )
     active = models.BooleanField(default=True)
-    healthy_at = models.PositiveSmallIntegerField(default=70)
-    at_risk_below = models.PositiveSmallIntegerField(default=40)
+    healthy_at = models.PositiveSmallIntegerField(default=DEFAULT_HEALTHY_AT)
+    at_risk_below = models.PositiveSmallIntegerField(default=DEFAULT_AT_RISK_BELOW)
 
     class Meta:
         ordering = ["name"]

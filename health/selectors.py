@@ -6,10 +6,10 @@ from django.db.models import Max, Prefetch, Q, QuerySet
 
 from health.engine.scoring import ScorecardPlan, load_scorecards, score_account, scorecard_plan, select_scorecard
 from health.metrics_catalog import METRICS
-from health.models import AccountMetrics, Band, HealthScore, Measure, Scorecard
+from health.models import CUSTOMER_BANDS, AccountMetrics, Band, HealthScore, Measure, Scorecard
 from health.services import METRIC_COLUMNS
 
-PREVIEW_BANDS = (Band.HEALTHY, Band.NEUTRAL, Band.AT_RISK, Band.UNKNOWN)
+PREVIEW_BANDS = CUSTOMER_BANDS
 
 
 def results_day() -> date | None:

@@ -22,7 +22,9 @@ value (an explicit `null` is tolerated).
 import math
 from dataclasses import dataclass
 
+from accounts.models import Persona
 from health.metrics_catalog import METRICS
+from health.models import CUSTOMER_BANDS
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ class FieldSpec:
 
 # health_band always has a value ('unknown' without a score); churned accounts are in no segment,
 # so 'churned' is not a value a rule can usefully name.
-BANDS = ("healthy", "neutral", "at_risk", "unknown")
-PERSONAS = ("executive", "manager", "individual_contributor")
+BANDS = tuple(str(b) for b in CUSTOMER_BANDS)
+PERSONAS = tuple(Persona.values)
 
 FIELDS: dict[str, FieldSpec] = {
     f.name: f

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 
 from configuration.admin.base import AuditedAdminMixin, DocumentInlineFormSet
 from health.metrics_catalog import METRICS
-from health.models import Measure, Scorecard
+from health.models import DEFAULT_AT_RISK_BELOW, DEFAULT_HEALTHY_AT, Measure, Scorecard
 from health.selectors import scorecard_preview
 from people.roles import is_admin
 
@@ -81,8 +81,8 @@ class MeasureInline(admin.TabularInline):
 
 
 class ScorecardForm(forms.ModelForm):
-    healthy_at = forms.IntegerField(min_value=0, max_value=100, initial=70, help_text="Score from which an account is healthy (0–100).")
-    at_risk_below = forms.IntegerField(min_value=0, max_value=100, initial=40, help_text="Scores below this are at risk (0–100, at most healthy at).")
+    healthy_at = forms.IntegerField(min_value=0, max_value=100, initial=DEFAULT_HEALTHY_AT, help_text="Score from which an account is healthy (0–100).")
+    at_risk_below = forms.IntegerField(min_value=0, max_value=100, initial=DEFAULT_AT_RISK_BELOW, help_text="Scores below this are at risk (0–100, at most healthy at).")
 
     class Meta:
         model = Scorecard

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import charts, selectors, services
 from accounts.forms import AccountFilterForm, StatedDriverForm
 from accounts.models import Account
+from core.paginators import PAGE_SIZE
 from dashboards import account_selectors
 from dashboards.cross_pollination import account_suggestions
 from dashboards.exports import csv_download, export_csv_lines
@@ -21,8 +22,6 @@ from health.explain import score_change
 from health.metrics_catalog import METRICS
 from health.selectors import results_day
 from segments.models import TouchModel
-
-PAGE_SIZE = 50
 
 
 def _filtered_accounts(request):

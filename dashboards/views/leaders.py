@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Vertical
+from core.paginators import PAGE_SIZE
 from dashboards import charts, selectors
 from dashboards.cross_pollination import vertical_suggestions
 from dashboards.forms import RiskFilterForm
@@ -130,7 +131,7 @@ def vertical_detail(request, slug: str):
     return render(request, "dashboards/vertical_detail.html", context)
 
 
-RISK_PAGE_SIZE = 50
+RISK_PAGE_SIZE = PAGE_SIZE
 RISK_CSV_COLUMNS = [
     "external_id", "name", "vertical", "owner", "arr", "health_band", "score", "score_30_days_before",
     "renewal_date", "days_to_renewal",

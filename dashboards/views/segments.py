@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.paginators import PAGE_SIZE
 from dashboards.exports import csv_download, export_csv_lines
 from health.selectors import results_day
 from segments.charts import members_over_time_figure, segment_flow_figure
@@ -50,7 +51,7 @@ def segment_detail(request, slug: str):
         .order_by("-account__arr", "account__name")
     )
     figures = segment_day_figures(segment, day)  # stored with the day's results, when there are some
-    paginator = Paginator(stays, 50)
+    paginator = Paginator(stays, PAGE_SIZE)
     if figures is not None:
         paginator.count = figures["members"]  # spares the paginator its COUNT(*) over the stays
     page = paginator.get_page(request.GET.get("page"))
