@@ -74,6 +74,10 @@ class AccountQuerySet(models.QuerySet):
         """Accounts not churned as of `day` (churned_on empty or after it)."""
         return self.filter(models.Q(churned_on__isnull=True) | models.Q(churned_on__gt=day))
 
+    def in_book_of(self, user):
+        """The accounts `user` owns as their CSM: the one place a CSM's book is scoped."""
+        return self.filter(owner=user)
+
     def for_list(self):
         return self.select_related("vertical", "primary_use_case", "owner")
 
