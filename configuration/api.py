@@ -32,11 +32,8 @@ from segments.selectors import memberships_on
 
 
 def _errors(exc: ConfigInvalid, prefix: str = "") -> list[dict]:
-    out = []
-    for error in exc.errors:
-        path, _, message = error.partition(": ")
-        out.append({"path": path.removeprefix(prefix), "message": message})
-    return out
+    """The document's problems as the API's {"path", "message"} list, paths relative to the item."""
+    return [{"path": problem.under(prefix), "message": problem.message} for problem in exc.errors]
 
 
 class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):

@@ -6,10 +6,23 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
+from core.errors import Problem
 from segments.models import Segment
 from segments.rules import validate_rule
 
 MAX_RULE_CHARS = 100_000
+
+
+def parse_rule_text(text: str) -> tuple[object, Problem | None]:
+    """The rule a JSON text holds, or the problem that stops it being read (too long, bad JSON)."""
+    if len(text) > MAX_RULE_CHARS:
+        return None, Problem("rule", f"{len(text):,} characters is too long for a rule (at most {MAX_RULE_CHARS:,})")
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, Problem("rule", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+    except RecursionError:
+        return None, Problem("rule", "JSON nested too deeply")
 
 
 class RuleField(forms.CharField):
@@ -37,18 +50,10 @@ class RuleField(forms.CharField):
         text = super().to_python(value)
         if text in self.empty_values:
             return text
-        if len(text) > MAX_RULE_CHARS:
-            raise ValidationError(
-                f"rule: {len(text):,} characters is too long for a rule (at most {MAX_RULE_CHARS:,})", code="max_length"
-            )
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"rule: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", code="json"
-            ) from None
-        except RecursionError:
-            raise ValidationError("rule: JSON nested too deeply", code="json") from None
+        value, problem = parse_rule_text(text)
+        if problem is not None:
+            raise ValidationError(problem, code="json")
+        return value
 
     def has_changed(self, initial, data):
         try:

@@ -26,6 +26,7 @@ from accounts.models import Feature, Tier, UseCase, Vertical
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.validation import KINDS, validate_document
+from core.errors import Problem
 from health.models import DEFAULT_AT_RISK_BELOW, DEFAULT_HEALTHY_AT, Measure, Scorecard
 from journeys.models import Journey, Stage
 from segments.models import Segment
@@ -461,14 +462,14 @@ def audit_revert(*, entry: AuditEntry, actor) -> AuditEntry | None:
         before = rule_snapshot(kind=kind, pk=obj.pk) if obj else None
         if obj is not None and kind != "journeys" and obj.name != target["name"]:
             if queryset().filter(name__iexact=target["name"]).exclude(pk=obj.pk).exists():
-                raise ConfigInvalid([f"{kind}[0].name: another {entry.get_kind_display().lower()} is now "
-                                     f"called '{target['name']}'; rename it first"])  # fmt: skip
+                raise ConfigInvalid([Problem(f"{kind}[0].name", f"another {entry.get_kind_display().lower()} is now "
+                                             f"called '{target['name']}'; rename it first")])  # fmt: skip
             type(obj).objects.filter(pk=obj.pk).update(name=target["name"])
         if obj is not None and kind == "journeys":
             # A journey is known by its vertical and use case: move it back to the old scope first.
             scope = Journey.objects.filter(vertical__name__iexact=target["vertical"], use_case__name__iexact=target["use_case"])
             if scope.exclude(pk=obj.pk).exists():
-                raise ConfigInvalid([f"journeys[0]: another journey now covers {rule_label(kind, target)}"])
+                raise ConfigInvalid([Problem("journeys[0]", f"another journey now covers {rule_label(kind, target)}")])
             vertical = Vertical.objects.filter(name__iexact=target["vertical"]).first()
             use_case = UseCase.objects.filter(name__iexact=target["use_case"]).first()
             if vertical and use_case:

@@ -16,6 +16,7 @@ from django.db.models.functions import Lower
 from django.utils.text import slugify
 
 from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UsageDaily, UseCase, Vertical
+from core.errors import Problem
 from health.metrics_catalog import METRICS
 from health.models import DEFAULT_AT_RISK_BELOW, DEFAULT_HEALTHY_AT, Scorecard
 from segments.models import Segment, TouchModel
@@ -143,7 +144,7 @@ def _value_errors(kind: str, key: str, value, expected: str, required: bool) -> 
 def check_shape(obj, kind: str, path: str, errors: list[str]) -> bool:
     """Unknown keys, missing keys, wrong types and unstorable values; True when `obj` can be checked further."""
     if not isinstance(obj, dict):
-        errors.append(f"{path or '$'}: expected an object, got {describe_value(obj)}")
+        errors.append(Problem(f"{path or '$'}", f"expected an object, got {describe_value(obj)}"))
         return False
     shape = SHAPES[kind]
     ok = True
@@ -153,21 +154,21 @@ def check_shape(obj, kind: str, path: str, errors: list[str]) -> bool:
 
     for key in obj:
         if key not in shape:
-            errors.append(f"{at(key)}: unknown key (expected one of {', '.join(shape)})")
+            errors.append(Problem(f"{at(key)}", f"unknown key (expected one of {', '.join(shape)})"))
             ok = False
     for key, (expected, required) in shape.items():
         if key not in obj:
             if required:
-                errors.append(f"{at(key)}: required")
+                errors.append(Problem(f"{at(key)}", "required"))
                 ok = False
         elif not _type_ok(obj[key], expected):
             article = "an" if expected in (INTEGER, OBJECT) else "a"
-            errors.append(f"{at(key)}: expected {article} {expected}, got {describe_value(obj[key])}")
+            errors.append(Problem(f"{at(key)}", f"expected {article} {expected}, got {describe_value(obj[key])}"))
             ok = False
         else:
             problem = _value_errors(kind, key, obj[key], expected, required)
             if problem:
-                errors.append(f"{at(key)}: {problem}")
+                errors.append(Problem(f"{at(key)}", f"{problem}"))
                 ok = False
     return ok
 
@@ -184,10 +185,10 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
     """Every error of the document as '<path>: <message>'; an empty list means it can be applied."""
     errors: list[str] = []
     if not isinstance(doc, dict):
-        return [f"$: expected a JSON object with version, {', '.join(KINDS)}; got {describe_value(doc)}"]
+        return [Problem("$", f"expected a JSON object with version, {', '.join(KINDS)}; got {describe_value(doc)}")]
     check_shape(doc, "document", "", errors)
     if isinstance(doc.get("version"), int) and not isinstance(doc["version"], bool) and doc["version"] != 1:
-        errors.append(f"version: unsupported version {doc['version']} (this CS Portal reads version 1)")
+        errors.append(Problem("version", f"unsupported version {doc['version']} (this CS Portal reads version 1)"))
 
     items: dict[str, list[tuple[str, dict]]] = {}
     for kind in KINDS:
@@ -209,7 +210,7 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
         for path, obj in items[kind]:
             name = _norm(obj[key])
             if name in seen:
-                errors.append(f"{path}.{key}: '{obj[key]}' is already defined at {seen[name]}")
+                errors.append(Problem(f"{path}.{key}", f"'{obj[key]}' is already defined at {seen[name]}"))
             seen.setdefault(name, path)
     _validate_slugs(Vertical, items["verticals"], "x", prune, errors)
     _validate_slugs(UseCase, items["use_cases"], "x", prune, errors)
@@ -217,7 +218,7 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
 
     for path, obj in items["features"]:
         if not FEATURE_KEY.match(obj["key"].strip()):
-            errors.append(f"{path}.key: '{obj['key']}' must be ASCII letters, digits, '_' or '-'")
+            errors.append(Problem(f"{path}.key", f"'{obj['key']}' must be ASCII letters, digits, '_' or '-'"))
     _validate_tiers(items["tiers"], prune, errors)
     _validate_scorecards(items["scorecards"], verticals, use_cases, prune, errors)
     _validate_segments(items["segments"], errors)
@@ -240,7 +241,7 @@ def _validate_slugs(model, items, fallback: str, prune: bool, errors: list[str])
             continue
         slug = slugify(obj["name"].strip())[:140] or fallback
         if slug in taken:
-            errors.append(f"{path}.name: '{obj['name']}' has the same URL slug '{slug}' as {taken[slug]}; rename one")
+            errors.append(Problem(f"{path}.name", f"'{obj['name']}' has the same URL slug '{slug}' as {taken[slug]}; rename one"))
         taken.setdefault(slug, path)
 
 
@@ -254,16 +255,16 @@ def _validate_tiers(tiers, prune: bool, errors: list[str]) -> None:
     for path, obj in tiers:
         min_arr = Decimal(str(obj["min_arr"]))
         if min_arr < 0:
-            errors.append(f"{path}.min_arr: must be ≥ 0, got {obj['min_arr']}")
+            errors.append(Problem(f"{path}.min_arr", f"must be ≥ 0, got {obj['min_arr']}"))
         if min_arr in seen_arr:
-            errors.append(f"{path}.min_arr: {obj['min_arr']} is already the minimum of {seen_arr[min_arr]}")
+            errors.append(Problem(f"{path}.min_arr", f"{obj['min_arr']} is already the minimum of {seen_arr[min_arr]}"))
         seen_arr.setdefault(min_arr, path)
 
 
 def _ref(value, known: set[str], what: str, where: str, errors: list[str]) -> None:
     if value is not None and _norm(value) not in known:
         errors.append(
-            f"{where}: unknown {what} '{value}' (define it under {what.replace(' ', '_')}s or import it first)"
+            Problem(f"{where}", f"unknown {what} '{value}' (define it under {what.replace(' ', '_')}s or import it first)")
         )
 
 
@@ -283,9 +284,9 @@ def _validate_scorecards(scorecards, verticals, use_cases, prune: bool, errors: 
         _ref(sc.get("use_case"), use_cases, "use case", f"{path}.use_case", errors)
         healthy_at, at_risk_below = sc.get("healthy_at", DEFAULT_HEALTHY_AT), sc.get("at_risk_below", DEFAULT_AT_RISK_BELOW)
         if 0 <= at_risk_below <= 100 and 0 <= healthy_at <= 100 and at_risk_below > healthy_at:
-            errors.append(f"{path}.at_risk_below: {at_risk_below} is above healthy_at {healthy_at}")
+            errors.append(Problem(f"{path}.at_risk_below", f"{at_risk_below} is above healthy_at {healthy_at}"))
         if not sc["measures"]:
-            errors.append(f"{path}.measures: a scorecard needs at least one measure")
+            errors.append(Problem(f"{path}.measures", "a scorecard needs at least one measure"))
         metrics_seen: dict[str, str] = {}
         for j, measure in enumerate(sc["measures"]):
             mpath = f"{path}.measures[{j}]"
@@ -293,20 +294,20 @@ def _validate_scorecards(scorecards, verticals, use_cases, prune: bool, errors: 
                 continue
             metric = measure["metric"]
             if metric not in METRICS:
-                errors.append(f"{mpath}.metric: unknown metric '{metric}' (one of {', '.join(METRICS)})")
+                errors.append(Problem(f"{mpath}.metric", f"unknown metric '{metric}' (one of {', '.join(METRICS)})"))
             elif metric in metrics_seen:
-                errors.append(f"{mpath}.metric: '{metric}' is already measured at {metrics_seen[metric]}")
+                errors.append(Problem(f"{mpath}.metric", f"'{metric}' is already measured at {metrics_seen[metric]}"))
             metrics_seen.setdefault(metric, mpath)
             if measure.get("weight", 1) <= 0:
-                errors.append(f"{mpath}.weight: must be greater than 0, got {measure['weight']}")
+                errors.append(Problem(f"{mpath}.weight", f"must be greater than 0, got {measure['weight']}"))
             if measure["red"] == measure["green"]:
-                errors.append(f"{mpath}.green: must differ from red ({measure['red']})")
+                errors.append(Problem(f"{mpath}.green", f"must differ from red ({measure['red']})"))
         if sc.get("active", True):
             scope = tuple(_norm(v) if isinstance(v, str) else None for v in (sc.get("vertical"), sc.get("use_case")))
             if scope in scopes:
                 errors.append(
-                    f"{path}: another active scorecard has the same scope ({scopes[scope]}); "
-                    "make one inactive or change its vertical / use case"
+                    Problem(f"{path}", f"another active scorecard has the same scope ({scopes[scope]}); "
+                    "make one inactive or change its vertical / use case")
                 )
             scopes.setdefault(scope, path)
 
@@ -315,7 +316,7 @@ def _validate_segments(segments, errors: list[str]) -> None:
     for path, seg in segments:
         touch = seg.get("touch_model")
         if touch not in (None, "", *TOUCH_MODELS):
-            errors.append(f"{path}.touch_model: '{touch}' is not one of {', '.join(TOUCH_MODELS)} (or empty)")
+            errors.append(Problem(f"{path}.touch_model", f"'{touch}' is not one of {', '.join(TOUCH_MODELS)} (or empty)"))
         errors.extend(validate_rule(seg["rule"], f"{path}.rule"))
 
 
@@ -327,11 +328,11 @@ def _validate_journeys(journeys, verticals, use_cases, features, errors: list[st
         scope = (_norm(journey["vertical"]), _norm(journey["use_case"]))
         if scope in seen:
             errors.append(
-                f"{path}: a journey for {journey['vertical']} / {journey['use_case']} is already defined at {seen[scope]}"
+                Problem(f"{path}", f"a journey for {journey['vertical']} / {journey['use_case']} is already defined at {seen[scope]}")
             )
         seen.setdefault(scope, path)
         if not journey["stages"]:
-            errors.append(f"{path}.stages: a journey needs at least one stage")
+            errors.append(Problem(f"{path}.stages", "a journey needs at least one stage"))
         names: dict[str, str] = {}
         for j, stage in enumerate(journey["stages"]):
             spath = f"{path}.stages[{j}]"
@@ -339,13 +340,13 @@ def _validate_journeys(journeys, verticals, use_cases, features, errors: list[st
                 continue
             name = _norm(stage["name"])
             if name in names:
-                errors.append(f"{spath}.name: '{stage['name']}' is already a stage of this journey at {names[name]}")
+                errors.append(Problem(f"{spath}.name", f"'{stage['name']}' is already a stage of this journey at {names[name]}"))
             names.setdefault(name, spath)
             if not stage["features"]:
-                errors.append(f"{spath}.features: a stage needs at least one feature")
+                errors.append(Problem(f"{spath}.features", "a stage needs at least one feature"))
             for k, key in enumerate(stage["features"]):
                 if not isinstance(key, str) or _norm(key) not in features:
-                    errors.append(f"{spath}.features[{k}]: unknown feature {describe_value(key)}")
+                    errors.append(Problem(f"{spath}.features[{k}]", f"unknown feature {describe_value(key)}"))
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -361,8 +362,8 @@ def _prune_blockers(items) -> list[str]:
     for vertical in doomed:
         if counts[vertical.pk]:
             errors.append(
-                f"verticals: cannot prune '{vertical.name}': {_plural(counts[vertical.pk], 'account is', 'accounts are')} "
-                "in it (add it back to the document or move the accounts first)"
+                Problem("verticals", f"cannot prune '{vertical.name}': {_plural(counts[vertical.pk], 'account is', 'accounts are')} "
+                "in it (add it back to the document or move the accounts first)")
             )
     keep = {_norm(o["name"]) for _, o in items["use_cases"]}
     doomed = [u for u in UseCase.objects.all() if u.name.lower() not in keep]
@@ -372,8 +373,8 @@ def _prune_blockers(items) -> list[str]:
     for use_case in doomed:
         if counts[use_case.pk]:
             errors.append(
-                f"use_cases: cannot prune '{use_case.name}': {_plural(counts[use_case.pk], 'account runs', 'accounts run')} "
-                "it (add it back to the document)"
+                Problem("use_cases", f"cannot prune '{use_case.name}': {_plural(counts[use_case.pk], 'account runs', 'accounts run')} "
+                "it (add it back to the document)")
             )
     keep = {_norm(o["key"]) for _, o in items["features"]}
     doomed = [f for f in Feature.objects.all() if f.key.lower() not in keep]
@@ -383,6 +384,6 @@ def _prune_blockers(items) -> list[str]:
         for feature in doomed:
             if feature.pk in used:
                 errors.append(
-                    f"features: cannot prune '{feature.key}': usage or stated drivers refer to it (add it back to the document)"
+                    Problem("features", f"cannot prune '{feature.key}': usage or stated drivers refer to it (add it back to the document)")
                 )
     return errors

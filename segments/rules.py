@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from accounts.models import Persona
+from core.errors import Problem
 from health.metrics_catalog import METRICS
 from health.models import CUSTOMER_BANDS
 
@@ -118,33 +119,36 @@ def _keys(keys) -> str:
 
 def _validate(rule, path: str, depth: int) -> list[str]:
     if depth > MAX_DEPTH:
-        return [f"{path}: rule nested more than {MAX_DEPTH} levels deep"]
+        return [Problem(f"{path}", f"rule nested more than {MAX_DEPTH} levels deep")]
     if not isinstance(rule, dict):
         return [
-            f'{path}: expected a rule object ({{"all": [...]}}, {{"any": [...]}}, {{"not": {{...}}}} '
-            f'or {{"field", "op", "value"}}), got {describe_value(rule)}'
+            Problem(
+                path,
+                f'expected a rule object ({{"all": [...]}}, {{"any": [...]}}, {{"not": {{...}}}} '
+                f'or {{"field", "op", "value"}}), got {describe_value(rule)}',
+            )
         ]
     groups = [k for k in GROUP_KEYS if k in rule]
     if not groups:
         return _validate_condition(rule, path)
     if len(groups) > 1:
-        return [f"{path}: a group has exactly one of all, any, not; got {', '.join(groups)}"]
+        return [Problem(f"{path}", f"a group has exactly one of all, any, not; got {', '.join(groups)}")]
     key = groups[0]
     extra = set(rule) - {key}
-    errors = [f"{path}: unknown {_keys(extra)} beside '{key}' (a group has only '{key}')"] if extra else []
+    errors = [Problem(path, f"unknown {_keys(extra)} beside '{key}' (a group has only '{key}')")] if extra else []
     if key == "not":
         child = rule["not"]
         if isinstance(child, list):
             return [
                 *errors,
-                f'{path}.not: \'not\' wraps one rule (an object), got a list; use {{"not": {{"any": [...]}}}}',
+                Problem(f"{path}.not", '\'not\' wraps one rule (an object), got a list; use {"not": {"any": [...]}}'),
             ]
         return errors + _validate(child, f"{path}.not", depth + 1)
     children = rule[key]
     if not isinstance(children, list):
-        return [*errors, f"{path}.{key}: expected a list of rules, got {describe_value(children)}"]
+        return [*errors, Problem(f"{path}.{key}", f"expected a list of rules, got {describe_value(children)}")]
     if not children:
-        return [*errors, f"{path}.{key}: empty group; list at least one rule"]
+        return [*errors, Problem(f"{path}.{key}", "empty group; list at least one rule")]
     for i, child in enumerate(children):
         errors.extend(_validate(child, f"{path}.{key}[{i}]", depth + 1))
     return errors
@@ -154,21 +158,21 @@ def _validate_condition(cond: dict, path: str) -> list[str]:
     errors = []
     unknown = set(cond) - set(CONDITION_KEYS)
     if unknown:
-        errors.append(f"{path}: unknown {_keys(unknown)} (a condition has field, op, value)")
+        errors.append(Problem(f"{path}", f"unknown {_keys(unknown)} (a condition has field, op, value)"))
     missing = [k for k in ("field", "op") if k not in cond]
     if missing:
-        return [*errors, f"{path}: a condition needs {' and '.join(missing)}"]
+        return [*errors, Problem(f"{path}", f"a condition needs {' and '.join(missing)}")]
     name, op = cond["field"], cond["op"]
     spec = FIELDS.get(name) if isinstance(name, str) else None
     if spec is None:
-        return [*errors, f"{path}: unknown field {describe_value(name)}"]
+        return [*errors, Problem(f"{path}", f"unknown field {describe_value(name)}")]
     if not isinstance(op, str) or op not in ALL_OPS:
-        return [*errors, f"{path}.op: unknown op {describe_value(op)} for field '{name}' (one of {', '.join(ALL_OPS)})"]
+        return [*errors, Problem(f"{path}.op", f"unknown op {describe_value(op)} for field '{name}' (one of {', '.join(ALL_OPS)})")]
     if op not in OPS_BY_KIND[spec.kind]:
         return [
             *errors,
-            f"{path}.op: op '{op}' is not supported for {spec.kind} field '{name}' "
-            f"(use one of {', '.join(OPS_BY_KIND[spec.kind])})",
+            Problem(f"{path}.op", f"op '{op}' is not supported for {spec.kind} field '{name}' "
+            f"(use one of {', '.join(OPS_BY_KIND[spec.kind])})"),
         ]
     return errors + _validate_value(spec, op, cond, f"{path}.value")
 
@@ -177,24 +181,24 @@ def _validate_value(spec: FieldSpec, op: str, cond: dict, where: str) -> list[st
     name = spec.name
     if op in NO_VALUE_OPS:
         if cond.get("value") is not None:
-            return [f"{where}: op '{op}' on field '{name}' takes no value, got {describe_value(cond['value'])}"]
+            return [Problem(f"{where}", f"op '{op}' on field '{name}' takes no value, got {describe_value(cond['value'])}")]
         return []
     if "value" not in cond:
-        return [f"{where}: op '{op}' on field '{name}' needs a value"]
+        return [Problem(f"{where}", f"op '{op}' on field '{name}' needs a value")]
     value = cond["value"]
     if op in LIST_OPS:
         if not isinstance(value, list) or not value:
-            return [f"{where}: op '{op}' on field '{name}' needs a non-empty list, got {describe_value(value)}"]
+            return [Problem(f"{where}", f"op '{op}' on field '{name}' needs a non-empty list, got {describe_value(value)}")]
         errors = []
         for i, item in enumerate(value):
             errors.extend(_check_scalar(spec, item, f"{where}[{i}]"))
         return errors
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            return [f"{where}: 'between' on field '{name}' needs [low, high], got {describe_value(value)}"]
+            return [Problem(f"{where}", f"'between' on field '{name}' needs [low, high], got {describe_value(value)}")]
         errors = _check_scalar(spec, value[0], f"{where}[0]") + _check_scalar(spec, value[1], f"{where}[1]")
         if not errors and value[0] > value[1]:
-            errors.append(f"{where}: 'between' on field '{name}' needs low ≤ high, got [{value[0]}, {value[1]}]")
+            errors.append(Problem(f"{where}", f"'between' on field '{name}' needs low ≤ high, got [{value[0]}, {value[1]}]"))
         return errors
     return _check_scalar(spec, value, where)
 
@@ -202,14 +206,14 @@ def _validate_value(spec: FieldSpec, op: str, cond: dict, where: str) -> list[st
 def _check_scalar(spec: FieldSpec, value, where: str) -> list[str]:
     if spec.kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return [f"{where}: expected a number, got {describe_value(value)} for field '{spec.name}'"]
+            return [Problem(f"{where}", f"expected a number, got {describe_value(value)} for field '{spec.name}'")]
         return []
     if not isinstance(value, str) or not value.strip():
-        return [f"{where}: expected text, got {describe_value(value)} for field '{spec.name}'"]
+        return [Problem(f"{where}", f"expected text, got {describe_value(value)} for field '{spec.name}'")]
     if "\x00" in value:
-        return [f"{where}: text for field '{spec.name}' contains a NUL character"]
+        return [Problem(f"{where}", f"text for field '{spec.name}' contains a NUL character")]
     if spec.choices and value.lower() not in spec.choices:
-        return [f"{where}: {describe_value(value)} is not a {spec.name} (one of {', '.join(spec.choices)})"]
+        return [Problem(f"{where}", f"{describe_value(value)} is not a {spec.name} (one of {', '.join(spec.choices)})")]
     return []
 
 

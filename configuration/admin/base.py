@@ -6,7 +6,6 @@ what those accept. Every save and delete records an AuditEntry; the object's "Hi
 shows them as a before/after diff, with a one-click revert (POST, CS Admins only).
 """
 
-import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,10 +20,8 @@ from configuration.audit import audit_record, diff_lines
 from configuration.models import AuditEntry
 from configuration.services import ConfigInvalid, RevertImpossible, audit_revert, rule_label, rule_snapshot
 from configuration.validation import validate_document
+from core.errors import path_steps
 from people.roles import is_admin
-
-ERROR = re.compile(r"^(?P<kind>\w+)\[0\](?:\.(?P<child>\w+)\[(?P<index>\d+)\])?(?:\.(?P<field>\w+))?(?:\[\d+\])?: (?P<message>.*)$")
-
 
 HISTORY_URLS = {
     "scorecards": "admin:health_scorecard_history",
@@ -49,6 +46,21 @@ def revert_with_message(model_admin, request, entry: AuditEntry) -> AuditEntry |
                                      f"{entry.created_at:%Y-%m-%d %H:%M}.", messages.SUCCESS)  # fmt: skip
         return reverted
     return None
+
+
+def _item_place(path: str) -> tuple[str | None, int | None, str | None] | None:
+    """Where in a one-item document a path points: (child list, row, field) — e.g.
+    "scorecards[0].measures[1].metric" → ("measures", 1, "metric"), "segments[0].name" →
+    (None, None, "name"); None for a path deeper than that (the problem is shown as a whole)."""
+    steps = path_steps(path)[2:]  # past "<kind>", 0
+    child = index = None
+    if len(steps) >= 2 and isinstance(steps[0], str) and isinstance(steps[1], int):
+        child, index, steps = steps[0], steps[1], steps[2:]
+    field = steps[0] if steps and isinstance(steps[0], str) else None
+    rest = steps[1:] if field else steps
+    if len(rest) > 1 or (rest and not isinstance(rest[0], int)) or (not field and rest):
+        return None
+    return child, index, field
 
 
 class DocumentInlineFormSet(BaseInlineFormSet):
@@ -83,20 +95,20 @@ class DocumentInlineFormSet(BaseInlineFormSet):
         item[self.child] = [self.row_item(f.cleaned_data) for f in rows]
         problems = []
         for error in validate_document({"version": 1, self.kind: [item]}):
-            match = ERROR.match(error)
-            if match is None:
+            where = _item_place(error.path)
+            if where is None:
                 problems.append(error)
                 continue
-            if match["child"] == self.child and match["index"] is not None:
-                form = rows[int(match["index"])]
-                field = match["field"] if match["field"] in form.fields else None
-                form.add_error(field, match["message"])
-            elif match["field"] in self.parent_fields:
+            child, index, field = where
+            if child == self.child and index is not None:
+                form = rows[index]
+                form.add_error(field if field in form.fields else None, error.message)
+            elif field in self.parent_fields:
                 continue
-            elif match["field"]:
-                problems.append(f"{match['field'].replace('_', ' ')}: {match['message']}")
+            elif field:
+                problems.append(f"{field.replace('_', ' ')}: {error.message}")
             else:
-                problems.append(match["message"])
+                problems.append(error.message)
         if problems:
             raise forms.ValidationError(problems)
 

@@ -3,13 +3,14 @@
 import re
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from configuration.admin.base import AuditedAdminMixin
-from configuration.forms import RuleField, SegmentAdminForm
+from configuration.forms import SegmentAdminForm, parse_rule_text
+from core.errors import Problem
 from segments.models import Segment
 from segments.rules import describe_rule
 from segments.selectors import rule_builder_options, rule_preview
@@ -52,15 +53,17 @@ class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if segment_id:
             segment = Segment.objects.filter(pk=int(segment_id)).first() if ID.fullmatch(segment_id) else None
             if segment is None:
-                return self._preview_errors(request, [f"segment: no segment with id '{segment_id}'"])
+                return self._preview_errors(request, [Problem("segment", f"no segment with id '{segment_id}'")])
         allowed = self.has_change_permission(request, segment) if segment else self.has_add_permission(request)
         if not allowed:
             raise PermissionDenied
-        try:
-            rule = RuleField().clean(request.POST.get("rule", ""))
-        except ValidationError as exc:  # bad JSON, or the rule's own messages
-            return self._preview_errors(request, exc.messages)
-        result = rule_preview(rule, segment=segment)
+        text = request.POST.get("rule", "").strip()
+        if not text:
+            return self._preview_errors(request, [Problem("rule", "a rule is required; add at least one condition")])
+        rule, problem = parse_rule_text(text)
+        if problem is not None:
+            return self._preview_errors(request, [problem])
+        result = rule_preview(rule, segment=segment)  # an invalid rule comes back as its `errors`
         context = {**result, "segment": segment, "rule_text": describe_rule(rule)}
         return TemplateResponse(request, "admin/segments/segment/preview.html", context)
 

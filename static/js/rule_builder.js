@@ -437,7 +437,8 @@
     this.root.querySelectorAll(".rb-node-error").forEach(function (n) { n.remove(); });
     this.root.querySelectorAll(".rb-invalid").forEach(function (n) { n.classList.remove("rb-invalid"); });
     messages.forEach(function (message) {
-      var path = message.split(": ")[0];
+      // Preview errors carry their path (data-path); the form's own error list only its text.
+      var path = message.path || message.split(": ")[0];
       var best = null;
       nodes.forEach(function (node) {
         var p = node.getAttribute("data-path");
@@ -473,7 +474,7 @@
     }).then(function (html) {
       self.previewBox.innerHTML = html;
       self.markErrors(Array.prototype.map.call(self.previewBox.querySelectorAll(".rule-preview-errors li"),
-        function (li) { return li.textContent; }));
+        function (li) { var m = new String(li.textContent); m.path = li.getAttribute("data-path"); return m; }));
     }).catch(function (error) {
       self.previewBox.textContent = "";
       self.previewBox.appendChild(el("p", { className: "errornote", text: "Preview failed: " + error.message + "." }));
