@@ -6,8 +6,22 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group
 
-from accounts.models import Account, AccountUseCase, Feature, UsageDaily, UseCase, Vertical
+from accounts.models import (
+    Account,
+    AccountUseCase,
+    ArrChange,
+    Feature,
+    NpsResponse,
+    StatedDriver,
+    Tier,
+    UsageDaily,
+    UseCase,
+    Vertical,
+)
+from health.models import AccountMetrics, HealthScore, Measure, Scorecard
+from journeys.models import Journey, Stage
 from people.models import User
+from segments.models import Segment, SegmentMembership
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -82,6 +96,114 @@ class UsageFactory(factory.django.DjangoModelFactory):
     date = dt.date(2026, 6, 1)
     events = 3
     active_users = 2
+
+
+# The factories below set only what a row cannot exist without (its account, its day…): every other
+# field keeps the model's default, so a factory call means exactly what `objects.create` would.
+
+DAY = dt.date(2026, 6, 30)
+
+
+class TierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tier
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Tier {n}")
+    min_arr = Decimal("0")
+
+
+class ArrChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ArrChange
+
+    account = factory.SubFactory(AccountFactory)
+    date = DAY
+    arr = Decimal("12000.00")
+
+
+class NpsResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NpsResponse
+
+    account = factory.SubFactory(AccountFactory)
+    date = DAY
+    score = 8
+
+
+class StatedDriverFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StatedDriver
+
+    account = factory.SubFactory(AccountFactory)
+    feature = factory.SubFactory(FeatureFactory)
+
+
+class ScorecardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Scorecard
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Scorecard {n}")
+
+
+class MeasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Measure
+
+    scorecard = factory.SubFactory(ScorecardFactory)
+    metric = "active_days_30d"
+    red = Decimal("0")
+    green = Decimal("10")
+
+
+class AccountMetricsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountMetrics
+
+    account = factory.SubFactory(AccountFactory)
+    as_of = DAY
+
+
+class HealthScoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HealthScore
+
+    account = factory.SubFactory(AccountFactory)
+    as_of = DAY
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    rule = factory.LazyFunction(lambda: {"field": "arr", "op": "gte", "value": 0})
+
+
+class SegmentMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentMembership
+
+    segment = factory.SubFactory(SegmentFactory)
+    account = factory.SubFactory(AccountFactory)
+    entered_on = DAY
+
+
+class JourneyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Journey
+
+    vertical = factory.SubFactory(VerticalFactory)
+    use_case = factory.SubFactory(UseCaseFactory)
+
+
+class StageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Stage
+
+    journey = factory.SubFactory(JourneyFactory)
+    name = factory.Sequence(lambda n: f"Stage {n}")
 
 
 def usage(account, feature, day, events=1, active_users=1):
