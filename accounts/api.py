@@ -1,4 +1,5 @@
-"""REST API for reference data (verticals, use cases, features, tiers) and accounts."""
+"""REST API for reference data (verticals, use cases, features, tiers) and accounts. The revenue
+report and a vertical's summary are dashboards figures: dashboards/api.py."""
 
 from datetime import timedelta
 
@@ -10,13 +11,12 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import selectors
-from health.selectors import results_day
 from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UseCase, Vertical
-from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
 from health.models import Band, HealthScore
+from health.selectors import results_day
+from people.api_auth import IsAdminOrReadOnly, IsTeamMember
 from segments.selectors import memberships_on
 
 
@@ -61,24 +61,6 @@ class TierSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "min_arr"]
 
 
-class VerticalSummarySerializer(serializers.Serializer):
-    vertical = serializers.CharField()
-    slug = serializers.CharField()
-    accounts = serializers.IntegerField()
-    arr = serializers.DecimalField(max_digits=16, decimal_places=2)
-    share_of_arr = serializers.FloatField()
-    average_arr = serializers.FloatField()
-    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
-    health_mix = serializers.DictField(child=serializers.IntegerField())
-
-
-class RevenueReportSerializer(serializers.Serializer):
-    as_of = serializers.DateField(allow_null=True)
-    total_arr = serializers.DecimalField(max_digits=16, decimal_places=2)
-    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
-    verticals = VerticalSummarySerializer(many=True)
-
-
 class DriverSerializer(serializers.ModelSerializer):
     feature = serializers.SlugRelatedField(slug_field="key", queryset=Feature.objects.all())
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None, allow_null=True)
@@ -106,12 +88,6 @@ class NamedViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
 class VerticalViewSet(NamedViewSet):
     queryset = Vertical.objects.order_by("name")
     serializer_class = VerticalSerializer
-
-    @extend_schema(responses=VerticalSummarySerializer)
-    @action(detail=True, methods=["get"], permission_classes=[IsTeamMember])
-    def summary(self, request, slug=None):
-        """The vertical's revenue and health on the latest day: ARR, share, average, ARR at risk, health mix."""
-        return Response(VerticalSummarySerializer(_vertical_summary(slug)).data)
 
 
 class UseCaseViewSet(NamedViewSet):
@@ -324,32 +300,3 @@ class AccountViewSet(
         history = HealthScore.objects.filter(account=account).select_related("scorecard", "tier").order_by("-as_of")
         page = self.paginate_queryset(history)
         return self.get_paginated_response(HealthDetailSerializer(page, many=True).data)
-
-
-def _vertical_summary(slug):
-    from django.shortcuts import get_object_or_404
-
-    vertical = get_object_or_404(Vertical, slug=slug)
-    for row in selectors.revenue_by_vertical(results_day()):
-        if row["slug"] == vertical.slug:
-            return row
-    return {"vertical": vertical.name, "slug": vertical.slug, "accounts": 0, "arr": 0, "share_of_arr": 0.0,
-            "average_arr": 0.0, "arr_at_risk": 0, "health_mix": {"healthy": 0, "neutral": 0, "at_risk": 0, "unknown": 0}}  # fmt: skip
-
-
-class RevenueReportView(APIView):
-    """Revenue by vertical on the latest day (CS Leaders and CS Admins)."""
-
-    permission_classes = [IsLeaderOrAdmin]
-
-    @extend_schema(responses=RevenueReportSerializer)
-    def get(self, request):
-        day = results_day()
-        verticals = selectors.revenue_by_vertical(day)
-        report = {
-            "as_of": day,
-            "total_arr": sum(v["arr"] for v in verticals),
-            "arr_at_risk": sum(v["arr_at_risk"] for v in verticals),
-            "verticals": verticals,
-        }
-        return Response(RevenueReportSerializer(report).data)

@@ -5,10 +5,10 @@ import re
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from health.selectors import results_day
 from accounts.models import Vertical
+from dashboards import journeys as selectors
 from dashboards.charts import funnel_figure
-from journeys import selectors
+from health.selectors import results_day
 
 SLUG = re.compile(r"[-\w]+")
 

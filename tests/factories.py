@@ -86,3 +86,11 @@ class UsageFactory(factory.django.DjangoModelFactory):
 
 def usage(account, feature, day, events=1, active_users=1):
     return UsageDaily.objects.create(account=account, feature=feature, date=day, events=events, active_users=active_users)
+
+
+def write_rollups(day=None):
+    """What publish writes after a day's results: every rollup of `day` (default: every day with
+    results). Tests that build results by hand call it, as the pipeline would."""
+    from dashboards.services import rollups_backfill
+
+    return rollups_backfill(start=day, end=day, force=True)

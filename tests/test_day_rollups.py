@@ -14,7 +14,7 @@ from dashboards.services import vertical_days_rollup
 from segments.services import segment_days_write
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
-from journeys.selectors import journey_funnels
+from dashboards.journeys import journey_funnels
 from segments.models import Segment, SegmentMembership
 from segments.selectors import segment_stats
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
-from journeys.selectors import journey_funnels, stuck_accounts
+from dashboards.journeys import journey_funnels, stuck_accounts
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from dashboards import selectors
 from dashboards.services import vertical_days_rollup
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
-from journeys.selectors import journey_funnels
+from dashboards.journeys import journey_funnels
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
