@@ -62,7 +62,7 @@ def test_revenue_by_vertical_reads_the_scored_accounts_of_the_day_from_the_rollu
     AccountFactory(vertical=edu, arr=Decimal(2000))  # no result that day: not in the day's figures
     churned = AccountFactory(vertical=edu, arr=Decimal(5000), churned_on=D)  # churned: left out
     HealthScore.objects.create(account=churned, as_of=D, band="churned")
-    write_rollups(D)
+    write_rollups()
     [row] = revenue_by_vertical(D)
     assert row["accounts"] == 3 and row["arr"] == Decimal(3000)
     assert row["arr_at_risk"] == Decimal(1000)
@@ -100,7 +100,9 @@ def test_concentration_is_computed_only_where_shown(client_for, leader, path, co
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    AccountFactory.create_batch(3, arr=Decimal(1000))
+    for account in AccountFactory.create_batch(3, arr=Decimal(1000)):
+        HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+    write_rollups()
     with CaptureQueriesContext(connection) as queries:
         response = client_for(leader).get(path)
     assert response.status_code == 200
