@@ -14,7 +14,7 @@ from health.models import HealthScore, RecomputeRun
 from people.models import ApiToken
 from people.services import api_token_create
 from segments.models import Segment, SegmentMembership
-from tests.factories import AccountFactory, FeatureFactory, UsageFactory, UserFactory, VerticalFactory
+from tests.factories import AccountFactory, FeatureFactory, UsageFactory, UserFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -32,6 +32,7 @@ def world(cs_admin):
         StatedDriver.objects.create(account=a, feature=feature, note="says so", recorded_by=cs_admin)
         UsageFactory(account=a, feature=feature, date=D)
     RecomputeRun.objects.create(as_of=D, status="succeeded", active_lock=None)
+    write_rollups()  # as publish does after the day's results
     return {"account": accounts[0], "segment": segment, "vertical": vertical, "feature": feature}
 
 
