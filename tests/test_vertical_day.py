@@ -79,8 +79,7 @@ def test_recompute_publishes_the_rollup_once_per_date():
 
 
 def test_recompute_publishes_the_segment_figures_once_per_date():
-    from segments.models import SegmentDay
-    from segments.models import Segment
+    from segments.models import Segment, SegmentDay
 
     big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
     AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)

@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccountUseCase
 from dashboards import selectors
+from dashboards.journeys import journey_funnels
 from dashboards.services import vertical_days_rollup
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
-from dashboards.journeys import journey_funnels
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
