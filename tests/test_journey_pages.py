@@ -146,3 +146,17 @@ def test_a_day_without_its_rollup_says_so(client_for, leader, cast):
     body = response.content.decode()
     assert response.status_code == 200 and "rollups_backfill --day 2026-06-30" in body
     assert f'href="/accounts/{cast["stuck_big"].pk}/"' not in body  # nothing computed live
+
+
+def test_the_page_reads_the_rollup(client_for, leader, journey, cast):
+    from dashboards.models import VerticalDay
+    from dashboards.rollups import JourneyStageCounts
+
+    edu, pta, stages = journey
+    row = VerticalDay.objects.get(vertical=edu, day=D)
+    row.stuck = {**row.stuck, "accounts": 4321, "arr": "98765"}
+    row.journey_stages = JourneyStageCounts({pta.pk: {stages[2].pk: 777}}).to_json()
+    row.save()
+    body = client_for(leader).get("/journeys/").content.decode()
+    assert "4,321 accounts, $98,765 ARR" in body
+    assert '<td class="num">777</td>' in body  # every stage reached by the 777 in the last one
