@@ -20,7 +20,7 @@ from dashboards.rollups import (
     VerticalRetention,
     VerticalUseCaseCounts,
 )
-from health.models import SLIPPING_DAYS, SLIPPING_POINTS, Band  # noqa: F401 (the risk page's wording)
+from health.models import SLIPPING_DAYS, SLIPPING_POINTS, Band, HealthScore  # noqa: F401 (the risk page's wording)
 from segments.selectors import memberships_on
 
 BANDS = ("healthy", "neutral", "at_risk", "unknown")
@@ -61,8 +61,6 @@ def vertical_days_rolled_up(day: date | None) -> bool:
     """False when `day` has results but no VerticalDay rows: only possible when something bypassed
     the pipeline (publish writes them with the results), and the pages then say so rather than
     compute the figures live. At most two queries; callers ask only when they found no rows."""
-    from health.models import HealthScore
-
     if day is None or VerticalDay.objects.filter(day=day).exists():
         return True
     return not HealthScore.objects.filter(as_of=day).exists()
