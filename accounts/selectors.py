@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from django.db.models import CharField, Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
@@ -52,57 +52,6 @@ def usage_by_feature(account: Account, *, days: int = 90, as_of: date | None = N
         s["dates"].append(day.isoformat())
         s["events"].append(events)
     return {"start": start, "end": end, "series": series}
-
-
-def revenue_by_vertical(day: date | None) -> list[dict]:
-    """Per vertical, active accounts only: accounts, ARR, share of ARR, average ARR, ARR at risk and
-    the health mix on `day` (the latest results).
-
-    One query whatever the number of accounts: the active accounts LEFT JOINed to their result of
-    `day`, grouped by vertical and band (an account without a result that day has band NULL).
-    """
-    today = day or timezone.localdate()
-    accounts = Account.objects.active_on(today)
-    if day is not None:
-        accounts = accounts.annotate(result=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day)))
-        band = F("result__band")
-    else:
-        band = Value(None, output_field=CharField())
-    rows = (
-        accounts.values("vertical__slug", "vertical__name", day_band=band)
-        .annotate(n=Count("id"), arr=Sum("arr"))
-        .order_by()
-    )
-    verticals: dict[str, dict] = {}
-    for r in rows:
-        v = verticals.setdefault(r["vertical__slug"], {"name": r["vertical__name"], "accounts": 0, "arr": 0, "mix": {}})
-        v["accounts"] += r["n"]
-        v["arr"] += r["arr"] or 0
-        if r["day_band"] is not None:
-            v["mix"][r["day_band"]] = r
-    total = sum(v["arr"] for v in verticals.values()) or 0
-    out = []
-    for slug, v in verticals.items():
-        mix, arr = v["mix"], v["arr"]
-        counted = sum(b["n"] for b in mix.values())
-        out.append(
-            {
-                "vertical": v["name"],
-                "slug": slug,
-                "accounts": v["accounts"],
-                "arr": arr,
-                "share_of_arr": round(float(arr) / float(total) * 100, 2) if total else 0.0,
-                "average_arr": round(float(arr) / v["accounts"], 2) if v["accounts"] else 0.0,
-                "arr_at_risk": mix.get("at_risk", {}).get("arr") or 0,
-                "health_mix": {
-                    "healthy": mix.get("healthy", {}).get("n", 0),
-                    "neutral": mix.get("neutral", {}).get("n", 0),
-                    "at_risk": mix.get("at_risk", {}).get("n", 0),
-                    "unknown": v["accounts"] - counted + mix.get("unknown", {}).get("n", 0),
-                },
-            }
-        )
-    return sorted(out, key=lambda v: (-v["arr"], v["vertical"]))
 
 
 def driver_events_90d(end: date):

@@ -22,11 +22,10 @@ from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.services import ConfigInvalid, config_apply, config_export, rule_label
 from core.api.errors import error_response
-from dashboards.api import VerticalSummarySerializer, vertical_summary
 from health.models import Scorecard
 from health.selectors import results_day
 from journeys.models import Journey
-from people.api_auth import IsAdminOrReadOnly, IsTeamMember
+from people.api_auth import IsAdminOrReadOnly
 from segments.models import Segment
 from segments.selectors import memberships_on
 
@@ -159,12 +158,6 @@ class VerticalViewSet(ReferenceViewSet):
 
     def lookup_saved(self, item):
         return Vertical.objects.get(name__iexact=str(item["name"]).strip())
-
-    @extend_schema(responses=VerticalSummarySerializer)
-    @action(detail=True, methods=["get"], permission_classes=[IsTeamMember])
-    def summary(self, request, slug=None):
-        """The vertical's revenue and health on the latest day: ARR, share, average, ARR at risk, health mix."""
-        return Response(VerticalSummarySerializer(vertical_summary(slug)).data)
 
 
 class UseCaseViewSet(ReferenceViewSet):

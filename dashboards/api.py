@@ -1,4 +1,5 @@
-"""The read side of the API: accounts with their latest health, drivers, and the revenue report.
+"""The read side of the API: accounts with their latest health and drivers; the revenue report and
+a vertical's summary, both read from the day's VerticalDay rollup (selectors.revenue_overview).
 
 Account writes go through accounts.api_ingest (the validation of import_accounts)."""
 
@@ -6,7 +7,7 @@ from datetime import timedelta
 
 import django_filters.rest_framework as filters
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
@@ -17,34 +18,12 @@ from rest_framework.views import APIView
 
 from accounts import selectors
 from accounts.api_ingest import account_write
-from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Vertical
+from accounts.models import Account, AccountUseCase, Feature, StatedDriver
+from dashboards import selectors as dashboard_selectors
 from health.models import Band, HealthScore
 from health.selectors import results_day
 from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
 from segments.selectors import memberships_on
-
-
-def vertical_summary(slug: str) -> dict:
-    """The vertical's row of the revenue report (404 for an unknown slug)."""
-    return _vertical_summary(slug)
-
-
-class VerticalSummarySerializer(serializers.Serializer):
-    vertical = serializers.CharField()
-    slug = serializers.CharField()
-    accounts = serializers.IntegerField()
-    arr = serializers.DecimalField(max_digits=16, decimal_places=2)
-    share_of_arr = serializers.FloatField()
-    average_arr = serializers.FloatField()
-    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
-    health_mix = serializers.DictField(child=serializers.IntegerField())
-
-
-class RevenueReportSerializer(serializers.Serializer):
-    as_of = serializers.DateField(allow_null=True)
-    total_arr = serializers.DecimalField(max_digits=16, decimal_places=2)
-    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
-    verticals = VerticalSummarySerializer(many=True)
 
 
 class DriverSerializer(serializers.ModelSerializer):
@@ -249,13 +228,35 @@ class AccountViewSet(
         return self.get_paginated_response(HealthDetailSerializer(page, many=True).data)
 
 
-def _vertical_summary(slug):
-    vertical = get_object_or_404(Vertical, slug=slug)
-    for row in selectors.revenue_by_vertical(results_day()):
-        if row["slug"] == vertical.slug:
-            return row
-    return {"vertical": vertical.name, "slug": vertical.slug, "accounts": 0, "arr": 0, "share_of_arr": 0.0,
-            "average_arr": 0.0, "arr_at_risk": 0, "health_mix": {"healthy": 0, "neutral": 0, "at_risk": 0, "unknown": 0}}  # fmt: skip
+class VerticalSummarySerializer(serializers.Serializer):
+    vertical = serializers.CharField()
+    slug = serializers.CharField()
+    accounts = serializers.IntegerField()
+    arr = serializers.DecimalField(max_digits=16, decimal_places=2)
+    share_of_arr = serializers.FloatField()
+    average_arr = serializers.FloatField()
+    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
+    health_mix = serializers.DictField(child=serializers.IntegerField())
+
+
+class RevenueReportSerializer(serializers.Serializer):
+    as_of = serializers.DateField(allow_null=True)
+    total_arr = serializers.DecimalField(max_digits=16, decimal_places=2)
+    arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2)
+    verticals = VerticalSummarySerializer(many=True)
+
+
+class VerticalSummaryView(APIView):
+    """The vertical's revenue and health on the latest day: ARR, share, average, ARR at risk, health mix."""
+
+    permission_classes = [IsTeamMember]
+
+    @extend_schema(responses=VerticalSummarySerializer, operation_id="verticals_summary_retrieve")
+    def get(self, request, slug: str):
+        row = dashboard_selectors.vertical_report(slug, results_day())
+        if row is None:
+            raise Http404("No such vertical")
+        return Response(VerticalSummarySerializer(row).data)
 
 
 class RevenueReportView(APIView):
@@ -265,12 +266,4 @@ class RevenueReportView(APIView):
 
     @extend_schema(responses=RevenueReportSerializer)
     def get(self, request):
-        day = results_day()
-        verticals = selectors.revenue_by_vertical(day)
-        report = {
-            "as_of": day,
-            "total_arr": sum(v["arr"] for v in verticals),
-            "arr_at_risk": sum(v["arr_at_risk"] for v in verticals),
-            "verticals": verticals,
-        }
-        return Response(RevenueReportSerializer(report).data)
+        return Response(RevenueReportSerializer(dashboard_selectors.revenue_overview(results_day())).data)

@@ -3,6 +3,8 @@
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboards.rollups import ParetoPoint, RevenueTrend, VerticalRetention
+
 BAND_COLOURS = {"healthy": "#2e9d5b", "neutral": "#e0a526", "at_risk": "#d64545", "unknown": "#9aa5b1"}
 BAND_LABELS = {"healthy": "Healthy", "neutral": "Neutral", "at_risk": "At risk", "unknown": "Unknown"}
 
@@ -98,31 +100,31 @@ def vertical_history_figure(days: list) -> str:
     return _layout(fig, height=460)
 
 
-def arr_trend_figure(trend: dict) -> str:
-    x = [d.isoformat() for d in trend["dates"]]
+def arr_trend_figure(trend: RevenueTrend) -> str:
+    x = [d.isoformat() for d in trend.dates]
     fig = go.Figure()
-    for s in trend["verticals"]:
-        fig.add_trace(go.Scatter(x=x, y=[float(v) for v in s["arr"]], name=s["vertical"], mode="lines+markers",
+    for s in trend.verticals:
+        fig.add_trace(go.Scatter(x=x, y=[float(v) for v in s.arr], name=s.vertical, mode="lines+markers",
                                  stackgroup="arr"))  # fmt: skip
     return _layout(fig, height=380, yaxis={"title": {"text": "ARR ($)"}}, xaxis={"type": "date"})
 
 
-def retention_figure(rows: list[dict]) -> str:
-    names = [r["vertical"] for r in rows]
+def retention_figure(rows: list[VerticalRetention]) -> str:
+    names = [r.vertical for r in rows]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=names, y=[r["nrr"] for r in rows], name="Net revenue retention", marker_color="#2f5dd0"))
-    fig.add_trace(go.Bar(x=names, y=[r["grr"] for r in rows], name="Gross revenue retention", marker_color="#9aa5b1"))
+    fig.add_trace(go.Bar(x=names, y=[r.nrr for r in rows], name="Net revenue retention", marker_color="#2f5dd0"))
+    fig.add_trace(go.Bar(x=names, y=[r.grr for r in rows], name="Gross revenue retention", marker_color="#9aa5b1"))
     fig.add_hline(y=100, line_dash="dot", line_color="#616e7c")
     return _layout(fig, barmode="group", yaxis={"title": {"text": "% of ARR a year ago"}})
 
 
-def pareto_figure(points: list[dict]) -> str:
+def pareto_figure(points: list[ParetoPoint]) -> str:
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=[0, *[p["share_of_accounts"] for p in points]], y=[0, *[p["share_of_arr"] for p in points]],
+            x=[0, *[p.share_of_accounts for p in points]], y=[0, *[p.share_of_arr for p in points]],
             mode="lines", name="Cumulative share of ARR", line={"color": "#2f5dd0", "width": 3},
-            customdata=[0, *[p["accounts"] for p in points]],
+            customdata=[0, *[p.accounts for p in points]],
             hovertemplate="top %{customdata} accounts (%{x:.1f}%)<br>%{y:.1f}% of ARR<extra></extra>",
         )
     )  # fmt: skip

@@ -3,44 +3,22 @@
 "64% of healthy Education accounts also run Board meetings": a use case qualifies for a vertical
 when at least `min_share`% of its healthy accounts (band healthy on the day, not churned) run it,
 and only when there are at least `min_peers` healthy accounts, so two happy customers do not make
-a pattern. The healthy peers per use case come from the day's VerticalDay rollup (written with the
-results; counted live from the scores for a day without one). The rest is counted in SQL: a
-handful of queries whatever the number of accounts (one more per qualifying use case for its top
-missing accounts, which is bounded by the use cases of the vertical, not by its accounts).
+a pattern. The healthy peers per use case, and the scored accounts running each use case, come
+from the day's VerticalDay rollup (written with the results); a day without one suggests nothing.
+The rest is counted in SQL: a handful of queries whatever the number of accounts (one more per
+qualifying use case for its top missing accounts, which is bounded by the use cases of the
+vertical, not by its accounts).
 """
 
 from datetime import date
-from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountUseCase, UseCase, Vertical
 from dashboards.models import VerticalDay
+from dashboards.rollups import UseCaseCounts, VerticalUseCaseCounts
 from health.models import Band, HealthScore
-
-
-def _healthy_accounts(vertical_id: int, day: date) -> QuerySet[Account]:
-    return Account.objects.active_on(day).filter(
-        vertical_id=vertical_id, health_scores__as_of=day, health_scores__band=Band.HEALTHY
-    )
-
-
-def _healthy_counts_live(vertical_id: int, day: date, exclude_account: int | None) -> tuple[int, dict[int, int]]:
-    """(healthy accounts, {use case id: healthy accounts running it}) counted from the day's scores."""
-    healthy = _healthy_accounts(vertical_id, day)
-    if exclude_account is not None:
-        healthy = healthy.exclude(pk=exclude_account)
-    total = healthy.count()
-    if total == 0:
-        return 0, {}
-    # (account, use case) is unique, so counting rows counts accounts (no DISTINCT, no sort).
-    running = (
-        AccountUseCase.objects.filter(account__in=healthy.values("pk"))
-        .values("use_case_id")
-        .annotate(n=Count("account_id"))
-    )
-    return total, {r["use_case_id"]: r["n"] for r in running}
 
 
 def _rollup(vertical_id: int, day: date) -> VerticalDay | None:
@@ -52,14 +30,14 @@ def _rollup(vertical_id: int, day: date) -> VerticalDay | None:
     )
 
 
-def _healthy_counts_from_rollup(
+def _healthy_counts(
     rollup: VerticalDay, day: date, exclude_account: int | None, own_use_cases: set[int]
 ) -> tuple[int, dict[int, int]]:
-    """The same counts from the vertical's rollup row of the day (healthy accounts, and healthy
-    accounts per use case). An account is not its own peer: when it is healthy that day, it is
-    taken out of the total and of the use cases it runs (`own_use_cases`)."""
-    total, by_use_case = rollup.healthy, rollup.use_cases
-    running = {int(pk): counts.get("healthy", 0) for pk, counts in by_use_case.items()}
+    """(healthy accounts, {use case id: healthy accounts running it}) from the vertical's rollup row
+    of the day. An account is not its own peer: when it is healthy that day, it is taken out of the
+    total and of the use cases it runs (`own_use_cases`)."""
+    total = rollup.healthy
+    running = {pk: counts.healthy for pk, counts in VerticalUseCaseCounts.from_json(rollup.use_cases).by_use_case.items()}
     if exclude_account is not None and HealthScore.objects.filter(
         account_id=exclude_account, as_of=day, band=Band.HEALTHY
     ).exists():
@@ -71,16 +49,11 @@ def _healthy_counts_from_rollup(
 
 
 def _qualifying(
-    vertical_id: int, day: date, *, rollup: VerticalDay | None, min_share: int, min_peers: int,
-    exclude_account=None, own_use_cases=frozenset(),
+    rollup: VerticalDay, day: date, *, min_share: int, min_peers: int, exclude_account=None, own_use_cases=frozenset()
 ) -> list[dict]:
     """[{use_case_id, healthy_running, healthy_total}] for the use cases healthy peers run enough;
-    `rollup` is the vertical's row of the day (None: counted live)."""
-    if rollup is not None:
-        counts = _healthy_counts_from_rollup(rollup, day, exclude_account, set(own_use_cases))
-    else:
-        counts = _healthy_counts_live(vertical_id, day, exclude_account)
-    total, running = counts
+    `rollup` is the vertical's row of the day."""
+    total, running = _healthy_counts(rollup, day, exclude_account, set(own_use_cases))
     if total == 0 or total < min_peers:
         return []
     # n / total ≥ min_share / 100, kept in integers so 30% of 10 is exactly 3.
@@ -112,7 +85,9 @@ def vertical_suggestions(
     if day is None:
         return []
     rollup = _rollup(vertical.pk, day)
-    qualifying = _qualifying(vertical.pk, day, min_share=min_share, min_peers=min_peers, rollup=rollup)
+    if rollup is None:
+        return []
+    qualifying = _qualifying(rollup, day, min_share=min_share, min_peers=min_peers)
     if not qualifying:
         return []
     use_case_ids = [q["use_case_id"] for q in qualifying]
@@ -121,28 +96,13 @@ def vertical_suggestions(
         for pk, name, slug in UseCase.objects.filter(pk__in=use_case_ids).values_list("pk", "name", "slug")
     }
     active = Account.objects.active_on(day).filter(vertical=vertical)
-    stored = rollup.use_cases if rollup is not None else {}
-    if rollup is not None and all("accounts" in stored.get(str(uc), {"accounts": 0}) for uc in use_case_ids):
-        # The day's scored accounts of the vertical and, per use case, those running it (from the rollup).
-        totals = {"n": rollup.accounts, "arr": rollup.arr}
-        running_active = {
-            uc: {"n": stored[str(uc)]["accounts"], "arr": Decimal(stored[str(uc)]["arr"])}
-            for uc in use_case_ids
-            if str(uc) in stored
-        }
-    else:
-        totals = active.aggregate(n=Count("pk"), arr=Coalesce(Sum("arr"), Value(Decimal(0))))
-        running_active = {
-            r["use_case_id"]: r
-            for r in AccountUseCase.objects.filter(account__in=active.values("pk"), use_case_id__in=use_case_ids)
-            .values("use_case_id")
-            .annotate(n=Count("account_id"), arr=Sum("account__arr"))
-        }
+    # The day's scored accounts of the vertical and, per use case, those running it (from the rollup).
+    running_active = VerticalUseCaseCounts.from_json(rollup.use_cases).by_use_case
     band = HealthScore.objects.filter(account=OuterRef("pk"), as_of=day).values("band")[:1]
     suggestions = []
     for q in qualifying:
         uc = q["use_case_id"]
-        runs = running_active.get(uc, {"n": 0, "arr": Decimal(0)})
+        runs = running_active.get(uc, UseCaseCounts())
         missing = (
             # NOT EXISTS (an anti-join walking the (vertical, arr) index, largest first, and stopping
             # at `limit`), not NOT IN, which would first hash every account running the use case.
@@ -160,8 +120,8 @@ def vertical_suggestions(
                 "share": share,
                 "healthy_running": q["healthy_running"],
                 "healthy_total": q["healthy_total"],
-                "missing_count": totals["n"] - runs["n"],
-                "missing_arr": totals["arr"] - (runs["arr"] or Decimal(0)),
+                "missing_count": rollup.accounts - runs.accounts,
+                "missing_arr": rollup.arr - runs.arr,
                 "accounts": [
                     {"id": m["pk"], "name": m["name"], "arr": m["arr"], "band": m["band_on_day"]} for m in missing
                 ],
@@ -176,11 +136,13 @@ def account_suggestions(account: Account, day: date | None, *, min_share: int = 
     does not: {use_case, use_case_slug, share, healthy_running, healthy_total, talk_track}."""
     if day is None or account.is_churned(day):
         return []
+    rollup = _rollup(account.vertical_id, day)
+    if rollup is None:
+        return []
     runs = set(AccountUseCase.objects.filter(account=account).values_list("use_case_id", flat=True))
     qualifying = _qualifying(
-        account.vertical_id, day, rollup=_rollup(account.vertical_id, day), min_share=min_share,
-        min_peers=min_peers, exclude_account=account.pk, own_use_cases=runs,
-    )  # fmt: skip
+        rollup, day, min_share=min_share, min_peers=min_peers, exclude_account=account.pk, own_use_cases=runs
+    )
     if not qualifying:
         return []
     wanted = [q for q in qualifying if q["use_case_id"] not in runs]

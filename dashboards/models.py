@@ -10,7 +10,8 @@ class VerticalDay(models.Model):
     mix, the ARR in the at-risk band and the median score.
 
     Written by the recompute's publish step (replaced on a re-run of the same date) and by
-    `backfill_vertical_days` from existing HealthScore history. ARR is the accounts' ARR when the
+    `rollups_backfill` (and the migration that runs it) from existing HealthScore history; the JSON
+    columns' schema is dashboards/rollups.py. ARR is the accounts' ARR when the
     row was written.
     """
 
@@ -31,7 +32,7 @@ class VerticalDay(models.Model):
     # {primary use case id: {journey stage id or "none": accounts}} of the vertical's active accounts
     # with metrics that day: the journey funnels, without a pass over the day's AccountMetrics.
     journey_stages = models.JSONField(default=dict, blank=True)
-    # The vertical's accounts stuck in a journey stage (journeys.selectors.stuck_metrics, STUCK_DAYS):
+    # The vertical's accounts stuck in a journey stage (dashboards.journeys.stuck_metrics, STUCK_DAYS):
     # {"compared_on": date or null, "accounts": n, "arr": "…", "top": [the STUCK_LIMIT largest account ids]}.
     stuck = models.JSONField(default=dict, blank=True)
 
@@ -47,7 +48,8 @@ class VerticalDay(models.Model):
 class RevenueDay(models.Model):
     """The revenue page's ARR-history figures as of one day (ARR trend, NRR/GRR, Pareto curve),
     written with the day's results: each is a pass over all ARR history, too slow per request at
-    100,000 accounts. The page computes them live for a day without a row."""
+    100,000 accounts. The JSON columns' schema is dashboards/rollups.py (RevenueTrend, Retention,
+    ParetoPoint); a day without a row shows an empty state, never a live computation."""
 
     day = models.DateField(unique=True)
     trend = models.JSONField(default=dict)

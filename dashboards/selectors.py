@@ -6,11 +6,23 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.functional import SimpleLazyObject
 
-from accounts.models import Account, ArrChange, UseCase, Vertical
-from accounts.selectors import revenue_by_vertical
+from accounts.models import Account, ArrChange, StatedDriver, UseCase, Vertical
+from accounts.selectors import driver_events_90d
 from dashboards.models import RevenueDay, VerticalDay
-from health.models import SLIPPING_DAYS, SLIPPING_POINTS, Band  # noqa: F401 (the risk page's wording)
+from dashboards.rollups import (
+    HistogramBin,
+    ParetoPoint,
+    Retention,
+    RetentionFigures,
+    RevenueHistory,
+    RevenueTrend,
+    TrendSeries,
+    VerticalRetention,
+    VerticalUseCaseCounts,
+)
+from health.models import SLIPPING_DAYS, SLIPPING_POINTS, Band, HealthScore  # noqa: F401 (the risk page's wording)
 from segments.selectors import memberships_on
 
 BANDS = ("healthy", "neutral", "at_risk", "unknown")
@@ -23,9 +35,6 @@ def concentration(day: date, share: int = 40, *, total: Decimal | None = None) -
     come largest ARR first straight from the ARR index (an index-only scan); only the few thousand
     that make the share are read into Python, not one Decimal per account.
     """
-    from django.db import connection
-    from django.db.models import Sum
-
     active = Account.objects.active_on(day).filter(arr__gt=0)
     if total is None:
         total = active.aggregate(total=Sum("arr"))["total"] or Decimal(0)
@@ -47,12 +56,20 @@ def concentration(day: date, share: int = 40, *, total: Decimal | None = None) -
     return {"share": share, "accounts": count, "of_accounts": of_accounts, "total_arr": total}
 
 
-def verticals_from_rollup(day: date | None) -> list[dict] | None:
-    """revenue_by_vertical's rows for `day` from the VerticalDay rollup (one query over a row per
-    vertical instead of the day's HealthScore rows), or None without a rollup for that day."""
+def vertical_days_rolled_up(day: date | None) -> bool:
+    """False when `day` has results but no VerticalDay rows: only possible when something bypassed
+    the pipeline (publish writes them with the results), and the pages then say so rather than
+    compute the figures live. At most two queries; callers ask only when they found no rows."""
+    if day is None or VerticalDay.objects.filter(day=day).exists():
+        return True
+    return not HealthScore.objects.filter(as_of=day).exists()
+
+
+def revenue_by_vertical(day: date | None) -> list[dict]:
+    """Per vertical, the accounts scored on `day` (churned left out): accounts, ARR, share of ARR,
+    average ARR, ARR at risk and the health mix, largest ARR first — read from the VerticalDay
+    rollup (one query over a row per vertical). [] for a day without a rollup."""
     rows = list(VerticalDay.objects.filter(day=day).select_related("vertical")) if day else []
-    if not rows:
-        return None
     total = sum((r.arr for r in rows), Decimal(0))
     out = [
         {
@@ -67,16 +84,14 @@ def verticals_from_rollup(day: date | None) -> list[dict] | None:
 
 
 def revenue_overview(day: date | None) -> dict:
-    """Revenue by vertical on `day`: from the rollup written with the day's results, or computed
-    from the accounts and scores when there is none."""
-    from django.utils.functional import SimpleLazyObject
-
-    verticals = verticals_from_rollup(day)
-    if verticals is None:
-        verticals = revenue_by_vertical(day)
+    """Revenue by vertical on `day`, from the rollup written with the day's results. `rolled_up`
+    is False for a day with no rollup (the pages then say so instead of computing it live)."""
+    verticals = revenue_by_vertical(day)
     total_arr = sum((v["arr"] for v in verticals), Decimal(0))
     return {
         "as_of": day,
+        # A day with results always has rollup rows unless the pipeline was bypassed (one query more only then).
+        "rolled_up": bool(verticals) or vertical_days_rolled_up(day),
         "verticals": verticals,
         "total_arr": total_arr,
         "arr_at_risk": sum((v["arr_at_risk"] for v in verticals), Decimal(0)),
@@ -84,6 +99,19 @@ def revenue_overview(day: date | None) -> dict:
         # Computed when a page shows it (/revenue/), not for /verticals/ or the CSV.
         "concentration": SimpleLazyObject(lambda: concentration(day or date.today(), total=total_arr)),
     }
+
+
+def vertical_report(slug: str, day: date | None) -> dict | None:
+    """One vertical's row of revenue_by_vertical (zeros when it had no scored account that day), or
+    None for an unknown slug."""
+    vertical = Vertical.objects.filter(slug=slug).first()
+    if vertical is None:
+        return None
+    for row in revenue_by_vertical(day):
+        if row["slug"] == vertical.slug:
+            return row
+    return {"vertical": vertical.name, "slug": vertical.slug, "accounts": 0, "arr": Decimal(0), "share_of_arr": 0.0,
+            "average_arr": 0.0, "arr_at_risk": Decimal(0), "health_mix": dict.fromkeys(BANDS, 0)}  # fmt: skip
 
 
 # --- /verticals/<slug>/ ----------------------------------------------------------------------
@@ -111,7 +139,8 @@ def score_histogram(summary_row: VerticalDay | None) -> list[dict]:
     """Accounts per (score, band) on the rollup's day (at most 101 × 3 rows, stored with it)."""
     if summary_row is None:
         return []
-    return [{"score": score, "band": band, "n": n} for score, band, n in summary_row.histogram]
+    bins = (HistogramBin.from_json(b) for b in summary_row.histogram)
+    return [{"score": b.score, "band": b.band, "n": b.accounts} for b in bins]
 
 
 def risk_matrix(vertical: Vertical, day: date | None, *, scored_accounts: int) -> dict:
@@ -143,16 +172,20 @@ def risk_matrix(vertical: Vertical, day: date | None, *, scored_accounts: int) -
 def use_case_adoption(row: VerticalDay | None) -> list[dict]:
     """Per use case: the share of the vertical's healthy and of its at-risk accounts running it, from
     the rollup row of the day (one query for the use case names)."""
-    if row is None or not row.use_cases:
+    by_use_case = VerticalUseCaseCounts.from_json(row.use_cases).by_use_case if row is not None else {}
+    if not by_use_case:
         return []
-    names = dict(UseCase.objects.filter(pk__in=[int(pk) for pk in row.use_cases]).values_list("pk", "name"))
-    totals = {"healthy": row.healthy, "at_risk": row.at_risk}
+    names = dict(UseCase.objects.filter(pk__in=list(by_use_case)).values_list("pk", "name"))
     out = []
-    for pk, counts in row.use_cases.items():
-        item = {"use_case": names.get(int(pk), "?"), **counts}
-        for band, total in totals.items():
-            item[f"{band}_share"] = round(100 * counts.get(band, 0) / total, 1) if total else 0.0
-        out.append(item)
+    for pk, counts in by_use_case.items():
+        out.append(
+            {
+                "use_case": names.get(pk, "?"), "healthy": counts.healthy, "at_risk": counts.at_risk,
+                "accounts": counts.accounts, "arr": counts.arr,
+                "healthy_share": round(100 * counts.healthy / row.healthy, 1) if row.healthy else 0.0,
+                "at_risk_share": round(100 * counts.at_risk / row.at_risk, 1) if row.at_risk else 0.0,
+            }
+        )  # fmt: skip
     return sorted(out, key=lambda i: (-i["healthy_share"], i["use_case"]))
 
 
@@ -192,9 +225,8 @@ def month_ends(day: date, months: int = 12) -> list[date]:
     return [*reversed(ends), day]
 
 
-def arr_trend(day: date, months: int = 12) -> dict:
-    """ARR per vertical at each of month_ends(day): {dates, verticals: [{vertical, slug, arr: [...]}]}.
-    One query."""
+def arr_trend(day: date, months: int = 12) -> RevenueTrend:
+    """ARR per vertical at each of month_ends(day), largest (at `day`) first. One query."""
     dates = month_ends(day, months)
     columns = ", ".join(
         "SUM(CASE WHEN d.date <= %s AND (a.churned_on IS NULL OR a.churned_on > %s) THEN d.delta ELSE 0 END)" for _ in dates
@@ -209,12 +241,12 @@ def arr_trend(day: date, months: int = 12) -> dict:
         rows = {r[0]: [_money(v) for v in r[1:]] for r in cursor.fetchall()}
     names = dict(Vertical.objects.filter(pk__in=rows).values_list("pk", "name"))
     slugs = dict(Vertical.objects.filter(pk__in=rows).values_list("pk", "slug"))
-    series = [{"vertical": names[pk], "slug": slugs[pk], "arr": values} for pk, values in rows.items()]
-    series.sort(key=lambda s: (-s["arr"][-1], s["vertical"]))
-    return {"dates": dates, "verticals": series}
+    series = [TrendSeries(vertical=names[pk], slug=slugs[pk], arr=values) for pk, values in rows.items()]
+    series.sort(key=lambda s: (-s.arr[-1], s.vertical))
+    return RevenueTrend(dates=dates, verticals=series)
 
 
-def retention(day: date) -> dict:
+def retention(day: date) -> Retention:
     """Net and gross revenue retention per vertical over the year ending `day`.
 
     Cohort: accounts with ARR > 0 one year before `day` and not churned then. NRR = their ARR on
@@ -247,19 +279,27 @@ def retention(day: date) -> dict:
         }  # fmt: skip
 
     verticals = sorted(
-        ({"vertical": names[r[0]], **figures(*r[1:])} for r in rows), key=lambda v: (-v["arr_then"], v["vertical"])
+        (
+            VerticalRetention(vertical=names[vertical_id], **figures(accounts, then, now, kept))
+            for vertical_id, accounts, then, now, kept in rows
+        ),
+        key=lambda v: (-v.arr_then, v.vertical),
     )
-    total = figures(
-        sum(v["accounts"] for v in verticals),
-        *(sum((v[k] for v in verticals), Decimal(0)) for k in ("arr_then", "arr_now", "arr_kept")),
+    total = RetentionFigures(
+        **figures(
+            sum(v.accounts for v in verticals),
+            sum((v.arr_then for v in verticals), Decimal(0)),
+            sum((v.arr_now for v in verticals), Decimal(0)),
+            sum((v.arr_kept for v in verticals), Decimal(0)),
+        )
     )
-    return {"start": start, "end": day, "verticals": verticals, "total": total}
+    return Retention(start=start, end=day, verticals=verticals, total=total)
 
 
 PARETO_POINTS = 200
 
 
-def pareto(day: date) -> list[dict]:
+def pareto(day: date) -> list[ParetoPoint]:
     """The concentration curve: cumulative share of active ARR held by the top k accounts, at about
     PARETO_POINTS evenly spaced k (every k when there are fewer accounts). One query."""
     account = Account._meta.db_table
@@ -279,8 +319,8 @@ def pareto(day: date) -> list[dict]:
         return []
     total = _money(rows[-1][2])
     return [
-        {"accounts": rn, "share_of_accounts": round(100 * rn / n, 2), "cumulative_arr": _money(cum),
-         "share_of_arr": round(float(_money(cum) / total * 100), 2) if total else 0.0}
+        ParetoPoint(accounts=rn, share_of_accounts=round(100 * rn / n, 2), cumulative_arr=_money(cum),
+                    share_of_arr=round(float(_money(cum) / total * 100), 2) if total else 0.0)
         for rn, n, cum in rows
     ]  # fmt: skip
 
@@ -300,29 +340,18 @@ def arr_by_vertical_and_use_case(day: date) -> list[dict]:
     ]  # fmt: skip
 
 
-def revenue_history(day: date) -> dict:
-    """{"trend", "retention", "pareto"} as of `day`: stored with the day's results (RevenueDay, one
-    query), or computed live for a day without them (three passes over the ARR history)."""
-    stored = RevenueDay.objects.filter(day=day).first()
+def revenue_history(day: date | None) -> RevenueHistory | None:
+    """The ARR trend, retention and concentration curve as of `day`, as stored with the day's
+    results (RevenueDay, one query); None for a day without them (the page says so)."""
+    stored = RevenueDay.objects.filter(day=day).first() if day else None
     if stored is None:
-        return {"trend": arr_trend(day), "retention": retention(day), "pareto": pareto(day), "stored": False}
-    trend, kept = stored.trend, stored.retention
-
-    def figures(r: dict) -> dict:
-        return {**r, **{k: Decimal(r[k]) for k in ("arr_then", "arr_now", "arr_kept")}}
-
-    return {
-        "trend": {
-            "dates": [date.fromisoformat(d) for d in trend["dates"]],
-            "verticals": [{**s, "arr": [Decimal(v) for v in s["arr"]]} for s in trend["verticals"]],
-        },
-        "retention": {
-            "start": date.fromisoformat(kept["start"]), "end": date.fromisoformat(kept["end"]),
-            "verticals": [figures(r) for r in kept["verticals"]], "total": figures(kept["total"]),
-        },
-        "pareto": [{**p, "cumulative_arr": Decimal(p["cumulative_arr"])} for p in stored.pareto],
-        "stored": True,
-    }  # fmt: skip
+        return None
+    return RevenueHistory(
+        day=stored.day,
+        trend=RevenueTrend.from_json(stored.trend),
+        retention=Retention.from_json(stored.retention),
+        pareto=[ParetoPoint.from_json(p) for p in stored.pareto],
+    )
 
 
 # --- Risk: at-risk and slipping accounts ------------------------------------------------------
@@ -471,9 +500,6 @@ def band_drops(user, day: date, *, days: int = 7, limit: int = 20) -> list[Accou
 def drivers_without_usage(user, day: date, *, limit: int = 20) -> list:
     """Say vs do for a book: stated drivers of the user's active accounts whose feature had no
     events in the 90 days up to `day` (one query; the usage sum is an indexed subquery per driver)."""
-    from accounts.models import StatedDriver
-    from accounts.selectors import driver_events_90d
-
     return list(
         StatedDriver.objects.filter(account__in=Account.objects.active_on(day).filter(owner=user).values("pk"))
         .annotate(events_90d=driver_events_90d(day))

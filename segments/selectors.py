@@ -3,6 +3,7 @@
 from bisect import bisect_left
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -23,23 +24,43 @@ def memberships_on(day: date) -> QuerySet[SegmentMembership]:
     return SegmentMembership.objects.filter(entered_on__lte=day).filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
 
 
-def segment_stats(day: date) -> dict[int, dict]:
-    """{segment id: {"members", "arr"}} on `day`: from the day's SegmentDay rows (written with the
-    results, one small query), or counted from the memberships when the day has none."""
-    stored = SegmentDay.objects.filter(day=day).values_list("segment_id", "members", "arr")
-    rows = {pk: {"members": members, "arr": arr} for pk, members, arr in stored}
-    if rows:
-        return rows
-    return {
-        r["segment_id"]: {"members": r["members"], "arr": r["arr"]}
+class SegmentFigures(NamedTuple):
+    """A segment's members on a day (stays including it) and their ARR."""
+
+    members: int
+    arr: Decimal
+
+
+def segment_figures(day: date) -> dict[int, SegmentFigures]:
+    """{segment id: SegmentFigures} on `day`, every segment included (zeros without members),
+    counted from the memberships: one grouped query, plus one for the segment ids. What the
+    SegmentDay rollup stores; pages read the rollup (segment_stats), not this."""
+    counted = {
+        r["segment_id"]: SegmentFigures(r["members"], r["arr"] or Decimal(0))
         for r in memberships_on(day).values("segment_id").annotate(members=Count("id"), arr=Sum("account__arr")).order_by()
     }
+    return {pk: counted.get(pk, SegmentFigures(0, Decimal(0))) for pk in Segment.objects.values_list("pk", flat=True)}
+
+
+def segment_stats(day: date) -> dict[int, dict]:
+    """{segment id: {"members", "arr"}} on `day` from the day's SegmentDay rows (written with the
+    results, one small query); {} for a day without them (see segment_days_rolled_up)."""
+    stored = SegmentDay.objects.filter(day=day).values_list("segment_id", "members", "arr")
+    return {pk: {"members": members, "arr": arr} for pk, members, arr in stored}
+
+
+def segment_days_rolled_up(day: date) -> bool:
+    """False when `day` has results and segments but no SegmentDay rows: only possible when
+    something bypassed the pipeline (publish writes them with the results). Up to three queries;
+    callers ask only when they found no rows."""
+    if SegmentDay.objects.filter(day=day).exists() or not Segment.objects.exists():
+        return True
+    return not HealthScore.objects.filter(as_of=day).exists()
 
 
 def segment_day_figures(segment: Segment, day: date) -> dict | None:
     """{"members", "arr"} of one segment on `day` from its SegmentDay row, or None without one."""
-    row = SegmentDay.objects.filter(segment=segment, day=day).values("members", "arr").first()
-    return row
+    return SegmentDay.objects.filter(segment=segment, day=day).values("members", "arr").first()
 
 
 def segment_accounts(segment: Segment, day: date) -> QuerySet[Account]:

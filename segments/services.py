@@ -3,14 +3,14 @@
 from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Max
 
 from accounts.models import Account
 from core.bulk import bulk_insert
 from health.models import HealthScore
 from segments.compiler import compile_rule
 from segments.models import Segment, SegmentDay, SegmentMembership
-from segments.selectors import memberships_on
+from segments.selectors import segment_figures
 
 
 def segment_members(segment: Segment, as_of: date) -> set[int]:
@@ -77,16 +77,10 @@ def segments_recompute(*, as_of: date) -> dict:
 
 @transaction.atomic
 def segment_days_write(*, day: date) -> int:
-    """(Re)writes SegmentDay for `day`: each segment's members that day and their ARR (one grouped
-    query); a segment without members gets a row of zeros, so a day with rows is complete."""
-    stats = {
-        r["segment_id"]: r
-        for r in memberships_on(day).values("segment_id").annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
-    }
+    """(Re)writes SegmentDay for `day`: what segments.selectors.segment_figures counts (each segment's
+    members that day and their ARR; zeros without members, so a day with rows is complete)."""
+    figures = segment_figures(day)
     SegmentDay.objects.filter(day=day).delete()
-    rows = [
-        SegmentDay(segment_id=pk, day=day, members=stats.get(pk, {}).get("n", 0), arr=stats.get(pk, {}).get("arr") or 0)
-        for pk in Segment.objects.values_list("pk", flat=True)
-    ]
+    rows = [SegmentDay(segment_id=pk, day=day, members=f.members, arr=f.arr) for pk, f in figures.items()]
     SegmentDay.objects.bulk_create(rows, batch_size=2000)
     return len(rows)

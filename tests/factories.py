@@ -18,6 +18,7 @@ from accounts.models import (
     UseCase,
     Vertical,
 )
+from dashboards.services import rollups_backfill
 from health.models import AccountMetrics, HealthScore, Measure, Scorecard
 from journeys.models import Journey, Stage
 from people.models import User
@@ -208,3 +209,9 @@ class StageFactory(factory.django.DjangoModelFactory):
 
 def usage(account, feature, day, events=1, active_users=1):
     return UsageDaily.objects.create(account=account, feature=feature, date=day, events=events, active_users=active_users)
+
+
+def write_rollups(day=None):
+    """What publish writes after a day's results: every rollup of `day` (default: every day with
+    results). Tests that build results by hand call it, as the pipeline would."""
+    return rollups_backfill(start=day, end=day, force=True)

@@ -2,6 +2,7 @@
 list query counts that do not grow with the page size."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -11,11 +12,12 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from accounts.models import StatedDriver
+from dashboards.models import VerticalDay
 from health.models import HealthScore, RecomputeRun
 from people.models import ApiToken
 from people.services import api_token_create
 from segments.models import Segment, SegmentMembership
-from tests.factories import AccountFactory, FeatureFactory, UsageFactory, UserFactory, VerticalFactory
+from tests.factories import AccountFactory, FeatureFactory, UsageFactory, UserFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -33,6 +35,7 @@ def world(cs_admin):
         StatedDriver.objects.create(account=a, feature=feature, note="says so", recorded_by=cs_admin)
         UsageFactory(account=a, feature=feature, date=D)
     RecomputeRun.objects.create(as_of=D, status="succeeded", active_lock=None)
+    write_rollups()  # as publish does after the day's results
     return {"account": accounts[0], "segment": segment, "vertical": vertical, "feature": feature}
 
 
@@ -181,3 +184,18 @@ def test_throttling_per_token(world, settings, csm):
         assert b.get("/api/v1/tiers/").status_code == 200  # each token has its own budget
     finally:
         rates["token"] = old
+
+
+def test_revenue_report_and_summary_read_the_rollup(world, leader):
+    VerticalDay.objects.filter(day=D).update(accounts=5, arr=Decimal("12345.00"), at_risk=2)
+    client = APIClient()
+    client.force_authenticate(leader)
+    report = client.get("/api/v1/reports/revenue/").json()
+    assert report["total_arr"] == "12345.00" and report["verticals"][0]["accounts"] == 5
+    summary = client.get(url("vertical-summary", world)).json()
+    assert summary["arr"] == "12345.00" and summary["health_mix"]["at_risk"] == 2
+    VerticalDay.objects.all().delete()  # a day without its rollup: empty figures, no live computation
+    report = client.get("/api/v1/reports/revenue/").json()
+    assert report == {"as_of": "2026-06-30", "total_arr": "0.00", "arr_at_risk": "0.00", "verticals": []}
+    assert client.get(url("vertical-summary", world)).json()["accounts"] == 0
+    assert client.get("/api/v1/verticals/nope/summary/").status_code == 404

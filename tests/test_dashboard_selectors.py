@@ -1,4 +1,5 @@
-"""Revenue by vertical and ARR concentration, computed in the database, against plain Python."""
+"""Revenue by vertical (read from the VerticalDay rollup) and ARR concentration, computed in the
+database, against plain Python."""
 
 import datetime as dt
 import random
@@ -9,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
-from accounts.selectors import revenue_by_vertical
-from dashboards.selectors import concentration
+from dashboards.models import VerticalDay
+from dashboards.selectors import concentration, revenue_by_vertical
 from health.models import HealthScore
-from tests.factories import AccountFactory, VerticalFactory
+from tests.factories import AccountFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -54,32 +55,41 @@ def test_one_big_account_is_the_concentration():
     assert concentration(D, 95)["accounts"] == 2  # 900k + 10k of 950k reach 95% (902.5k)
 
 
-def test_revenue_by_vertical_mix_counts_accounts_without_a_result_as_unknown():
+def test_revenue_by_vertical_reads_the_scored_accounts_of_the_day_from_the_rollup():
     edu = VerticalFactory(name="Education")
     scored = [AccountFactory(vertical=edu, arr=Decimal(1000)) for _ in range(3)]
     for account, band in zip(scored, ["healthy", "at_risk", "unknown"], strict=True):
         HealthScore.objects.create(account=account, as_of=D, score=None if band == "unknown" else 50, band=band)
     HealthScore.objects.create(account=scored[0], as_of=D - dt.timedelta(days=1), band="at_risk")  # another day
-    AccountFactory(vertical=edu, arr=Decimal(2000))  # no result that day
-    AccountFactory(vertical=edu, arr=Decimal(5000), churned_on=D)  # churned: left out
+    AccountFactory(vertical=edu, arr=Decimal(2000))  # no result that day: not in the day's figures
+    churned = AccountFactory(vertical=edu, arr=Decimal(5000), churned_on=D)  # churned: left out
+    HealthScore.objects.create(account=churned, as_of=D, band="churned")
+    write_rollups()
     [row] = revenue_by_vertical(D)
-    assert row["accounts"] == 4 and row["arr"] == Decimal(5000)
+    assert row["accounts"] == 3 and row["arr"] == Decimal(3000)
     assert row["arr_at_risk"] == Decimal(1000)
-    assert row["health_mix"] == {"healthy": 1, "neutral": 0, "at_risk": 1, "unknown": 2}
-    assert row["average_arr"] == 1250.0 and row["share_of_arr"] == 100.0
+    assert row["health_mix"] == {"healthy": 1, "neutral": 0, "at_risk": 1, "unknown": 1}
+    assert row["average_arr"] == 1000.0 and row["share_of_arr"] == 100.0
+    [before] = revenue_by_vertical(D - dt.timedelta(days=1))
+    assert before["health_mix"] == {"healthy": 0, "neutral": 0, "at_risk": 1, "unknown": 0}
+    # The rollup is what is read.
+    VerticalDay.objects.filter(day=D).update(accounts=77, arr=Decimal(7700))
+    [edited] = revenue_by_vertical(D)
+    assert (edited["accounts"], edited["arr"], edited["average_arr"]) == (77, Decimal(7700), 100.0)
 
 
-def test_revenue_by_vertical_without_results():
-    AccountFactory(vertical=VerticalFactory(name="Education"), arr=Decimal(1000))
-    [row] = revenue_by_vertical(None)
-    assert row["accounts"] == 1 and row["arr_at_risk"] == 0
-    assert row["health_mix"] == {"healthy": 0, "neutral": 0, "at_risk": 0, "unknown": 1}
+def test_revenue_by_vertical_without_results_or_rollup():
+    account = AccountFactory(vertical=VerticalFactory(name="Education"), arr=Decimal(1000))
+    assert revenue_by_vertical(None) == []
+    HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+    assert revenue_by_vertical(D) == []  # results without their rollup: nothing computed live
 
 
 def test_revenue_by_vertical_is_one_query(django_assert_num_queries):
     for name in ("Education", "Tech Sales", "Healthcare"):
         for account in AccountFactory.create_batch(3, vertical=VerticalFactory(name=name)):
             HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+    write_rollups(D)
     with django_assert_num_queries(1):
         rows = revenue_by_vertical(D)
     assert [r["accounts"] for r in rows] == [3, 3, 3]
@@ -89,7 +99,9 @@ def test_revenue_by_vertical_is_one_query(django_assert_num_queries):
     ("path", "counts_concentration"), [("/verticals/", False), ("/revenue/", True), ("/revenue/?format=csv", False)]
 )
 def test_concentration_is_computed_only_where_shown(client_for, leader, path, counts_concentration):
-    AccountFactory.create_batch(3, arr=Decimal(1000))
+    for account in AccountFactory.create_batch(3, arr=Decimal(1000)):
+        HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+    write_rollups()
     with CaptureQueriesContext(connection) as queries:
         response = client_for(leader).get(path)
     assert response.status_code == 200

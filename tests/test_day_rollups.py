@@ -1,5 +1,5 @@
 """Rollups written with the day's results for the journey funnels (VerticalDay.journey_stages) and
-the segment list (SegmentDay): same answers as counting live, idempotent, written at publish, backfilled."""
+the segment list (SegmentDay): what the counts give, idempotent, read by the pages, backfilled."""
 
 import datetime as dt
 from decimal import Decimal
@@ -8,13 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from dashboards.journeys import journey_funnels
 from dashboards.models import VerticalDay
 from dashboards.services import vertical_days_rollup
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
-from journeys.selectors import journey_funnels
 from segments.models import Segment, SegmentDay, SegmentMembership
-from segments.selectors import segment_stats
+from segments.selectors import SegmentFigures, segment_figures, segment_stats
 from segments.services import segment_days_write
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
@@ -45,17 +45,19 @@ def journeys():
     return edu, tech
 
 
-def test_funnels_from_the_rollup_are_those_counted_live(journeys, django_assert_num_queries):
+def test_funnels_are_read_from_the_rollup(journeys, django_assert_num_queries):
     edu, _ = journeys
-    live_all, live_edu = journey_funnels(D), journey_funnels(D, vertical=edu)
-    assert [(s["stage"], s["accounts"]) for s in live_edu[0]["stages"]] == [("A", 4), ("B", 3), ("C", 1)]
-    assert live_edu[0]["accounts"] == 5  # the churned account is left out, the stage-less one counts
     vertical_days_rollup(start=D)
     row = VerticalDay.objects.get(vertical=edu, day=D)
     assert sum(row.journey_stages[str(edu.journeys.get().use_case_id)].values()) == 5
     with django_assert_num_queries(3):  # journeys, stages, the day's rollup rows
-        from_rollup = journey_funnels(D)
-    assert from_rollup == live_all and journey_funnels(D, vertical=edu) == live_edu
+        funnels = journey_funnels(D)
+    [edu_funnel] = journey_funnels(D, vertical=edu)
+    assert [(s["stage"], s["accounts"]) for s in edu_funnel["stages"]] == [("A", 4), ("B", 3), ("C", 1)]
+    assert edu_funnel["accounts"] == 5  # the churned account is left out, the stage-less one counts
+    assert [f for f in funnels if f["vertical"] == "Education"] == [edu_funnel]
+    tech_funnel = next(f for f in funnels if f["vertical"] == "Tech Sales")
+    assert (tech_funnel["accounts"], tech_funnel["stages"][0]["accounts"]) == (2, 1)
     # It is the rollup that is read: emptied, the funnels count nobody.
     VerticalDay.objects.filter(day=D).update(journey_stages={})
     assert all(f["accounts"] == 0 for f in journey_funnels(D))
@@ -81,18 +83,19 @@ def segments():
     return big
 
 
-def test_segment_days_match_the_live_count_and_are_idempotent(segments, django_assert_num_queries):
-    live = segment_stats(D)
-    assert live == {segments.pk: {"members": 2, "arr": Decimal("3000.00")}}  # left on D: not a member
+def test_segment_days_are_what_segment_figures_counts_and_idempotent(segments, django_assert_num_queries):
+    empty = Segment.objects.get(name="Empty")
+    computed = segment_figures(D)
+    assert computed == {segments.pk: SegmentFigures(2, Decimal("3000.00")), empty.pk: SegmentFigures(0, Decimal(0))}
     assert segment_days_write(day=D) == 2
     assert segment_days_write(day=D) == 2  # replaced, not duplicated
     assert SegmentDay.objects.filter(day=D).count() == 2
     with django_assert_num_queries(1):
         stored = segment_stats(D)
-    empty = Segment.objects.get(name="Empty")
-    assert stored == {**live, empty.pk: {"members": 0, "arr": Decimal("0.00")}}
+    assert stored == {pk: f._asdict() for pk, f in computed.items()}  # left on D: not a member
     SegmentDay.objects.filter(day=D, segment=segments).update(members=99)  # the rows are what is read
     assert segment_stats(D)[segments.pk]["members"] == 99
+    assert segment_stats(D - dt.timedelta(days=1)) == {}  # no rows: nothing counted live
 
 
 def test_segment_list_shows_the_stored_figures(client_for, csm, segments):
@@ -101,25 +104,32 @@ def test_segment_list_shows_the_stored_figures(client_for, csm, segments):
     assert "4,321" in client_for(csm).get("/segments/").content.decode()
 
 
-def test_backfill_segment_days(segments):
+def test_segment_pages_without_the_days_rollup_say_so(client_for, csm, segments):
+    client = client_for(csm)
+    body = client.get("/segments/").content.decode()
+    assert "rollups_backfill --day 2026-06-30" in body
+    detail = client.get(f"/segments/{segments.slug}/").content.decode()
+    assert '<dd id="member-arr">— (not rolled up' in detail and "$3,000" not in detail  # nothing computed live
+
+
+def test_rollups_backfill_writes_segment_days(segments):
     out = StringIO()
-    call_command("backfill_segment_days", stdout=out)
-    assert "wrote the segment figures of 2026-06-30" in out.getvalue()
+    call_command("rollups_backfill", stdout=out)
+    assert "segment figures for 1" in out.getvalue()
     assert SegmentDay.objects.filter(day=D).count() == 2
-    call_command("backfill_segment_days", stdout=out)
-    assert "already stored" in out.getvalue() and SegmentDay.objects.count() == 2
-    call_command("backfill_segment_days", "--day", "2026-06-01", stdout=out)
+    call_command("rollups_backfill", stdout=out)
+    assert "segment figures for 0" in out.getvalue() and SegmentDay.objects.count() == 2
+    HealthScore.objects.create(account=AccountFactory(), as_of=dt.date(2026, 6, 1), band="unknown")
+    call_command("rollups_backfill", "--day", "2026-06-01", stdout=out)
     assert SegmentDay.objects.get(day=dt.date(2026, 6, 1), segment=segments).members == 2
     with pytest.raises(CommandError, match="--day: 'x' is not a date"):
-        call_command("backfill_segment_days", "--day", "x")
+        call_command("rollups_backfill", "--day", "x")
 
 
 def test_segment_page_reads_the_stored_figures(client_for, csm, segments):
     client = client_for(csm)
-    live = client.get(f"/segments/{segments.slug}/").content.decode()
-    assert '<dd id="member-count">2</dd>' in live and '<dd id="member-arr">$3,000</dd>' in live
     segment_days_write(day=D)
-    stored = client.get(f"/segments/{segments.slug}/").content.decode()  # the same figures, stored
+    stored = client.get(f"/segments/{segments.slug}/").content.decode()
     assert '<dd id="member-count">2</dd>' in stored and '<dd id="member-arr">$3,000</dd>' in stored
     SegmentDay.objects.filter(day=D, segment=segments).update(members=2, arr=Decimal("4321"))
     assert '<dd id="member-arr">$4,321</dd>' in client.get(f"/segments/{segments.slug}/").content.decode()

@@ -4,14 +4,15 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
+from dashboards.journeys import STUCK_ORDER, journey_funnels, stuck_accounts, stuck_metrics
 from dashboards.models import VerticalDay
-from dashboards.services import vertical_days_rollup
+from dashboards.rollups import JourneyStageCounts
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
-from journeys.selectors import journey_funnels, stuck_accounts
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -38,7 +39,7 @@ def member(journey, name, arr, now, then=None, **kwargs):
 
 @pytest.fixture
 def cast(journey):
-    return {
+    cast = {
         "new": member(journey, "New", 100, None, None),
         "stuck_small": member(journey, "Stuck small", 1000, 1, 1),
         "stuck_big": member(journey, "Stuck big", 9000, 0, 0),
@@ -46,6 +47,8 @@ def cast(journey):
         "done": member(journey, "Done", 7000, 2, 2),  # the last stage: not stuck
         "gone": member(journey, "Gone", 8000, 0, 0, churned_on=D),
     }
+    write_rollups()  # as publish does after the day's results
+    return cast
 
 
 def test_needs_login(client):
@@ -75,6 +78,7 @@ def test_stuck_without_history_lists_accounts_whose_next_stage_is_not_reached(jo
     member(journey, "A", 100, 0, then="none")
     member(journey, "B", 200, 1, then="none")
     member(journey, "C", 300, 2, then="none")
+    write_rollups()
     stuck = stuck_accounts(D)
     assert stuck["compared_on"] is None and [m.account.name for m in stuck["accounts"]] == ["B", "A"]
 
@@ -101,24 +105,52 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, journey, ca
         client.get("/journeys/")
     for i in range(12):
         member(journey, f"More {i}", 100 + i, i % 3, i % 3)
+    write_rollups()
     with django_assert_num_queries(len(small)):
         client.get("/journeys/")
 
 
-def test_stuck_from_the_days_rollup_is_what_is_counted_live(journey, cast, django_assert_max_num_queries):
+def test_stuck_from_the_days_rollup_is_what_stuck_metrics_computes(journey, cast, django_assert_max_num_queries):
     edu, _, _ = journey
     other = VerticalFactory(name="Tech Sales")  # a vertical with metrics and nobody stuck
     HealthScore.objects.create(account=AccountFactory(vertical=other), as_of=D, band="unknown")
     AccountMetrics.objects.create(account=other.accounts.get(), as_of=D)
-    live = {(v, limit): stuck_accounts(D, vertical=v, limit=limit) for v in (None, edu, other) for limit in (1, 100)}
-    vertical_days_rollup(start=D)
+    write_rollups()
     assert VerticalDay.objects.get(vertical=edu, day=D).stuck["top"] == [cast["stuck_big"].pk, cast["stuck_small"].pk]
-    for (v, limit), expected in live.items():
-        with django_assert_max_num_queries(2):  # the day's rollup rows, the top accounts (none: no query)
-            stored = stuck_accounts(D, vertical=v, limit=limit)
-        assert stored == expected
+    computed, compared_on = stuck_metrics(D)
+    for v in (None, edu, other):
+        scope = computed if v is None else computed.filter(account__vertical=v)
+        for limit in (1, 100):
+            with django_assert_max_num_queries(2):  # the day's rollup rows, the top accounts (none: no query)
+                stored = stuck_accounts(D, vertical=v, limit=limit)
+            assert stored["accounts"] == list(scope.order_by(*STUCK_ORDER)[:limit])
+            assert (stored["count"], stored["arr"]) == (scope.count(), scope.aggregate(a=Sum("account__arr"))["a"] or 0)
+            assert stored["compared_on"] == compared_on == THEN and stored["rolled_up"]
     # It is the rollup that is read.
     VerticalDay.objects.filter(vertical=edu, day=D).update(stuck={"compared_on": None, "accounts": 7, "arr": "1", "top": []})
     assert (stuck_accounts(D)["count"], stuck_accounts(D)["accounts"], stuck_accounts(D)["compared_on"]) == (7, [], None)
-    # Another comparison window is counted live.
-    assert stuck_accounts(D, days=60)["compared_on"] is None
+    with pytest.raises(ValueError, match="the 100 largest"):
+        stuck_accounts(D, limit=101)  # the rollup keeps no more: never counted live
+    # Another comparison window is the computation's own business (the rollup keeps STUCK_DAYS).
+    assert stuck_metrics(D, days=60)[1] is None
+
+
+def test_a_day_without_its_rollup_says_so(client_for, leader, cast):
+    VerticalDay.objects.all().delete()
+    assert stuck_accounts(D)["rolled_up"] is False and stuck_accounts(D)["count"] == 0
+    assert all(f["accounts"] == 0 and not f["rolled_up"] for f in journey_funnels(D))
+    response = client_for(leader).get("/journeys/")
+    body = response.content.decode()
+    assert response.status_code == 200 and "rollups_backfill --day 2026-06-30" in body
+    assert f'href="/accounts/{cast["stuck_big"].pk}/"' not in body  # nothing computed live
+
+
+def test_the_page_reads_the_rollup(client_for, leader, journey, cast):
+    edu, pta, stages = journey
+    row = VerticalDay.objects.get(vertical=edu, day=D)
+    row.stuck = {**row.stuck, "accounts": 4321, "arr": "98765"}
+    row.journey_stages = JourneyStageCounts({pta.pk: {stages[2].pk: 777}}).to_json()
+    row.save()
+    body = client_for(leader).get("/journeys/").content.decode()
+    assert "4,321 accounts, $98,765 ARR" in body
+    assert '<td class="num">777</td>' in body  # every stage reached by the 777 in the last one

@@ -14,7 +14,7 @@ from dashboards import selectors
 from dashboards.models import RevenueDay
 from dashboards.services import revenue_day_write
 from health.models import HealthScore
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -40,30 +40,31 @@ def history():
     account(edu, [(d(2025, 1, 1), 500)], churned_on=d(2025, 5, 1))  # churned before the year
     account(tech, [(d(2024, 6, 1), 10000)])
     HealthScore.objects.create(account=AccountFactory(vertical=tech, arr=0), as_of=D, band="unknown")  # results on D
+    write_rollups()  # as publish does after the day's results
     return edu, tech
 
 
 def test_nrr_and_grr(history):
     kept = selectors.retention(D)
-    edu = next(v for v in kept["verticals"] if v["vertical"] == "Education")
-    assert (edu["accounts"], edu["arr_then"], edu["arr_now"], edu["arr_kept"]) == (3, 4000, 2500, 2000)
-    assert (edu["nrr"], edu["grr"]) == (62.5, 50.0)  # (1500 + 1000 + 0) / 4000; (1000 + 1000 + 0) / 4000
-    tech = next(v for v in kept["verticals"] if v["vertical"] == "Tech Sales")
-    assert (tech["nrr"], tech["grr"]) == (100.0, 100.0)
-    assert (kept["total"]["nrr"], kept["total"]["grr"]) == (89.3, 85.7)  # 12500 / 14000, 12000 / 14000
+    edu = next(v for v in kept.verticals if v.vertical == "Education")
+    assert (edu.accounts, edu.arr_then, edu.arr_now, edu.arr_kept) == (3, 4000, 2500, 2000)
+    assert (edu.nrr, edu.grr) == (62.5, 50.0)  # (1500 + 1000 + 0) / 4000; (1000 + 1000 + 0) / 4000
+    tech = next(v for v in kept.verticals if v.vertical == "Tech Sales")
+    assert (tech.nrr, tech.grr) == (100.0, 100.0)
+    assert (kept.total.nrr, kept.total.grr) == (89.3, 85.7)  # 12500 / 14000, 12000 / 14000
 
 
 def test_arr_trend_by_month_end(history):
     trend = selectors.arr_trend(D)
-    assert trend["dates"][0] == dt.date(2025, 6, 30) and trend["dates"][-2:] == [dt.date(2026, 5, 31), D]
-    assert len(trend["dates"]) == 13
-    edu = dict(zip(trend["dates"], next(s for s in trend["verticals"] if s["vertical"] == "Education")["arr"], strict=True))
+    assert trend.dates[0] == dt.date(2025, 6, 30) and trend.dates[-2:] == [dt.date(2026, 5, 31), D]
+    assert len(trend.dates) == 13
+    edu = dict(zip(trend.dates, next(s for s in trend.verticals if s.vertical == "Education").arr, strict=True))
     assert edu[dt.date(2025, 6, 30)] == 4000  # 1000 + 2000 + 1000; the one churned in May dropped out
     assert edu[dt.date(2025, 9, 30)] == 9000  # + the new 5000
     assert edu[dt.date(2026, 1, 31)] == 9500  # the expansion
     assert edu[dt.date(2026, 2, 28)] == 8500  # the contraction
     assert edu[dt.date(2026, 3, 31)] == 7500  # the churn on March 1st
-    assert trend["verticals"][0]["vertical"] == "Tech Sales"  # the largest ARR now first
+    assert trend.verticals[0].vertical == "Tech Sales"  # the largest ARR now first
 
 
 def test_pareto_curve():
@@ -73,17 +74,17 @@ def test_pareto_curve():
     AccountFactory(vertical=v, arr=0)  # not paying: not on the curve
     AccountFactory(vertical=v, arr=1000, churned_on=D)
     curve = selectors.pareto(D)
-    assert [(p["accounts"], p["share_of_accounts"], p["share_of_arr"]) for p in curve] == [
+    assert [(p.accounts, p.share_of_accounts, p.share_of_arr) for p in curve] == [
         (1, 25.0, 50.0), (2, 50.0, 75.0), (3, 75.0, 90.0), (4, 100.0, 100.0)
     ]  # fmt: skip
-    assert curve[-1]["cumulative_arr"] == Decimal("200.00")
+    assert curve[-1].cumulative_arr == Decimal("200.00")
 
 
 def test_pareto_with_equal_arrs_is_the_sum_of_the_top_k():
     v = VerticalFactory(name="Education")
     for arr in (500, 100, 500, 500):
         AccountFactory(vertical=v, arr=arr)
-    assert [p["cumulative_arr"] for p in selectors.pareto(D)] == [500, 1000, 1500, 1600]
+    assert [p.cumulative_arr for p in selectors.pareto(D)] == [500, 1000, 1500, 1600]
 
 
 def test_pareto_is_sampled_for_many_accounts(monkeypatch):
@@ -91,8 +92,8 @@ def test_pareto_is_sampled_for_many_accounts(monkeypatch):
     v = VerticalFactory(name="Education")
     AccountFactory.create_batch(45, vertical=v, arr=10)
     curve = selectors.pareto(D)
-    assert 10 <= len(curve) <= 12 and curve[0]["accounts"] == 1 and curve[-1]["accounts"] == 45
-    assert curve[-1]["share_of_arr"] == 100.0
+    assert 10 <= len(curve) <= 12 and curve[0].accounts == 1 and curve[-1].accounts == 45
+    assert curve[-1].share_of_arr == 100.0
 
 
 def test_treemap_leaves():
@@ -157,36 +158,66 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, history, dj
         client.get("/revenue/")
 
 
-def test_figures_stored_with_the_day_read_back_as_computed_live(history):
-    live = selectors.revenue_history(D)
-    assert live["stored"] is False
+def test_the_stored_figures_are_what_the_selectors_compute(history):
     revenue_day_write(day=D)
     revenue_day_write(day=D)  # replaced, not duplicated
     assert RevenueDay.objects.count() == 1
     stored = selectors.revenue_history(D)
-    assert stored["stored"] is True
-    assert {k: stored[k] for k in ("trend", "retention", "pareto")} == {k: live[k] for k in ("trend", "retention", "pareto")}
+    assert stored.day == D
+    assert (stored.trend, stored.retention, stored.pareto) == (
+        selectors.arr_trend(D), selectors.retention(D), selectors.pareto(D)
+    )
+    assert stored.pareto and stored.retention.verticals and stored.trend.verticals  # not trivially equal
 
 
-def test_backfill_writes_the_latest_results_date_once(history):
+def test_a_day_without_stored_figures_reads_none(history):
+    RevenueDay.objects.all().delete()
+    assert selectors.revenue_history(D) is None
+    assert selectors.revenue_history(None) is None
+
+
+def test_the_page_reads_the_stored_figures(client_for, leader, history):
+    row = RevenueDay.objects.get(day=D)
+    row.retention["verticals"][1]["nrr"] = 12.3  # Education
+    row.pareto[-1]["cumulative_arr"] = "98765.00"
+    row.save()
+    client = client_for(leader)
+    assert "12.3%" in client.get("/revenue/").content.decode()
+    assert "Education,3,4000.00,2500.00,2000.00,12.3,50.0" in client.get("/revenue/?format=csv&table=retention").content.decode()
+    assert ",98765.00," in client.get("/revenue/?format=csv&table=pareto").content.decode()
+
+
+def test_the_page_without_stored_figures_says_so(client_for, leader, history):
+    RevenueDay.objects.all().delete()
+    client = client_for(leader)
+    response = client.get("/revenue/")
+    body = response.content.decode()
+    assert response.status_code == 200 and "rollups_backfill --day 2026-06-30" in body
+    assert 'id="trend-chart"' not in body and "62.5%" not in body  # nothing computed live
+    rows = client.get("/revenue/?format=csv&table=retention").content.decode().splitlines()
+    assert rows == ["vertical,accounts,arr_then,arr_now,arr_kept,nrr,grr"]
+
+
+def test_rollups_backfill_writes_every_day_with_results_once(history):
+    earlier = dt.date(2026, 5, 31)
+    HealthScore.objects.create(account=AccountFactory(arr=0), as_of=earlier, band="unknown")
+    RevenueDay.objects.all().delete()
     out = StringIO()
-    call_command("backfill_revenue_days", stdout=out)  # the latest date with results: D
-    assert "wrote the revenue figures of 2026-06-30" in out.getvalue()
-    row = RevenueDay.objects.get()
-    assert row.day == D
-    assert selectors.revenue_history(D)["retention"] == {**selectors.retention(D)}
-    written_at = row.written_at
-    call_command("backfill_revenue_days", stdout=out)  # already there: left alone
-    assert "already stored" in out.getvalue() and RevenueDay.objects.get().written_at == written_at
-    call_command("backfill_revenue_days", "--force", stdout=out)
-    assert RevenueDay.objects.count() == 1 and RevenueDay.objects.get().written_at > written_at
-    call_command("backfill_revenue_days", "--day", "2026-05-31", stdout=out)
-    assert sorted(RevenueDay.objects.values_list("day", flat=True)) == [dt.date(2026, 5, 31), D]
+    call_command("rollups_backfill", stdout=out)
+    assert "2 days with results" in out.getvalue() and "revenue figures for 2" in out.getvalue()
+    assert sorted(RevenueDay.objects.values_list("day", flat=True)) == [earlier, D]
+    assert selectors.revenue_history(D).retention == selectors.retention(D)
+    written_at = RevenueDay.objects.get(day=D).written_at
+    call_command("rollups_backfill", stdout=out)  # already there: left alone
+    assert "revenue figures for 0" in out.getvalue() and RevenueDay.objects.get(day=D).written_at == written_at
+    call_command("rollups_backfill", "--force", "--day", "2026-06-30", stdout=out)
+    assert RevenueDay.objects.count() == 2 and RevenueDay.objects.get(day=D).written_at > written_at
+    assert RevenueDay.objects.get(day=earlier).written_at < written_at  # outside --day: untouched
     with pytest.raises(CommandError, match="--day: 'June' is not a date"):
-        call_command("backfill_revenue_days", "--day", "June")
+        call_command("rollups_backfill", "--day", "June")
 
 
 def test_backfill_without_results_writes_nothing():
     out = StringIO()
-    call_command("backfill_revenue_days", stdout=out)
+    call_command("rollups_backfill", stdout=out)
     assert "no results" in out.getvalue() and not RevenueDay.objects.exists()

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from health.models import HealthScore
 from segments.models import Segment, SegmentMembership
 from segments.selectors import membership_over_time
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -33,6 +33,7 @@ def segment():
         SegmentMembership.objects.create(segment=seg, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
     SegmentMembership.objects.create(segment=other, account=AccountFactory(arr=1), entered_on=days_ago(3))
     HealthScore.objects.create(account=AccountFactory(), as_of=D, band="unknown")  # the pages' date is D
+    write_rollups()  # as publish does after the day's results
     return seg
 
 

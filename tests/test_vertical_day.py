@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Account, AccountUseCase
 from dashboards.models import RevenueDay, VerticalDay
-from dashboards.services import vertical_days_backfill, vertical_days_rollup
+from dashboards.services import rollups_backfill, vertical_days_rollup
 from health.models import HealthScore
 from health.services import recompute
 from segments.models import Segment, SegmentDay
@@ -92,8 +92,11 @@ def test_recompute_publishes_the_segment_figures_once_per_date():
 def test_backfill_from_history_and_command(edu):
     earlier = D - dt.timedelta(days=40)
     scored(edu, 500, 20, "at_risk", day=earlier)
-    assert vertical_days_backfill() == 2  # one row per (vertical, date with scores)
-    call_command("backfill_vertical_days", "--from", earlier.isoformat(), "--to", earlier.isoformat(), stdout=None)
+    done = rollups_backfill()
+    assert done.vertical_days == [earlier, D]  # one row per (vertical, date with scores)
+    assert VerticalDay.objects.filter(vertical=edu).count() == 2
+    VerticalDay.objects.filter(day=earlier).delete()
+    call_command("rollups_backfill", "--from", earlier.isoformat(), "--to", earlier.isoformat(), stdout=None)
     assert VerticalDay.objects.filter(vertical=edu).count() == 2
     old = VerticalDay.objects.get(day=earlier)
     assert (old.accounts, old.at_risk, old.median_score) == (1, 1, 20.0)
@@ -101,6 +104,8 @@ def test_backfill_from_history_and_command(edu):
 
 def test_backfill_command_rejects_bad_dates():
     with pytest.raises(CommandError, match="--from: 'yesterday' is not a date"):
-        call_command("backfill_vertical_days", "--from", "yesterday")
+        call_command("rollups_backfill", "--from", "yesterday")
     with pytest.raises(CommandError, match="--from must not be after --to"):
-        call_command("backfill_vertical_days", "--from", "2026-02-01", "--to", "2026-01-01")
+        call_command("rollups_backfill", "--from", "2026-02-01", "--to", "2026-01-01")
+    with pytest.raises(CommandError, match="--day: give either --day or --from/--to"):
+        call_command("rollups_backfill", "--day", "2026-02-01", "--to", "2026-03-01")

@@ -11,10 +11,11 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccountUseCase
 from dashboards import selectors
+from dashboards.journeys import journey_funnels
+from dashboards.models import VerticalDay
 from dashboards.services import vertical_days_rollup
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Journey, Stage
-from journeys.selectors import journey_funnels
 from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +159,11 @@ def test_page_without_any_results(client_for, csm):
     VerticalFactory(name="Healthcare")
     body = client_for(csm).get("/verticals/healthcare/").content.decode()
     assert "not scored yet" in body and "No journey is defined for Healthcare" in body
+
+
+def test_the_page_reads_the_rollup(client_for, csm, edu):
+    vertical, _ = edu
+    vertical_days_rollup(start=D)
+    VerticalDay.objects.filter(vertical=vertical, day=D).update(accounts=4321, median_score=12.0)
+    body = client_for(csm).get("/verticals/education/").content.decode()
+    assert "4,321" in body and 'id="median-score">12<' in body

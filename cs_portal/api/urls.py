@@ -26,6 +26,8 @@ urlpatterns = [
     path("v1/nps/", api_ingest.NpsIngestView.as_view(), name="api-nps"),
     path("v1/config/", config_api.ConfigView.as_view(), name="api-config"),
     path("v1/reports/revenue/", dashboards_api.RevenueReportView.as_view(), name="api-revenue"),
+    # Before the router: the verticals' own routes (verticals/<slug>/) would not match …/summary/ anyway.
+    path("v1/verticals/<slug:slug>/summary/", dashboards_api.VerticalSummaryView.as_view(), name="vertical-summary"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -6,9 +6,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.models import Vertical
+from dashboards import journeys as selectors
 from dashboards.charts import funnel_figure
 from health.selectors import results_day
-from journeys import selectors
 
 SLUG = re.compile(r"[-\w]+")
 

@@ -12,10 +12,11 @@ from django.views.decorators.http import require_GET
 from accounts.models import Vertical
 from core.paginators import PAGE_SIZE
 from dashboards import charts, selectors
+from dashboards import journeys as journey_figures
 from dashboards.cross_pollination import vertical_suggestions
 from dashboards.forms import RiskFilterForm
+from dashboards.rollups import RevenueHistory, RevenueTrend
 from health.selectors import results_day
-from journeys import selectors as journey_selectors
 from people import roles
 
 
@@ -29,8 +30,13 @@ def verticals(request):
     )
 
 
-def _revenue_tables(overview: dict, trend: dict, kept: dict, curve: list[dict], leaves: list[dict]) -> dict:
-    """The CSV behind each chart of /revenue/: name → (header, rows)."""
+def _revenue_tables(overview: dict, history: RevenueHistory | None, leaves: list[dict]) -> dict:
+    """The CSV behind each chart of /revenue/: name → (header, rows); the ARR-history tables are
+    empty for a day without its stored figures."""
+    trend = history.trend if history else RevenueTrend(dates=[], verticals=[])
+    curve = history.pareto if history else []
+    kept = history.retention if history else None
+    retention_rows = [*((v.vertical, v) for v in kept.verticals), ("All verticals", kept.total)] if kept else []
     return {
         "verticals": (
             ["vertical", "accounts", "arr", "share_of_arr", "average_arr", "arr_at_risk"],
@@ -38,17 +44,17 @@ def _revenue_tables(overview: dict, trend: dict, kept: dict, curve: list[dict], 
              for v in overview["verticals"]],
         ),
         "trend": (
-            ["vertical", *[d.isoformat() for d in trend["dates"]]],
-            [[s["vertical"], *s["arr"]] for s in trend["verticals"]],
+            ["vertical", *[d.isoformat() for d in trend.dates]],
+            [[s.vertical, *s.arr] for s in trend.verticals],
         ),
         "retention": (
             ["vertical", "accounts", "arr_then", "arr_now", "arr_kept", "nrr", "grr"],
-            [[r["vertical"], r["accounts"], r["arr_then"], r["arr_now"], r["arr_kept"], r["nrr"], r["grr"]]
-             for r in [*kept["verticals"], {"vertical": "All verticals", **kept["total"]}]],
+            [[name, r.accounts, r.arr_then, r.arr_now, r.arr_kept, r.nrr, r.grr]
+             for name, r in retention_rows],
         ),
         "pareto": (
             ["accounts", "share_of_accounts", "cumulative_arr", "share_of_arr"],
-            [[p["accounts"], p["share_of_accounts"], p["cumulative_arr"], p["share_of_arr"]] for p in curve],
+            [[p.accounts, p.share_of_accounts, p.cumulative_arr, p.share_of_arr] for p in curve],
         ),
         "use_cases": (
             ["vertical", "primary_use_case", "accounts", "arr"],
@@ -64,11 +70,10 @@ def revenue(request):
     as_of = results_day()
     day = as_of or timezone.localdate()
     overview = selectors.revenue_overview(as_of)
-    history = selectors.revenue_history(day)
-    trend, kept, curve = history["trend"], history["retention"], history["pareto"]
+    history = selectors.revenue_history(as_of)  # None without results, or for a day not rolled up
     leaves = selectors.arr_by_vertical_and_use_case(day)
     if request.GET.get("format") == "csv":
-        tables = _revenue_tables(overview, trend, kept, curve, leaves)
+        tables = _revenue_tables(overview, history, leaves)
         name = request.GET.get("table", "verticals")
         if name not in tables:
             return HttpResponseBadRequest(
@@ -85,14 +90,14 @@ def revenue(request):
     context = {
         "overview": overview,
         "arr_figure": charts.arr_by_vertical_figure(overview["verticals"]),
-        "trend": trend,
-        "trend_figure": charts.arr_trend_figure(trend),
-        "retention": kept,
-        "retention_figure": charts.retention_figure(kept["verticals"]),
-        "pareto": curve,
-        "pareto_figure": charts.pareto_figure(curve),
+        "history": history,
+        "trend": history.trend if history else None,
+        "trend_figure": charts.arr_trend_figure(history.trend) if history else None,
+        "retention": history.retention if history else None,
+        "retention_figure": charts.retention_figure(history.retention.verticals) if history else None,
+        "pareto": history.pareto if history else [],
+        "pareto_figure": charts.pareto_figure(history.pareto) if history else None,
         "leaves": leaves,
-        "history_stored": history["stored"],
         "treemap_figure": charts.arr_treemap_figure(leaves),
     }
     return render(request, "dashboards/revenue.html", context)
@@ -107,7 +112,7 @@ def vertical_detail(request, slug: str):
     histogram = selectors.score_histogram(rollup)
     scored = summary["mix"]["healthy"] + summary["mix"]["neutral"] + summary["mix"]["at_risk"]
     matrix = selectors.risk_matrix(vertical, day, scored_accounts=scored)
-    funnels = journey_selectors.journey_funnels(day, vertical=vertical)
+    funnels = journey_figures.journey_funnels(day, vertical=vertical)
     for funnel in funnels:
         funnel["figure"] = charts.funnel_figure(funnel)
     adoption = selectors.use_case_adoption(rollup)
@@ -115,6 +120,7 @@ def vertical_detail(request, slug: str):
     context = {
         "vertical": vertical,
         "as_of": day,
+        "rolled_up": rollup is not None or selectors.vertical_days_rolled_up(day),
         "summary": summary,
         "histogram": histogram,
         "histogram_figure": charts.score_histogram_figure(histogram),

@@ -1,7 +1,6 @@
 """Segment pages: the list (rules shown read-only) and one segment's members."""
 
 from django.core.paginator import Paginator
-from django.db.models import Sum
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -17,6 +16,7 @@ from segments.selectors import (
     memberships_on,
     segment_accounts,
     segment_day_figures,
+    segment_days_rolled_up,
     segment_stats,
 )
 
@@ -36,6 +36,7 @@ def segment_list(request):
         request,
         "segments/segment_list.html",
         {"segments": segments, "as_of": day, "weeks": timeline["weeks"], "lines": lines,
+         "rolled_up": bool(stats) or segment_days_rolled_up(day),
          "members_figure": members_over_time_figure(timeline["weeks"], lines)},
     )  # fmt: skip
 
@@ -66,7 +67,7 @@ def segment_detail(request, slug: str):
         "page": page,
         "as_of": day,
         "rule_text": describe_rule(segment.rule) if segment.rule else "",
-        "member_arr": figures["arr"] if figures is not None else stays.aggregate(arr=Sum("account__arr"))["arr"] or 0,
+        "member_arr": figures["arr"] if figures is not None else None,  # None: the day is not rolled up
         "weekly": weekly[1:][::-1],
         "flow_figure": segment_flow_figure(timeline["weeks"][1:], {k: v[1:] for k, v in flow.items()}),
     }

@@ -1,0 +1,34 @@
+"""Every day with results gets its rollups (VerticalDay, RevenueDay, SegmentDay), so readers have
+one read path: the rollup. Rows of an older shape (VerticalDay written before `stuck`, or before
+use cases carried their accounts and ARR) are rewritten in the current one.
+
+As NetBox fills its counter caches in the migration that adds them, with the one function its
+rebuild command runs: this calls dashboards.services.rollups_backfill, the code behind
+`manage.py rollups_backfill`, rather than a frozen copy of the rollup SQL — a second
+implementation of every figure is what this step removes. The writers read only columns that exist
+from this migration on; should a later migration change a model they write, mark this one
+elidable in a squash (it is already: a fresh database has nothing to backfill). Idempotent: a
+re-run writes nothing. Reversing it leaves the rows (they are what publish would have written).
+"""
+
+from django.db import migrations
+
+
+def backfill(apps, schema_editor):
+    # The live writers, not historical models: one implementation of each rollup (see above).
+    from dashboards.services import rollups_backfill  # noqa: PLC0415
+
+    if schema_editor.connection.alias == "default":  # the writers use the default connection
+        rollups_backfill()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("accounts", "0004_indexes_for_dashboards"),
+        ("dashboards", "0004_segmentday_moves_to_segments"),
+        ("health", "0004_risk_precomputed"),
+        ("journeys", "0001_initial"),
+        ("segments", "0002_segmentday"),
+    ]
+
+    operations = [migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True)]
