@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import ProtectedError
 
 from accounts.models import UsageDaily
 from tests.factories import AccountFactory, FeatureFactory, usage
@@ -157,3 +158,14 @@ def test_dates_postgresql_would_take_are_still_refused(tmp_path, day):
         call_command("import_usage", str(path), stdout=StringIO(), stderr=err)
     assert err.getvalue().strip() == f"line 3: date: '{day}' is not a date in YYYY-MM-DD form"
     assert not UsageDaily.objects.exists()
+
+
+@pytest.mark.django_db
+def test_account_delete_cascades_and_feature_delete_is_protected():
+    account, other, feature = AccountFactory(), AccountFactory(), FeatureFactory()
+    usage(account, feature, dt.date(2026, 6, 1))
+    usage(other, feature, dt.date(2026, 6, 1))
+    account.delete()
+    assert list(UsageDaily.objects.values_list("account_id", flat=True)) == [other.pk]
+    with pytest.raises(ProtectedError):
+        feature.delete()
