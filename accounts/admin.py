@@ -10,11 +10,9 @@ from accounts.models import (
     NpsResponse,
     StatedDriver,
     Tier,
-    UsageDaily,
     UseCase,
     Vertical,
 )
-from core.paginators import CappedCountPaginator
 
 
 @admin.register(Vertical, UseCase)
@@ -54,18 +52,6 @@ class AccountAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view(admin_imports.import_view)
         return [path("import/", view, name="accounts_import"), *super().get_urls()]
-
-
-@admin.register(UsageDaily)
-class UsageDailyAdmin(admin.ModelAdmin):
-    list_display = ("account", "date", "feature", "events", "active_users")
-    list_filter = ("feature", "date")
-    search_fields = ("account__name", "account__external_id")
-    list_select_related = ("account", "feature")
-    raw_id_fields = ("account",)
-    date_hierarchy = "date"
-    show_full_result_count = False  # counting millions of rows on every page is slow
-    paginator = CappedCountPaginator
 
 
 @admin.register(NpsResponse)

@@ -433,7 +433,7 @@ def page_parameters() -> dict:
     from segments.models import Segment
 
     vertical = Vertical.objects.annotate(n=Count("accounts")).order_by("-n").first()
-    account = UsageDaily.objects.values("account_id").annotate(n=Count("id")).order_by("-n").first()
+    account = UsageDaily.objects.values("account_id").annotate(n=Count("*")).order_by("-n").first()
     segment = Segment.objects.annotate(n=Count("memberships")).order_by("-n").first()
     return {
         "vertical": vertical.slug if vertical else "none",
