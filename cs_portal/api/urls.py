@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts import api as accounts_api
 from accounts import api_ingest
 from configuration import api as config_api
+from dashboards.api_backtest import BacktestReportView
 from health import api as health_api
 
 router = DefaultRouter()
@@ -26,6 +27,7 @@ urlpatterns = [
     path("v1/nps/", api_ingest.NpsIngestView.as_view(), name="api-nps"),
     path("v1/config/", config_api.ConfigView.as_view(), name="api-config"),
     path("v1/reports/revenue/", accounts_api.RevenueReportView.as_view(), name="api-revenue"),
+    path("v1/reports/backtest/", BacktestReportView.as_view(), name="api-backtest"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
