@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from configuration.services import ConfigInvalid
-from dashboards.backtest import backtest, history_notes, stale_dates
+from dashboards.backtest import DEFAULT_HORIZON, DEFAULT_STEP, backtest, history_notes, stale_dates
 from dashboards.backtest_charts import churn_by_band_figure
 from dashboards.backtest_forms import BacktestForm
 from dashboards.backtest_tuning import suggest_thresholds, suggestion_apply
@@ -129,7 +129,7 @@ def _require_leader_or_admin(request):
 def backtest_page(request):
     _require_leader_or_admin(request)
     given = {k: request.GET[k] for k in PARAMS if k in request.GET}
-    form = BacktestForm(given) if given else BacktestForm({})
+    form = BacktestForm({"horizon": str(DEFAULT_HORIZON), "step": str(DEFAULT_STEP), **given})
     report = backtest(form.params()) if form.is_valid() else None
     if request.GET.get("format") == "csv":
         if report is None:
@@ -155,7 +155,7 @@ def backtest_page(request):
                 for row in report["verticals"]
             ],
             overall_rows=band_rows(report["overall"]),
-            overall_sentences=scorecard_sentences(report["overall"], horizon, "the scores taken together"),
+            overall_sentences=scorecard_sentences(report["overall"], horizon, "any scorecard"),
             compare_sentences=[compare_sentence(r, report["compare"]["scorecard"]) for r in report["compare"]["by_vertical"]]
             if report["compare"] else [],
             history_notes=history_notes(report, stale_dates(report)),
@@ -177,7 +177,7 @@ def tune_page(request, scorecard_id: int):
     scorecard = get_object_or_404(Scorecard.objects.prefetch_related("measures"), pk=scorecard_id)
     source = request.POST if request.method == "POST" else request.GET
     given = {k: source[k] for k in PARAMS if k in source and k != "compare"}
-    form = BacktestForm(given)
+    form = BacktestForm({"horizon": str(DEFAULT_HORIZON), "step": str(DEFAULT_STEP), **given})
     if request.method == "POST" and form.is_valid():
         count = len(scorecard.measures.all())
         try:
