@@ -47,8 +47,9 @@ class Command(BaseCommand):
             write(report["error"])
             return
         dates = report["observation_dates"]
+        plural = "" if len(dates) == 1 else "s"
         write(
-            f"Backtest: {len(dates)} observation dates ({dates[0]} … {dates[-1]}), churn within {report['horizon_days']} days"
+            f"Backtest: {len(dates)} observation date{plural} ({dates[0]} … {dates[-1]}), churn within {report['horizon_days']} days"
         )
         if report.get("error"):
             write(report["error"])
