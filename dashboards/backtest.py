@@ -310,8 +310,14 @@ def metric_groups(dates: list[date], horizon: int, metrics: list[str], *, by_dat
     Only observations (band healthy/neutral/at risk that day, as in the backtest), narrowed by
     `observation_filter` on their HealthScore (e.g. scorecard_id=…).
     """
+    # as_of__in repeated inside: the planner then reads only the observation dates' health rows
+    # (an index scan) for the semi-join, not every daily row of the year.
     observed = HealthScore.objects.filter(
-        account_id=OuterRef("account_id"), as_of=OuterRef("as_of"), band__in=BANDS, **observation_filter
+        as_of__in=dates,
+        account_id=OuterRef("account_id"),
+        as_of=OuterRef("as_of"),
+        band__in=BANDS,
+        **observation_filter,
     )
     keys = ["account__vertical_id", "churned", *(["as_of"] if by_date else []), *metrics]
     return (
