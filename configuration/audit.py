@@ -6,6 +6,7 @@ config file page, reverts) and the admin's save/delete of scorecards, segments a
 
 from configuration.models import AuditEntry
 from health.metrics_catalog import METRICS
+from health.models import Scorecard
 from segments.rules import describe_rule
 
 
@@ -28,10 +29,13 @@ def audit_record(
     )
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditEntry.objects.create(
+    entry = AuditEntry.objects.create(
         kind=kind, object_id=object_id, name=name[:255], action=action, source=source, before=before, after=after,
         actor=actor, reverted_from=reverted_from,
     )  # fmt: skip
+    if kind == AuditEntry.Kind.SCORECARDS and object_id is not None:
+        Scorecard.objects.filter(pk=object_id).update(rules_changed_at=entry.created_at)
+    return entry
 
 
 def _fmt(value) -> str:

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.admin_usage import usage_list_view
+from configuration import views as configuration_views
 from cs_portal import views
 from dashboards.urls import account_urls, home_urls, journey_urls, segment_urls
 from people import views as people_views
@@ -24,6 +25,7 @@ urlpatterns = [
     path("journeys/", include(journey_urls)),
     path("api/", include("cs_portal.api.urls")),
     path("scorecards/", include("health.urls")),
+    path("backtest/tune/<int:scorecard_id>/", configuration_views.tune_page, name="backtest-tune"),
     path("admin/config/", include("configuration.admin_urls")),
     # UsageDaily has a composite primary key, which 5.2's admin can't register: a plain view instead.
     path("admin/accounts/usagedaily/", admin.site.admin_view(usage_list_view), name="admin-usage"),

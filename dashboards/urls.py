@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboards.views import accounts, home, journeys, leaders, segments
+from dashboards.views import accounts, backtest, home, journeys, leaders, segments
 
 app_name = "dashboards"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("verticals/<slug:slug>/", leaders.vertical_detail, name="vertical"),
     path("revenue/", leaders.revenue, name="revenue"),
     path("risk/", leaders.risk, name="risk"),
+    path("backtest/", backtest.backtest_page, name="backtest"),
 ]
 
 home_urls = [path("", home.home, name="home")]

@@ -43,6 +43,9 @@ class Scorecard(models.Model):
         UseCase, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards"
     )
     active = models.BooleanField(default=True)
+    # When its scoring (measures, thresholds, scope, active) last changed — written with every
+    # change-history entry — so the backtest can tell which days were scored under older rules.
+    rules_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     healthy_at = models.PositiveSmallIntegerField(default=DEFAULT_HEALTHY_AT)
     at_risk_below = models.PositiveSmallIntegerField(default=DEFAULT_AT_RISK_BELOW)
 

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts import api_ingest
 from configuration import api as config_api
 from dashboards import api as dashboards_api
+from dashboards.api_backtest import BacktestReportView
 from health import api as health_api
 
 router = DefaultRouter()
@@ -28,6 +29,7 @@ urlpatterns = [
     path("v1/reports/revenue/", dashboards_api.RevenueReportView.as_view(), name="api-revenue"),
     # Before the router: the verticals' own routes (verticals/<slug>/) would not match …/summary/ anyway.
     path("v1/verticals/<slug:slug>/summary/", dashboards_api.VerticalSummaryView.as_view(), name="vertical-summary"),
+    path("v1/reports/backtest/", BacktestReportView.as_view(), name="api-backtest"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
