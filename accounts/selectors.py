@@ -133,11 +133,12 @@ def drivers_with_usage(account: Account, as_of: date | None = None) -> QuerySet:
 
 
 def latest_health(account: Account):
-    """The account's most recent daily result, with its scorecard and tier (or None)."""
+    """The account's most recent daily result, with its scorecard, tier and touch model (or None)."""
     from health.models import HealthScore
+    from segments.selectors import with_touch_model
 
     return (
-        HealthScore.objects.filter(account=account)
+        with_touch_model(HealthScore.objects.filter(account=account))
         .select_related("scorecard", "tier")
         .order_by("-as_of")
         .first()

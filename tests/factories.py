@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from accounts.models import Account, AccountUseCase, Feature, UsageDaily, UseCase, Vertical
+from health.models import HealthScore, PublishedDay
 from people.models import User
 
 
@@ -86,3 +88,21 @@ class UsageFactory(factory.django.DjangoModelFactory):
 
 def usage(account, feature, day, events=1, active_users=1):
     return UsageDaily.objects.create(account=account, feature=feature, date=day, events=events, active_users=active_users)
+
+
+class HealthScoreFactory(factory.django.DjangoModelFactory):
+    """A day's result of an account, as published: its day gets a PublishedDay row too (publish
+    writes one last), so pages and the API read it as the latest results."""
+
+    class Meta:
+        model = HealthScore
+
+    account = factory.SubFactory(AccountFactory)
+    as_of = dt.date(2026, 6, 30)
+    band = "unknown"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        obj = super()._create(model_class, *args, **kwargs)
+        PublishedDay.objects.get_or_create(day=obj.as_of, defaults={"published_at": timezone.now()})
+        return obj

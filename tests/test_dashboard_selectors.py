@@ -9,8 +9,7 @@ import pytest
 from accounts.models import Account
 from accounts.selectors import revenue_by_vertical
 from dashboards.selectors import concentration
-from health.models import HealthScore
-from tests.factories import AccountFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -56,8 +55,8 @@ def test_revenue_by_vertical_mix_counts_accounts_without_a_result_as_unknown():
     edu = VerticalFactory(name="Education")
     scored = [AccountFactory(vertical=edu, arr=Decimal(1000)) for _ in range(3)]
     for account, band in zip(scored, ["healthy", "at_risk", "unknown"], strict=True):
-        HealthScore.objects.create(account=account, as_of=D, score=None if band == "unknown" else 50, band=band)
-    HealthScore.objects.create(account=scored[0], as_of=D - dt.timedelta(days=1), band="at_risk")  # another day
+        HealthScoreFactory(account=account, as_of=D, score=None if band == "unknown" else 50, band=band)
+    HealthScoreFactory(account=scored[0], as_of=D - dt.timedelta(days=1), band="at_risk")  # another day
     AccountFactory(vertical=edu, arr=Decimal(2000))  # no result that day
     AccountFactory(vertical=edu, arr=Decimal(5000), churned_on=D)  # churned: left out
     [row] = revenue_by_vertical(D)
@@ -77,7 +76,7 @@ def test_revenue_by_vertical_without_results():
 def test_revenue_by_vertical_is_one_query(django_assert_num_queries):
     for name in ("Education", "Tech Sales", "Healthcare"):
         for account in AccountFactory.create_batch(3, vertical=VerticalFactory(name=name)):
-            HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+            HealthScoreFactory(account=account, as_of=D, score=80, band="healthy")
     with django_assert_num_queries(1):
         rows = revenue_by_vertical(D)
     assert [r["accounts"] for r in rows] == [3, 3, 3]

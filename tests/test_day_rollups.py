@@ -9,15 +9,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from dashboards.models import VerticalDay
-from segments.models import SegmentDay
 from dashboards.services import vertical_days_rollup
-from segments.services import segment_days_write
-from health.models import AccountMetrics, HealthScore
+from health.models import AccountMetrics
 from journeys.models import Journey, Stage
 from journeys.selectors import journey_funnels
-from segments.models import Segment, SegmentMembership
+from segments.models import Segment, SegmentDay, SegmentMembership
 from segments.selectors import segment_stats
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from segments.services import segment_days_write
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -38,7 +37,7 @@ def journeys():
     ]  # fmt: skip
     for vertical, use_case, stage, churned in cast:
         account = AccountFactory(vertical=vertical, primary_use_case=use_case, churned_on=D if churned else None)
-        HealthScore.objects.create(account=account, as_of=D, score=None if churned else 50,
+        HealthScoreFactory(account=account, as_of=D, score=None if churned else 50,
                                    band="churned" if churned else "neutral")  # fmt: skip
         AccountMetrics.objects.create(account=account, as_of=D, journey_stage=stage)
         # The day before, everyone was in the last stage: nothing of it may leak into D's funnels.
@@ -78,7 +77,7 @@ def segments():
              (D + dt.timedelta(days=1), None, 8000)]  # fmt: skip
     for entered, left, arr in stays:
         SegmentMembership.objects.create(segment=big, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
-    HealthScore.objects.create(account=AccountFactory(), as_of=D, band="unknown")  # results on D
+    HealthScoreFactory(account=AccountFactory(), as_of=D, band="unknown")  # results on D
     return big
 
 

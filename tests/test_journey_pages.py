@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from health.models import AccountMetrics, HealthScore
+from health.models import AccountMetrics
 from journeys.models import Journey, Stage
 from journeys.selectors import journey_funnels, stuck_accounts
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -28,7 +28,7 @@ def member(journey, name, arr, now, then=None, **kwargs):
     edu, pta, stages = journey
     a = AccountFactory(name=name, vertical=edu, primary_use_case=pta, arr=arr, **kwargs)
     AccountMetrics.objects.create(account=a, as_of=D, journey_stage=None if now is None else stages[now])
-    HealthScore.objects.create(account=a, as_of=D, band="unknown")  # pages show the latest results' date
+    HealthScoreFactory(account=a, as_of=D, band="unknown")  # pages show the latest results' date
     if then != "none":
         AccountMetrics.objects.create(account=a, as_of=THEN, journey_stage=None if then is None else stages[then])
     return a
@@ -109,7 +109,7 @@ def test_stuck_from_the_days_rollup_is_what_is_counted_live(journey, cast, djang
 
     edu, _, _ = journey
     other = VerticalFactory(name="Tech Sales")  # a vertical with metrics and nobody stuck
-    HealthScore.objects.create(account=AccountFactory(vertical=other), as_of=D, band="unknown")
+    HealthScoreFactory(account=AccountFactory(vertical=other), as_of=D, band="unknown")
     AccountMetrics.objects.create(account=other.accounts.get(), as_of=D)
     live = {(v, limit): stuck_accounts(D, vertical=v, limit=limit) for v in (None, edu, other) for limit in (1, 100)}
     vertical_days_rollup(start=D)

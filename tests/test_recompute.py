@@ -11,9 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from health import services
-from health.models import AccountMetrics, HealthScore, RecomputeRun
-from health.services import RecomputeRefused, recompute
-from segments.models import Segment, SegmentMembership
+from health.models import AccountMetrics, HealthScore, PublishedDay
+from pipeline.models import RecomputeRun
+from pipeline.services import RecomputeRefused, recompute
+from segments.models import Segment, SegmentMembership, TouchModelDay
 from tests.factories import AccountFactory, FeatureFactory, VerticalFactory, usage
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +84,8 @@ def test_end_to_end_from_csv_to_export(tmp_path):
 
 def state():
     return (
-        sorted(HealthScore.objects.values_list("account_id", "as_of", "score", "band", "touch_model", "measures")),
+        sorted(HealthScore.objects.values_list("account_id", "as_of", "score", "band", "measures")),
+        sorted(TouchModelDay.objects.values_list("account_id", "day", "touch_model")),
         sorted(AccountMetrics.objects.values_list("account_id", "as_of", "active_days_30d", "events_30d")),
         sorted(SegmentMembership.objects.values_list("segment_id", "account_id", "entered_on", "left_on")),
     )
@@ -181,7 +183,7 @@ def add_accounts(n):
 
 
 def fresh_run():
-    for model in (HealthScore, AccountMetrics, SegmentMembership, RecomputeRun):
+    for model in (HealthScore, AccountMetrics, SegmentMembership, TouchModelDay, PublishedDay, RecomputeRun):
         model.objects.all().delete()
     with CaptureQueriesContext(connection) as ctx:
         recompute(as_of=D, chunk_size=1000)
@@ -193,7 +195,7 @@ def test_query_count_does_not_grow_with_accounts(small_world, django_assert_num_
     queries = fresh_run()
     assert HealthScore.objects.count() == 7
     add_accounts(20)
-    for model in (HealthScore, AccountMetrics, SegmentMembership, RecomputeRun):
+    for model in (HealthScore, AccountMetrics, SegmentMembership, TouchModelDay, PublishedDay, RecomputeRun):
         model.objects.all().delete()
     with django_assert_num_queries(queries):
         recompute(as_of=D, chunk_size=1000)
@@ -204,13 +206,13 @@ def test_nightly_schedule_is_in_the_admin_database_at_02_00():
     from django_celery_beat.models import PeriodicTask
 
     task = PeriodicTask.objects.get(name="nightly-recompute")
-    assert task.task == "health.tasks.nightly_recompute" and task.enabled
+    assert task.task == "pipeline.tasks.nightly_recompute" and task.enabled
     assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
     assert task.expire_seconds == 6 * 60 * 60
 
 
 def test_history_recomputes_the_earlier_dates_oldest_first(small_world):
-    from health.management.commands.recompute import history_dates
+    from pipeline.management.commands.recompute import history_dates
 
     end = dt.date(2026, 6, 30)
     dates = history_dates(end, 60)

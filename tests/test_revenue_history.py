@@ -11,8 +11,7 @@ from accounts.models import ArrChange
 from dashboards import selectors
 from dashboards.models import RevenueDay
 from dashboards.services import revenue_day_write
-from health.models import HealthScore
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -37,7 +36,7 @@ def history():
     account(edu, [(d(2025, 9, 1), 5000)])  # new: not in the cohort
     account(edu, [(d(2025, 1, 1), 500)], churned_on=d(2025, 5, 1))  # churned before the year
     account(tech, [(d(2024, 6, 1), 10000)])
-    HealthScore.objects.create(account=AccountFactory(vertical=tech, arr=0), as_of=D, band="unknown")  # results on D
+    HealthScoreFactory(account=AccountFactory(vertical=tech, arr=0), as_of=D, band="unknown")  # results on D
     return edu, tech
 
 

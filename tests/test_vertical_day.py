@@ -10,8 +10,8 @@ from accounts.models import Account, AccountUseCase
 from dashboards.models import RevenueDay, VerticalDay
 from dashboards.services import vertical_days_backfill, vertical_days_rollup
 from health.models import HealthScore
-from health.services import recompute
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from pipeline.services import recompute
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -19,7 +19,7 @@ D = dt.date(2026, 6, 30)
 
 def scored(vertical, arr, score, band, day=D, **kwargs):
     account = AccountFactory(vertical=vertical, arr=arr, **kwargs)
-    HealthScore.objects.create(account=account, as_of=day, score=score, band=band)
+    HealthScoreFactory(account=account, as_of=day, score=score, band=band)
     return account
 
 
@@ -79,8 +79,7 @@ def test_recompute_publishes_the_rollup_once_per_date():
 
 
 def test_recompute_publishes_the_segment_figures_once_per_date():
-    from segments.models import SegmentDay
-    from segments.models import Segment
+    from segments.models import Segment, SegmentDay
 
     big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
     AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)

@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts import api as accounts_api
 from accounts import api_ingest
 from configuration import api as config_api
-from health import api as health_api
+from pipeline import api as pipeline_api
 
 router = DefaultRouter()
 router.register("verticals", accounts_api.VerticalViewSet)
@@ -18,7 +18,7 @@ router.register("accounts", accounts_api.AccountViewSet, basename="account")
 router.register("segments", config_api.SegmentViewSet, basename="segment")
 router.register("scorecards", config_api.ScorecardViewSet, basename="scorecard")
 router.register("journeys", config_api.JourneyViewSet, basename="journey")
-router.register("recompute", health_api.RecomputeViewSet, basename="recompute")
+router.register("recompute", pipeline_api.RecomputeViewSet, basename="recompute")
 
 urlpatterns = [
     path("v1/accounts/bulk/", api_ingest.AccountBulkUpsertView.as_view(), name="api-accounts-bulk"),

@@ -8,8 +8,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from people.api_auth import IsAdminOrReadOnly
-from health.models import RecomputeRun
-from health.services import recompute_enqueue
+from pipeline.models import RecomputeRun
+from pipeline.services import recompute_enqueue
 
 
 class RecomputeRunSerializer(serializers.ModelSerializer):
