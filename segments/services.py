@@ -37,7 +37,8 @@ def segments_recompute(*, as_of: date) -> dict:
     recorded rewrites that day's touch models but leaves membership history alone.
     Set-based: each segment's rule runs inside the statements that close stays, open new ones
     and claim touch models (a few statements per segment, none per account; no member list
-    travels to Python).
+    travels to Python). The anti-joins are NOT IN over non-null ids: PostgreSQL hashes the
+    subquery once, where a correlated NOT EXISTS would probe every open stay per member.
     """
     latest = SegmentMembership.objects.aggregate(entered=Max("entered_on"), left=Max("left_on"))
     backfill = any(d is not None and d > as_of for d in latest.values())
@@ -64,7 +65,7 @@ def segments_recompute(*, as_of: date) -> dict:
             _execute(
                 f"""INSERT INTO {touch} (account_id, day, touch_model)
                     SELECT m.id, %s, %s FROM ({members_sql}) m
-                    WHERE NOT EXISTS (SELECT 1 FROM {touch} t WHERE t.day = %s AND t.account_id = m.id)""",
+                    WHERE m.id NOT IN (SELECT account_id FROM {touch} WHERE day = %s)""",
                 [as_of, segment.touch_model, *members_params, as_of],
             )
         if backfill:
@@ -74,8 +75,7 @@ def segments_recompute(*, as_of: date) -> dict:
         entered += _execute(
             f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
                 SELECT %s, m.id, %s FROM ({members_sql}) m
-                WHERE NOT EXISTS (SELECT 1 FROM {memberships} o
-                                  WHERE o.segment_id = %s AND o.account_id = m.id AND o.left_on IS NULL)""",
+                WHERE m.id NOT IN (SELECT account_id FROM {memberships} WHERE segment_id = %s AND left_on IS NULL)""",
             [segment.pk, as_of, *members_params, segment.pk],
         )
     return {"segments": sum(1 for s in segments if s.active), "entered": entered, "left": left}
