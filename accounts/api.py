@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors
-from health.selectors import results_day
 from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier, UseCase, Vertical
-from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
 from health.models import Band, HealthScore
+from health.selectors import results_day
+from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
 from segments.selectors import memberships_on, with_touch_model
 
 

@@ -8,12 +8,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, Max, Min, Q, Sum
 
-from health.selectors import results_day
 from accounts.models import AccountUseCase
 from dashboards.models import RevenueDay, VerticalDay
+from health.models import NOT_CUSTOMER_BANDS, AccountMetrics, Band, HealthScore
+from health.selectors import results_day
 from segments.models import SegmentDay
 from segments.services import segment_days_write
-from health.models import NOT_CUSTOMER_BANDS, AccountMetrics, Band, HealthScore
 
 
 class _Median(Aggregate):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from health.selectors import results_day
 from core.cli import date_option
 from health.models import HealthScore
+from health.selectors import results_day
 from health.services import health_scores_mark_slipping
 
 
