@@ -19,8 +19,8 @@ from accounts.imports import ImportFailed, import_accounts, import_nps, import_u
 from accounts.imports import accounts as account_import
 from accounts.imports import nps as nps_import
 from accounts.imports import usage as usage_import
-from people.api_auth import CanIngest, IsAdminOrReadOnly
 from core.api.errors import error_response
+from people.api_auth import CanIngest, IsAdminOrReadOnly
 
 MAX_ROWS = 50_000
 LINE = re.compile(r"^line (\d+): ([^:]+): (.*)$")

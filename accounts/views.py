@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import charts, selectors, services
 from accounts.export import export_csv_lines
-from health.selectors import results_day
 from accounts.forms import AccountFilterForm, StatedDriverForm
 from accounts.models import Account
+from health.selectors import results_day
 from segments.models import TouchModel
 
 PAGE_SIZE = 50

@@ -16,10 +16,10 @@ from configuration import services
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.services import ConfigInvalid, config_apply, config_export, rule_label
-from people.api_auth import IsAdminOrReadOnly
 from core.api.errors import error_response
 from health.models import Scorecard
 from journeys.models import Journey
+from people.api_auth import IsAdminOrReadOnly
 from segments.models import Segment
 from segments.selectors import memberships_on
 

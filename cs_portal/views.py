@@ -6,10 +6,10 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from health.selectors import results_day
 from cs_portal.celery import app as celery_app
 from dashboards import charts as dashboard_charts
 from dashboards import selectors as dashboard_selectors
+from health.selectors import results_day
 from people import roles
 
 

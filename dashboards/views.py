@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from health.selectors import results_day
 from accounts.models import Vertical
 from dashboards import charts, selectors
 from dashboards.cross_pollination import vertical_suggestions
 from dashboards.forms import RiskFilterForm
+from health.selectors import results_day
 from journeys import selectors as journey_selectors
 from people import roles
 

@@ -5,9 +5,9 @@ import re
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from health.selectors import results_day
 from accounts.models import Vertical
 from dashboards.charts import funnel_figure
+from health.selectors import results_day
 from journeys import selectors
 
 SLUG = re.compile(r"[-\w]+")

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.export import export_csv_lines
-from health.selectors import results_day
 from accounts.views import csv_download
+from health.selectors import results_day
 from segments.charts import members_over_time_figure, segment_flow_figure
 from segments.models import Segment
 from segments.rules import describe_rule

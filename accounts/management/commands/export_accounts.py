@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.export import export_csv_lines
-from health.selectors import results_day
 from accounts.models import Account
+from health.selectors import results_day
 from segments.models import Segment
 from segments.selectors import segment_accounts
 
