@@ -71,8 +71,12 @@ class Persona(models.TextChoices):
 
 class AccountQuerySet(models.QuerySet):
     def active_on(self, day):
-        """Accounts not churned as of `day` (churned_on empty or after it)."""
-        return self.filter(models.Q(churned_on__isnull=True) | models.Q(churned_on__gt=day))
+        """Customers as of `day` (SPEC §5.2): not churned (churned_on empty or after it) and started
+        (start_date empty or on or before it)."""
+        return self.filter(
+            models.Q(churned_on__isnull=True) | models.Q(churned_on__gt=day),
+            models.Q(start_date__isnull=True) | models.Q(start_date__lte=day),
+        )
 
     def in_book_of(self, user):
         """The accounts `user` owns as their CSM: the one place a CSM's book is scoped."""

@@ -320,10 +320,11 @@ def history(cur, today: date, seed: int) -> None:
                   CASE WHEN a.churned_on IS NOT NULL THEN 0.05 + random() * 0.1 ELSE (random() - 0.55) * 0.12 END AS slope,
                   random() * 60 AS phase,
                   COALESCE(h.scorecard_id, sc.id) AS scorecard_id, sc2.healthy_at, sc2.at_risk_below,
-                  h.tier_id, h.touch_model, h.measures
+                  h.tier_id, COALESCE(t.touch_model, '') AS touch_model, h.measures
            FROM health_healthscore h JOIN accounts_account a ON a.id = h.account_id
            LEFT JOIN health_scorecard sc ON sc.vertical_id = a.vertical_id AND sc.use_case_id IS NULL AND sc.active
            LEFT JOIN health_scorecard sc2 ON sc2.id = COALESCE(h.scorecard_id, sc.id)
+           LEFT JOIN segments_touchmodelday t ON t.account_id = h.account_id AND t.day = h.as_of
            WHERE h.as_of = %s""",
         [today],
     )
@@ -332,13 +333,13 @@ def history(cur, today: date, seed: int) -> None:
         for days_ago in range(HISTORY_DAYS - 1, 0, -1):
             day = today - timedelta(days=days_ago)
             cur.execute(
-                """INSERT INTO health_healthscore (account_id, as_of, score, band, scorecard_id, measures, tier_id, touch_model)
+                """INSERT INTO health_healthscore (account_id, as_of, score, band, scorecard_id, measures, tier_id)
                    SELECT account_id, %(day)s, s,
                           CASE WHEN churned THEN 'churned' WHEN s IS NULL THEN 'unknown'
                                WHEN s >= healthy_at THEN 'healthy' WHEN s < at_risk_below THEN 'at_risk' ELSE 'neutral' END,
                           CASE WHEN churned THEN NULL ELSE scorecard_id END,
                           CASE WHEN churned OR %(d)s >= %(detail)s THEN '[]'::jsonb ELSE measures END,
-                          tier_id, CASE WHEN churned THEN '' ELSE touch_model END
+                          tier_id
                    FROM (SELECT *, churned_on IS NOT NULL AND churned_on <= %(day)s AS churned,
                                 CASE WHEN (churned_on IS NOT NULL AND churned_on <= %(day)s) OR scorecard_id IS NULL THEN NULL
                                      ELSE greatest(0, least(100, round(base + slope * %(d)s
@@ -346,6 +347,13 @@ def history(cur, today: date, seed: int) -> None:
                          FROM drift) t""",
                 {"day": day, "d": days_ago, "detail": DETAIL_DAYS},
             )
+            cur.execute(
+                """INSERT INTO segments_touchmodelday (account_id, day, touch_model)
+                   SELECT account_id, %(day)s, touch_model FROM drift
+                   WHERE touch_model <> '' AND (churned_on IS NULL OR churned_on > %(day)s)""",
+                {"day": day},
+            )
+            cur.execute("INSERT INTO health_publishedday (day, published_at) VALUES (%s, now())", [day])
             if days_ago % 60 == 0:
                 print(f"    health history: {HISTORY_DAYS - days_ago} days", flush=True)
         print("    health history: rebuilding indexes", flush=True)
@@ -376,13 +384,13 @@ def history(cur, today: date, seed: int) -> None:
         {"today": today},
     )
     cur.execute(
-        """INSERT INTO health_recomputerun (as_of, status, trigger, started_at, finished_at, accounts_scored,
+        """INSERT INTO pipeline_recomputerun (as_of, status, trigger, started_at, finished_at, accounts_scored,
                chunks_total, chunks_done, error, created_at, active_lock)
            SELECT %(today)s::date - d, 'succeeded', 'nightly', (%(today)s::date - d + time '02:00')::timestamptz,
                   (%(today)s::date - d + time '02:01')::timestamptz, r.accounts_scored, r.chunks_total, r.chunks_total,
                   '', (%(today)s::date - d + time '02:00')::timestamptz, NULL
            FROM generate_series(1, %(days)s) d,
-                (SELECT accounts_scored, chunks_total FROM health_recomputerun ORDER BY id DESC LIMIT 1) r""",
+                (SELECT accounts_scored, chunks_total FROM pipeline_recomputerun ORDER BY id DESC LIMIT 1) r""",
         {"today": today, "days": HISTORY_DAYS - 1},
     )
     # VACUUM, not only ANALYZE: a live database is vacuumed by autovacuum (hint bits set, visibility

@@ -1,21 +1,27 @@
 """Recompute time against the floor: one GROUP BY pass computing the §5.1 activity metrics.
 
-    .venv/bin/python benchmarks/bench_recompute.py --accounts 100000
+    .venv/bin/python benchmarks/bench_recompute.py --accounts 50000 100000 [--workers 2]
 
 Loads N accounts over five verticals with ~90 usage rows each (90 days) straight into PostgreSQL
 with generate_series, applies a realistic configuration (a scorecard per vertical, tiers, journeys
 and 10 segments), then times `manage.py recompute` (metrics, journeys, health, segments, history
-written) next to the floor query over the same rows.
+written; its peak RSS measured by /usr/bin/time) next to the floor query over the same rows.
+With --workers N, the largest size also runs through N real Celery workers (Redis at --broker).
 """
 
 import argparse
 import json
+import os
+import re
+import signal
+import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, connect, fresh_database, manage, timed  # noqa: E402
+from _common import OUT, ROOT, connect, fresh_database, manage, timed  # noqa: E402
 
 VERTICALS = ["Education", "Tech Sales", "Recruiting", "Customer Success", "Healthcare"]
 FEATURES = ["scheduling", "reminders", "calendar_sync", "video_rooms", "round_robin", "booking_pages", "crm_sync", "analytics"]
@@ -119,23 +125,87 @@ GROUP BY account_id
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--accounts", type=int, default=100000)
-    parser.add_argument("--database", default="cs_portal_bench_recompute")
-    parser.add_argument("--chunk-size", type=int, default=5000)
-    args = parser.parse_args()
+def manage_measured(*args: str, url: str, env: dict | None = None) -> tuple[str, float, int]:
+    """Runs manage.py under /usr/bin/time: (its output, wall seconds, its peak RSS in MB)."""
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", **(env or {})}
+    env.pop("REDIS_URL", None)
+    start = time.perf_counter()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, str(ROOT / "manage.py"), *args],
+        check=False, env=env, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    if result.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout.strip(), seconds, _peak_mb(result.stderr)
+
+
+def _peak_mb(text: str) -> int:
+    found = re.findall(r"PEAK_RSS_KB=(\d+)", text)
+    return int(found[-1]) // 1024 if found else -1
+
+
+def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
+    """The nightly path: `workers` real Celery worker processes (one task at a time each) share the
+    chunk tasks and one of them publishes. Prints wall time and every process's peak RSS."""
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "REDIS_URL": broker}
+    logs, procs = [], []
+    for n in range(workers):
+        log = open(OUT / f"worker{n}.log", "w")  # noqa: SIM115
+        logs.append(log)
+        procs.append(subprocess.Popen(
+            ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, "-m", "celery", "-A", "cs_portal", "worker",
+             "--pool", "solo", "--hostname", f"bench{n}@%h", "--loglevel", "WARNING", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ))  # fmt: skip
+    time.sleep(8)  # let both workers connect before tasks are queued
+    conn = connect(url)
+    start = time.perf_counter()
+    enqueue = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c",
+         "import datetime; from pipeline.services import recompute_enqueue; "
+         f"print(recompute_enqueue(as_of=datetime.date.fromisoformat('{as_of}'), trigger='bench').pk)"],
+        check=True, env=env, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    run_id = int(enqueue.stdout.split()[-1])
+    status = None
+    with conn.cursor() as cur:
+        while time.perf_counter() - start < 1800:
+            cur.execute("SELECT status, error FROM pipeline_recomputerun WHERE id = %s", [run_id])
+            status, error = cur.fetchone()
+            if status in ("succeeded", "failed"):
+                break
+            time.sleep(0.5)
+    wall = time.perf_counter() - start
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)  # /usr/bin/time passes it on; the worker shuts down warm
+    for proc, log in zip(procs, logs, strict=True):
+        proc.wait(timeout=60)
+        log.close()
+    print(f"  through {workers} Celery workers: run {run_id} {status} in {wall:.1f} s (wall, enqueue to published)")
+    if status != "succeeded":
+        print(f"    error: {error}")
+    for n in range(workers):
+        print(f"    worker {n}: peak RSS {_peak_mb((OUT / f'worker{n}.log').read_text())} MB")
+    conn.close()
+
+
+def bench(n: int, database: str, chunk_size: int, workers: int, broker: str) -> dict:
     as_of = date(2026, 6, 30)
     results: dict[str, float] = {}
-    print(f"recompute benchmark: {args.accounts:,} accounts")
-    url = fresh_database(args.database)
+    print(f"recompute benchmark: {n:,} accounts", flush=True)
+    url = fresh_database(database)
     OUT.mkdir(parents=True, exist_ok=True)
     config_path = OUT / "bench_config.json"
     config_path.write_text(json.dumps(config()))
     manage("apply_config", str(config_path), url=url)
     conn = connect(url)
     with conn.cursor() as cur, timed("load accounts and usage (generate_series)", results):
-        rows = load(cur, args.accounts, as_of)
+        rows = load(cur, n, as_of)
     print(f"  {rows:,} usage rows")
     params = {"d": as_of, "d30": as_of - timedelta(days=29), "d90": as_of - timedelta(days=89), "d365": as_of - timedelta(days=364)}
     with conn.cursor() as cur:
@@ -144,16 +214,41 @@ def main() -> None:
         cur.execute(floor_sql, params)  # warm the cache once
         with timed("floor: one GROUP BY pass", results):
             cur.execute(floor_sql, params)
-    with timed("recompute", results):
-        print("   ", manage("recompute", "--as-of", as_of.isoformat(), "--chunk-size", str(args.chunk_size), url=url))
-    with timed("recompute again (same day)", results):
-        print("   ", manage("recompute", "--as-of", as_of.isoformat(), "--chunk-size", str(args.chunk_size), url=url))
-    floor = results["floor: one GROUP BY pass"]
-    print()
-    print(f"{'':32} {'seconds':>8} {'× floor':>8}")
-    for label in ("floor: one GROUP BY pass", "recompute", "recompute again (same day)"):
-        print(f"{label:32} {results[label]:8.1f} {results[label] / floor:8.2f}")
     conn.close()
+    peaks = {}
+    for label in ("recompute", "recompute again (same day)"):
+        out, results[label], peaks[label] = manage_measured(
+            "recompute", "--as-of", as_of.isoformat(), "--chunk-size", str(chunk_size), url=url
+        )
+        print(f"  {label}: {results[label]:.2f} s, peak RSS {peaks[label]} MB\n    {out}", flush=True)
+    if workers:
+        through_workers(url, as_of, workers, broker)
+    return {"accounts": n, "floor": results["floor: one GROUP BY pass"], "results": results, "peaks": peaks}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, nargs="+", default=[50000, 100000])
+    parser.add_argument("--database", default="cs_portal_bench_recompute_pipeline")
+    parser.add_argument("--chunk-size", type=int, default=10000, help="accounts per chunk of the command")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="also run the recompute through this many Celery workers (at the largest --accounts)")
+    parser.add_argument("--broker", default=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/11"))
+    args = parser.parse_args()
+    runs = [
+        bench(n, args.database, args.chunk_size, args.workers if n == max(args.accounts) else 0, args.broker)
+        for n in args.accounts
+    ]
+    print()
+    print(f"{'accounts':>9} {'':28} {'seconds':>8} {'× floor':>8} {'peak RSS':>9}")
+    for r in runs:
+        print(f"{r['accounts']:>9,} {'floor: one GROUP BY pass':28} {r['floor']:8.2f} {1:8.2f}")
+        for label in ("recompute", "recompute again (same day)"):
+            seconds = r["results"][label]
+            print(f"{'':>9} {label:28} {seconds:8.2f} {seconds / r['floor']:8.2f} {r['peaks'][label]:>6} MB")
+    if len(runs) > 1:
+        small, large = min(r["peaks"]["recompute"] for r in runs), max(r["peaks"]["recompute"] for r in runs)
+        print(f"peak RSS of the recompute: {small}–{large} MB ({100 * (large - small) / small:.0f}% apart)")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "configuration",
     "dashboards",
     "demo",
+    "pipeline",
 ]
 
 MIDDLEWARE = [
@@ -194,7 +195,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # where admins can edit it.
 CELERY_BEAT_SCHEDULE = {
     "nightly-recompute": {
-        "task": "health.tasks.nightly_recompute",
+        "task": "pipeline.tasks.nightly_recompute",
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": 6 * 60 * 60},
     },

@@ -9,12 +9,13 @@ from accounts.models import Account
 from health.models import AccountMetrics, HealthScore
 from journeys.models import Stage
 from segments.models import SegmentMembership
+from segments.selectors import with_touch_model
 
 
 def latest_health(account: Account):
-    """The account's most recent daily result, with its scorecard and tier (or None)."""
+    """The account's most recent daily result, with its scorecard, tier and touch model (or None)."""
     return (
-        HealthScore.objects.filter(account=account)
+        with_touch_model(HealthScore.objects.filter(account=account))
         .select_related("scorecard", "tier")
         .order_by("-as_of")
         .first()

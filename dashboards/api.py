@@ -23,7 +23,7 @@ from dashboards import selectors as dashboard_selectors
 from health.models import Band, HealthScore
 from health.selectors import results_day
 from people.api_auth import IsAdminOrReadOnly, IsLeaderOrAdmin, IsTeamMember
-from segments.selectors import memberships_on
+from segments.selectors import memberships_on, with_touch_model
 
 
 class DriverSerializer(serializers.ModelSerializer):
@@ -44,6 +44,7 @@ class DriverSerializer(serializers.ModelSerializer):
 class HealthSerializer(serializers.ModelSerializer):
     scorecard = serializers.CharField(source="scorecard.name", default=None, allow_null=True)
     tier = serializers.CharField(source="tier.name", default=None, allow_null=True)
+    touch_model = serializers.CharField(read_only=True, default="")  # annotated: segments.selectors.with_touch_model
 
     class Meta:
         model = HealthScore
@@ -168,7 +169,7 @@ class AccountViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation: no database needed
             return Account.objects.none()
         day = results_day()
-        latest = HealthScore.objects.filter(as_of=day).select_related("scorecard", "tier")
+        latest = with_touch_model(HealthScore.objects.filter(as_of=day).select_related("scorecard", "tier"))
         return (
             Account.objects.select_related("vertical", "primary_use_case", "owner")
             .prefetch_related("use_cases", Prefetch("health_scores", queryset=latest, to_attr="latest_health"))
@@ -223,7 +224,8 @@ class AccountViewSet(
     def health(self, request, pk=None):
         """The account's daily health, newest first."""
         account = self.get_object()
-        history = HealthScore.objects.filter(account=account).select_related("scorecard", "tier").order_by("-as_of")
+        history = with_touch_model(HealthScore.objects.filter(account=account).select_related("scorecard", "tier"))
+        history = history.order_by("-as_of")
         page = self.paginate_queryset(history)
         return self.get_paginated_response(HealthDetailSerializer(page, many=True).data)
 

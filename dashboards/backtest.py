@@ -27,7 +27,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -35,7 +34,6 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    Max,
     OuterRef,
     Q,
     Subquery,
@@ -45,7 +43,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import ArrChange, Vertical
 from health.engine.scoring import ScorecardPlan, score_account, scorecard_plan
-from health.models import AccountMetrics, HealthScore, RecomputeRun, Scorecard
+from health.models import AccountMetrics, HealthScore, PublishedDay, Scorecard
 
 BANDS = ("healthy", "neutral", "at_risk")
 DEFAULT_HORIZON = 90
@@ -66,24 +64,8 @@ class BacktestParams:
 
 
 def published_days() -> list[date]:
-    """Every date with published results, oldest first.
-
-    The one place that says what "published" means (today: a date with HealthScore rows), so a
-    PublishedDay table can replace it here alone. A skip scan over the (as_of, …) index: one
-    index probe per date instead of reading every daily row.
-    """
-    table = HealthScore._meta.db_table
-    sql = f"""
-        WITH RECURSIVE days(d) AS (
-            SELECT MIN(as_of) FROM {table}
-            UNION ALL
-            SELECT (SELECT MIN(as_of) FROM {table} WHERE as_of > days.d) FROM days WHERE days.d IS NOT NULL
-        )
-        SELECT d FROM days WHERE d IS NOT NULL
-    """
-    with connection.cursor() as cur:
-        cur.execute(sql)
-        return [_as_date(row[0]) for row in cur.fetchall()]
+    """Every date with published results (PublishedDay, written last by each publish), oldest first."""
+    return list(PublishedDay.objects.order_by("day").values_list("day", flat=True))
 
 
 def _as_date(value) -> date:
@@ -365,7 +347,7 @@ def stale_dates(report: dict) -> dict[str, dict]:
     """Per scorecard of the report whose rules changed after some observation dates were scored:
     {name: {"changed_at", "dates"}}.
 
-    A date counts as scored under today's rules when a recompute of that date succeeded after the
+    A date counts as scored under today's rules when it was last published (PublishedDay) after the
     scorecard's last rule change (Scorecard.rules_changed_at, written with its change history); a date never recomputed
     since the change (or loaded without a recompute run) was scored under the earlier rules.
     Two queries.
@@ -375,13 +357,7 @@ def stale_dates(report: dict) -> dict[str, dict]:
     if not names or not dates:
         return {}
     changes = Scorecard.objects.filter(name__in=names, rules_changed_at__isnull=False).values("name", "rules_changed_at")
-    runs = dict(
-        RecomputeRun.objects.filter(as_of__in=dates, status=RecomputeRun.Status.SUCCEEDED)
-        .values("as_of")
-        .annotate(last=Max("finished_at"))
-        .order_by()
-        .values_list("as_of", "last")
-    )
+    runs = dict(PublishedDay.objects.filter(day__in=dates).values_list("day", "published_at"))
     stale = {}
     for change in changes:
         old = [d for d in dates if runs.get(d) is None or runs[d] < change["rules_changed_at"]]

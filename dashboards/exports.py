@@ -9,6 +9,7 @@ from django.http import StreamingHttpResponse
 
 from accounts.models import Account
 from health.models import AccountMetrics, HealthScore
+from segments.models import TouchModelDay
 from segments.selectors import memberships_on
 
 COLUMNS = [
@@ -24,7 +25,7 @@ class _Echo:
 
 
 def export_rows(accounts: QuerySet[Account], as_of: date) -> Iterator[list]:
-    """Rows of the export, in batches (three queries per batch, none per account)."""
+    """Rows of the export, in batches (four queries per batch, none per account)."""
     accounts = accounts.order_by("external_id").values_list(
         "pk", "external_id", "name", "vertical__name", "primary_use_case__name", "arr"
     )
@@ -43,9 +44,10 @@ def _rows(batch: list, as_of: date) -> Iterable[list]:
     health = {
         h[0]: h[1:]
         for h in HealthScore.objects.filter(as_of=as_of, account_id__in=ids).values_list(
-            "account_id", "score", "band", "scorecard__name", "touch_model", "tier__name"
+            "account_id", "score", "band", "scorecard__name", "tier__name"
         )
     }
+    touch = dict(TouchModelDay.objects.filter(day=as_of, account_id__in=ids).values_list("account_id", "touch_model"))
     stages = dict(
         AccountMetrics.objects.filter(as_of=as_of, account_id__in=ids).values_list("account_id", "journey_stage__name")
     )
@@ -54,11 +56,11 @@ def _rows(batch: list, as_of: date) -> Iterable[list]:
     for account_id, name in memberships.values_list("account_id", "segment__name"):
         segments.setdefault(account_id, []).append(name)
     for pk, external_id, name, vertical, use_case, arr in batch:
-        score, band, scorecard, touch, tier = health.get(pk, (None, "", None, "", None))
+        score, band, scorecard, tier = health.get(pk, (None, "", None, None))
         yield [
             external_id, name, vertical, use_case or "", f"{arr:.2f}", tier or "",
             "" if score is None else score, band, scorecard or "",
-            ";".join(sorted(set(segments.get(pk, [])))), touch or "", stages.get(pk) or "",
+            ";".join(sorted(set(segments.get(pk, [])))), touch.get(pk, ""), stages.get(pk) or "",
         ]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from dashboards import selectors
 from dashboards.journeys import STUCK_LIMIT, stuck_compared_on, stuck_metrics
 from dashboards.models import RevenueDay, VerticalDay
 from dashboards.rollups import HistogramBin, JourneyStageCounts, StuckSummary, UseCaseCounts, VerticalUseCaseCounts
-from health.models import AccountMetrics, Band, HealthScore
+from health.models import NOT_CUSTOMER_BANDS, AccountMetrics, Band, HealthScore
 from segments.models import SegmentDay
 from segments.services import segment_days_write
 
@@ -34,7 +34,7 @@ def _sqlite_medians(start: date, end: date) -> dict[tuple[int, date], float]:
     scores: dict[tuple[int, date], list[int]] = {}
     rows = (
         HealthScore.objects.filter(as_of__range=(start, end), score__isnull=False)
-        .exclude(band=Band.CHURNED)
+        .exclude(band__in=NOT_CUSTOMER_BANDS)
         .filter(Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=F("as_of")))
         .values_list("account__vertical_id", "as_of", "score")
     )
@@ -82,7 +82,7 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
     end = end or start
     # Churned accounts are left out by band and, should a score predate the churn being recorded, by date.
     active = Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=F("as_of"))
-    scores = HealthScore.objects.filter(as_of__range=(start, end)).exclude(band=Band.CHURNED).filter(active)
+    scores = HealthScore.objects.filter(as_of__range=(start, end)).exclude(band__in=NOT_CUSTOMER_BANDS).filter(active)
     aggregates = {
         "accounts": Count("id"),
         "arr": Sum("account__arr"),
@@ -107,7 +107,7 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
         AccountUseCase.objects.filter(Q(account__churned_on__isnull=True)
                                       | Q(account__churned_on__gt=F("account__health_scores__as_of")),
                                       account__health_scores__as_of__range=(start, end),
-                                      account__health_scores__band__in=[b for b in Band.values if b != Band.CHURNED])
+                                      account__health_scores__band__in=[b for b in Band.values if b not in NOT_CUSTOMER_BANDS])
         .values("account__vertical_id", "account__health_scores__as_of", "use_case_id", "account__health_scores__band")
         .annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
     ):  # fmt: skip

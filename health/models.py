@@ -13,6 +13,12 @@ class Band(models.TextChoices):
     AT_RISK = "at_risk", "At risk"
     UNKNOWN = "unknown", "Unknown"
     CHURNED = "churned", "Churned"
+    NOT_STARTED = "not_started", "Not started"
+
+
+# Bands of accounts that are not customers as of the day (SPEC §5.2): no score, in no segment, no
+# touch model, left out of ARR totals and of every count of accounts.
+NOT_CUSTOMER_BANDS = (Band.CHURNED, Band.NOT_STARTED)
 
 
 # The bands of an account that is a customer on the day (churned accounts are in no segment and
@@ -122,13 +128,13 @@ class HealthScore(models.Model):
 
     `measures` is a list of {metric, value, score, weight, points_lost, lift_value}: `lift_value`
     is the value of that metric that would lift the account into the next band, others unchanged.
-    `tier` and `touch_model` are the account's as of that day.
+    `tier` is the account's as of that day (its touch model is segments.TouchModelDay's).
     """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="health_scores")
     as_of = models.DateField()
     score = models.PositiveSmallIntegerField(null=True, blank=True)
-    band = models.CharField(max_length=10, choices=Band.choices, default=Band.UNKNOWN)
+    band = models.CharField(max_length=12, choices=Band.choices, default=Band.UNKNOWN)
     scorecard = models.ForeignKey(
         Scorecard, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -136,8 +142,7 @@ class HealthScore(models.Model):
     tier = models.ForeignKey(
         "accounts.Tier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    touch_model = models.CharField(max_length=16, blank=True)
-    # Precomputed when the day is published (health.services.health_scores_mark_slipping), so the
+    # Joined in when the day is published (health.services.health_day_publish), so the
     # risk list is a filter on one day's rows rather than a join of two days for every account:
     # the score SLIPPING_DAYS before (NULL when there was none) and whether the score fell by
     # SLIPPING_POINTS or more since then. `slipping` is NULL on days published before it existed.
@@ -166,54 +171,21 @@ class HealthScore(models.Model):
         return f"{self.account_id} {self.as_of}: {self.score} {self.band}"
 
 
-class RecomputeRun(models.Model):
-    """One recompute (nightly or on demand): when, for which date, how it went."""
+class PublishedDay(models.Model):
+    """A day whose results are complete: written last by the publish step (pipeline.services.publish),
+    in the same transaction as the day's health, segments and rollups, so a reader that takes its
+    day from here never sees half a day. `health.selectors.results_day()` is the latest of them.
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        REFUSED = "refused", "Refused (another run was in progress)"
-
-    as_of = models.DateField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    trigger = models.CharField(max_length=20, default="manual")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    accounts_scored = models.PositiveIntegerField(default=0)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # True while queued or running, NULL otherwise: the unique index lets one run hold it at a time.
-    active_lock = models.BooleanField(null=True, default=True, unique=True, editable=False)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"Recompute {self.as_of} ({self.status})"
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
-
-
-class RecomputeChunk(models.Model):
-    """The computed results of one chunk of accounts, held until the whole run publishes them.
-
-    Results reach AccountMetrics/HealthScore only when every chunk succeeded, in one transaction,
-    so a failed run leaves the previous results untouched.
+    It lives with the results it vouches for (every reader sits below the pipeline); `run_id` is the
+    pipeline's RecomputeRun that published it (NULL for days published before it existed).
     """
 
-    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="chunks")
-    first_account_id = models.BigIntegerField()
-    last_account_id = models.BigIntegerField()
-    rows = models.JSONField(default=list)
-    finished_at = models.DateTimeField(auto_now_add=True)
+    day = models.DateField(unique=True)
+    run_id = models.BigIntegerField(null=True, blank=True)
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
 
     def __str__(self) -> str:
-        return f"chunk {self.first_account_id}–{self.last_account_id} of run {self.run_id}"
+        return f"published {self.day}"

@@ -6,15 +6,16 @@ from django.db.models import Max, Prefetch, Q, QuerySet
 
 from health.engine.scoring import ScorecardPlan, load_scorecards, score_account, scorecard_plan, select_scorecard
 from health.metrics_catalog import METRICS
-from health.models import CUSTOMER_BANDS, AccountMetrics, Band, HealthScore, Measure, Scorecard
+from health.models import CUSTOMER_BANDS, AccountMetrics, Band, Measure, PublishedDay, Scorecard
 from health.services import METRIC_COLUMNS
 
 PREVIEW_BANDS = CUSTOMER_BANDS
 
 
 def results_day() -> date | None:
-    """The latest date with published results: the default date of exports, pages and the API."""
-    return HealthScore.objects.aggregate(d=Max("as_of"))["d"]
+    """The latest date whose results are published (complete, rollups included): the default date
+    of exports, pages and the API. None before anything was published."""
+    return PublishedDay.objects.aggregate(d=Max("day"))["d"]
 
 
 def scorecard_list() -> QuerySet[Scorecard]:
@@ -74,8 +75,8 @@ def scorecard_preview(*, draft: dict, scorecard_id: int | None, limit: int = 10)
 
     The accounts compared are those the scorecard would score (SPEC §5.2 selection) once saved,
     plus those it scores now: for each, the result under the saved rules vs the edited ones,
-    scored in plain Python from that day's AccountMetrics (nothing is written). Churned accounts
-    are left out (their band is `churned` either way). Returns the band counts before and after
+    scored in plain Python from that day's AccountMetrics (nothing is written). Churned and
+    not-yet-started accounts are left out (their band is the same either way). Returns the band counts before and after
     and at most `limit` accounts whose band changes, the largest score moves first.
     Queries: four, whatever the number of accounts.
     """
@@ -93,6 +94,7 @@ def scorecard_preview(*, draft: dict, scorecard_id: int | None, limit: int = 10)
         AccountMetrics.objects.filter(as_of=day)
         .filter(_scope_filter(scopes))
         .exclude(account__churned_on__lte=day)
+        .exclude(account__start_date__gt=day)
         .values("account_id", "account__name", "account__vertical_id", "account__primary_use_case_id", *METRIC_COLUMNS)
     )
     counts = {band: [0, 0] for band in PREVIEW_BANDS}

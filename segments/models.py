@@ -76,3 +76,20 @@ class SegmentDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id} {self.day}: {self.members} members"
+
+
+class TouchModelDay(models.Model):
+    """An account's touch model on one day: that of the highest-priority active segment with a touch
+    model it belongs to (ties: name A→Z). Written by the recompute (segments.services
+    .segments_recompute, replaced on a re-run of the day); no row: no touch model that day."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touch_model_days")
+    day = models.DateField()
+    touch_model = models.CharField(max_length=16, choices=TouchModel.choices)
+
+    class Meta:
+        ordering = ["day", "account"]
+        constraints = [models.UniqueConstraint(fields=["day", "account"], name="uniq_touch_model_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}: {self.touch_model}"

@@ -15,7 +15,7 @@ from health.selectors import results_day
 from journeys.models import Stage
 from people.models import User
 from segments.compiler import compile_rule
-from segments.models import Segment, SegmentDay, SegmentMembership
+from segments.models import Segment, SegmentDay, SegmentMembership, TouchModelDay
 from segments.rules import BANDS, FIELDS, OPS_BY_KIND, PERSONAS, validate_rule
 
 
@@ -177,3 +177,18 @@ def membership_over_time(day: date, *, segment: Segment | None = None, weeks: in
             members.append(running)
         s["members"] = members
     return {"weeks": ends, "segments": series}
+
+
+def with_touch_model(health_scores: QuerySet[HealthScore]) -> QuerySet[HealthScore]:
+    """HealthScore rows annotated with `touch_model`: the account's that day ("" when none), read
+    from TouchModelDay in the same query."""
+    touch = TouchModelDay.objects.filter(account_id=OuterRef("account_id"), day=OuterRef("as_of"))
+    return health_scores.annotate(touch_model=Coalesce(Subquery(touch.values("touch_model")[:1]), Value("")))
+
+
+def touch_model_on(account_id: int, day) -> str:
+    """The account's touch model on `day` ("" when none)."""
+    return (
+        TouchModelDay.objects.filter(account_id=account_id, day=day).values_list("touch_model", flat=True).first()
+        or ""
+    )

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from accounts.models import (
     Account,
@@ -19,7 +20,7 @@ from accounts.models import (
     Vertical,
 )
 from dashboards.services import rollups_backfill
-from health.models import AccountMetrics, HealthScore, Measure, Scorecard
+from health.models import AccountMetrics, HealthScore, Measure, PublishedDay, Scorecard
 from journeys.models import Journey, Stage
 from people.models import User
 from segments.models import Segment, SegmentMembership
@@ -166,14 +167,6 @@ class AccountMetricsFactory(factory.django.DjangoModelFactory):
     as_of = DAY
 
 
-class HealthScoreFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = HealthScore
-
-    account = factory.SubFactory(AccountFactory)
-    as_of = DAY
-
-
 class SegmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Segment
@@ -213,5 +206,27 @@ def usage(account, feature, day, events=1, active_users=1):
 
 def write_rollups(day=None):
     """What publish writes after a day's results: every rollup of `day` (default: every day with
-    results). Tests that build results by hand call it, as the pipeline would."""
+    results) and the day's PublishedDay mark. Tests that build results by hand call it, as the
+    pipeline would."""
+    days = HealthScore.objects.filter(**({"as_of": day} if day else {})).values_list("as_of", flat=True).distinct()
+    for published in days:
+        PublishedDay.objects.get_or_create(day=published, defaults={"published_at": timezone.now()})
     return rollups_backfill(start=day, end=day, force=True)
+
+
+class HealthScoreFactory(factory.django.DjangoModelFactory):
+    """A day's result of an account, as published: its day gets a PublishedDay row too (publish
+    writes one last), so pages and the API read it as the latest results."""
+
+    class Meta:
+        model = HealthScore
+
+    account = factory.SubFactory(AccountFactory)
+    as_of = dt.date(2026, 6, 30)
+    band = "unknown"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        obj = super()._create(model_class, *args, **kwargs)
+        PublishedDay.objects.get_or_create(day=obj.as_of, defaults={"published_at": timezone.now()})
+        return obj

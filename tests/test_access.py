@@ -7,9 +7,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from health.models import HealthScore
 from people import roles
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, HealthScoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,8 +74,10 @@ def test_account_detail_shows_fields_and_chart(client_for, csm):
 
 
 def test_account_page_explains_the_health_score(client_for, csm):
+
+
     account = AccountFactory(name="Lincoln High")
-    HealthScore.objects.create(
+    HealthScoreFactory(
         account=account, as_of=dt.date(2026, 6, 30), score=25, band="at_risk",
         measures=[{"metric": "active_days_30d", "value": 5, "score": 0, "weight": 3, "points_lost": 75, "lift_value": 8},
                   {"metric": "events_30d", "value": 100, "score": 100, "weight": 1, "points_lost": 0, "lift_value": None}],

@@ -9,10 +9,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AccountUseCase, NpsResponse, StatedDriver
-from health.models import AccountMetrics, HealthScore, Scorecard
+from health.models import AccountMetrics, Scorecard
 from journeys.models import Journey, Stage
-from segments.models import Segment, SegmentMembership
-from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, VerticalFactory, usage, write_rollups
+from segments.models import Segment, SegmentMembership, TouchModelDay
+from tests.factories import (
+    AccountFactory,
+    FeatureFactory,
+    HealthScoreFactory,
+    UseCaseFactory,
+    VerticalFactory,
+    usage,
+    write_rollups,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -31,10 +39,11 @@ def account():
     a = AccountFactory(
         name="Lincoln High", vertical=VerticalFactory(name="Education"), renewal_date=D + dt.timedelta(days=40)
     )
-    HealthScore.objects.create(
-        account=a, as_of=D, score=60, band="neutral", scorecard=scorecard, touch_model="mid", measures=measures(6, 20)
+    HealthScoreFactory(
+        account=a, as_of=D, score=60, band="neutral", scorecard=scorecard, measures=measures(6, 20)
     )
-    HealthScore.objects.create(
+    TouchModelDay.objects.create(account=a, day=D, touch_model="mid")
+    HealthScoreFactory(
         account=a,
         as_of=D - dt.timedelta(days=7),
         score=90,
@@ -78,7 +87,7 @@ def test_header_trend_and_why_it_changed(client_for, csm, account):
 
 def test_why_it_changed_says_when_the_scorecard_changed(client_for, csm, account):
     other = Scorecard.objects.create(name="Everyone")
-    HealthScore.objects.create(
+    HealthScoreFactory(
         account=account,
         as_of=D - dt.timedelta(days=30),
         score=70,
@@ -110,7 +119,7 @@ def test_journey_segments_nps_heatmap_and_suggestions(client_for, csm, account):
     for _ in range(5):
         peer = AccountFactory(vertical=account.vertical, primary_use_case=pta)
         AccountUseCase.objects.create(account=peer, use_case=board)
-        HealthScore.objects.create(account=peer, as_of=D, score=90, band="healthy")
+        HealthScoreFactory(account=peer, as_of=D, score=90, band="healthy")
     write_rollups()  # as publish does after the day's results
     body = client_for(csm).get(url(account)).content.decode()
     journey_html = body[body.index('id="journey"') : body.index('id="segments"')]
@@ -191,7 +200,7 @@ def add_history(account, days, start):
     feature = FeatureFactory(key=f"f{start}")
     for i in range(start, start + days):
         day = D - dt.timedelta(days=i)
-        HealthScore.objects.create(
+        HealthScoreFactory(
             account=account, as_of=day, score=50, band="neutral", scorecard=scorecard, measures=measures(8, 40)
         )
         usage(account, feature, day, events=i)
@@ -206,7 +215,7 @@ def test_query_count_does_not_grow_with_history(client_for, csm, account, django
     add_history(account, 20, start=8)
     for _ in range(5):  # healthy peers running Clubs: one suggestion in both renders
         peer = AccountFactory(vertical=account.vertical, primary_use_case=UseCaseFactory(name="Clubs"))
-        HealthScore.objects.create(account=peer, as_of=D, score=90, band="healthy")
+        HealthScoreFactory(account=peer, as_of=D, score=90, band="healthy")
     write_rollups()
     client = client_for(csm)
     client.get(url(account))
@@ -215,7 +224,7 @@ def test_query_count_does_not_grow_with_history(client_for, csm, account, django
     add_history(account, 200, start=31)
     for _ in range(5):
         peer = AccountFactory(vertical=account.vertical, primary_use_case=UseCaseFactory(name="Clubs"))
-        HealthScore.objects.create(account=peer, as_of=D, score=90, band="healthy")
+        HealthScoreFactory(account=peer, as_of=D, score=90, band="healthy")
     write_rollups()
     with django_assert_num_queries(len(short)):
         client.get(url(account))

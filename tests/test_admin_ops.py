@@ -11,9 +11,17 @@ from django.urls import reverse
 from accounts.models import Feature
 from configuration.models import AuditEntry
 from configuration.services import config_apply, config_export
-from health.models import AccountMetrics, HealthScore, Measure, RecomputeRun, Scorecard
+from health.models import AccountMetrics, Measure, Scorecard
 from journeys.models import Journey
-from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, UserFactory, VerticalFactory
+from pipeline.models import RecomputeRun
+from tests.factories import (
+    AccountFactory,
+    FeatureFactory,
+    HealthScoreFactory,
+    UseCaseFactory,
+    UserFactory,
+    VerticalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -134,7 +142,7 @@ def test_preview_compares_saved_and_edited_bands(client_for, cs_admin, education
     for days, name in ((3, "Slow school"), (9, "Busy school")):
         account = AccountFactory(name=name, vertical=vertical)
         AccountMetrics.objects.create(account=account, as_of=D, active_days_90d=days, days_since_last_activity=5)
-        HealthScore.objects.create(account=account, as_of=D, band="unknown")
+        HealthScoreFactory(account=account, as_of=D, band="unknown")
     url = reverse("admin:health_scorecard_preview", args=[sc.pk])
     # Saved: (2×30 + 95)/3 = 52 neutral and (2×90 + 95)/3 = 92 healthy. Green 4: (2×75+95)/3 = 82 healthy.
     page = client_for(cs_admin).post(url, scorecard_form(sc, measures=[{"green": 4}])).content.decode()
@@ -231,36 +239,36 @@ def test_invalid_journeys_are_refused(client_for, cs_admin, journey, stages, mes
 
 def test_recompute_now_queues_a_run_and_shows_its_progress(client_for, cs_admin, django_capture_on_commit_callbacks):
     client = client_for(cs_admin)
-    assert "Recompute now" in client.get(reverse("admin:health_recomputerun_changelist")).content.decode()
+    assert "Recompute now" in client.get(reverse("admin:pipeline_recomputerun_changelist")).content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(reverse("admin:health_recomputerun_start"))
+        response = client.post(reverse("admin:pipeline_recomputerun_start"))
     run = RecomputeRun.objects.get()
-    assert response["Location"] == reverse("admin:health_recomputerun_progress", args=[run.pk])
+    assert response["Location"] == reverse("admin:pipeline_recomputerun_progress", args=[run.pk])
     assert len(callbacks) == 1  # handed to the workers only once the request's transaction commits
     page = client.get(response["Location"]).content.decode()
     assert "Queued" in page and 'hx-trigger="every 2s"' in page and "django_htmx/htmx-2.min.js" in page
     RecomputeRun.objects.filter(pk=run.pk).update(status="running", chunks_total=4, chunks_done=3)
-    assert "3/4 chunks" in client.get(reverse("admin:health_recomputerun_status", args=[run.pk])).content.decode()
+    assert "3/4 chunks" in client.get(reverse("admin:pipeline_recomputerun_status", args=[run.pk])).content.decode()
     callbacks[0]()  # eager Celery: the run computes here
     run.refresh_from_db()
     assert run.status == "succeeded"
-    partial = client.get(reverse("admin:health_recomputerun_status", args=[run.pk])).content.decode()
+    partial = client.get(reverse("admin:pipeline_recomputerun_status", args=[run.pk])).content.decode()
     assert "Succeeded" in partial and "hx-trigger" not in partial and "Accounts scored" in partial and " s</td>" in partial
 
 
 def test_recompute_now_while_a_run_is_active_says_so(client_for, cs_admin):
     busy = RecomputeRun.objects.create(as_of=D, status="running")
-    response = client_for(cs_admin).post(reverse("admin:health_recomputerun_start"), follow=True)
+    response = client_for(cs_admin).post(reverse("admin:pipeline_recomputerun_start"), follow=True)
     assert response.status_code == 200
     page = response.content.decode()
     assert "Not started: a recompute is already in progress" in page
-    assert response.redirect_chain[-1][0] == reverse("admin:health_recomputerun_progress", args=[busy.pk])
+    assert response.redirect_chain[-1][0] == reverse("admin:pipeline_recomputerun_progress", args=[busy.pk])
     assert RecomputeRun.objects.filter(active_lock=True).count() == 1
 
 
 def test_a_failed_run_shows_its_error(client_for, cs_admin):
     run = RecomputeRun.objects.create(as_of=D, status="failed", active_lock=None, error="chunk 1–9: boom")
-    page = client_for(cs_admin).get(reverse("admin:health_recomputerun_progress", args=[run.pk])).content.decode()
+    page = client_for(cs_admin).get(reverse("admin:pipeline_recomputerun_progress", args=[run.pk])).content.decode()
     assert "chunk 1–9: boom" in page and "hx-trigger" not in page
 
 
@@ -322,7 +330,7 @@ def test_an_invalid_document_shows_every_error_and_changes_nothing(client_for, c
 
 def test_admin_index_links_the_operations(client_for, cs_admin):
     page = client_for(cs_admin).get("/admin/").content.decode()
-    for url in (reverse("admin:accounts_import"), reverse("admin-config"), reverse("admin:health_recomputerun_changelist"),
+    for url in (reverse("admin:accounts_import"), reverse("admin-config"), reverse("admin:pipeline_recomputerun_changelist"),
                 reverse("admin:configuration_auditentry_changelist")):  # fmt: skip
         assert f'href="{url}"' in page
 
@@ -352,8 +360,8 @@ def admin_urls(education, journey):
             reverse("admin:health_scorecard_history", args=[sc.pk]),
             reverse("admin:journeys_journey_change", args=[journey.pk]),
             reverse("admin:journeys_journey_history", args=[journey.pk]),
-            reverse("admin:health_recomputerun_progress", args=[run.pk]),
-            reverse("admin:health_recomputerun_status", args=[run.pk]),
+            reverse("admin:pipeline_recomputerun_progress", args=[run.pk]),
+            reverse("admin:pipeline_recomputerun_status", args=[run.pk]),
             reverse("admin:configuration_auditentry_changelist"),
             reverse("admin:configuration_auditentry_change", args=[AuditEntry.objects.first().pk]),
             reverse("admin-config"),
@@ -361,7 +369,7 @@ def admin_urls(education, journey):
         ],
         "post": [
             reverse("admin:health_scorecard_preview", args=[sc.pk]),
-            reverse("admin:health_recomputerun_start"),
+            reverse("admin:pipeline_recomputerun_start"),
             reverse("admin:health_scorecard_revert", args=[sc.pk, 1]),
             reverse("admin:configuration_auditentry_revert", args=[AuditEntry.objects.first().pk]),
             reverse("admin-config"),
@@ -390,4 +398,4 @@ def test_staff_without_the_admin_role_cannot_use_the_operations(client_for, admi
     client = client_for(staff)
     for url in (reverse("admin-config"), reverse("admin-config-download"), reverse("admin:configuration_auditentry_changelist")):
         assert client.get(url).status_code == 403, url
-    assert client.post(reverse("admin:health_recomputerun_start")).status_code == 403
+    assert client.post(reverse("admin:pipeline_recomputerun_start")).status_code == 403

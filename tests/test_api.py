@@ -8,10 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Account, NpsResponse, UsageDaily
-from health.models import HealthScore
 from people.models import ApiToken
 from people.services import api_token_create
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -156,7 +155,7 @@ def scored():
     accounts = []
     for i in range(6):
         a = AccountFactory(vertical=edu if i % 2 else tech, primary_use_case=pta, arr=1000 * (i + 1))
-        HealthScore.objects.create(account=a, as_of=D, score=20 * i, band="at_risk" if i < 2 else "healthy")
+        HealthScoreFactory(account=a, as_of=D, score=20 * i, band="at_risk" if i < 2 else "healthy")
         accounts.append(a)
     return accounts
 

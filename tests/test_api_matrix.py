@@ -13,11 +13,19 @@ from rest_framework.test import APIClient
 
 from accounts.models import StatedDriver
 from dashboards.models import VerticalDay
-from health.models import HealthScore, RecomputeRun
 from people.models import ApiToken
 from people.services import api_token_create
+from pipeline.models import RecomputeRun
 from segments.models import Segment, SegmentMembership
-from tests.factories import AccountFactory, FeatureFactory, UsageFactory, UserFactory, VerticalFactory, write_rollups
+from tests.factories import (
+    AccountFactory,
+    FeatureFactory,
+    HealthScoreFactory,
+    UsageFactory,
+    UserFactory,
+    VerticalFactory,
+    write_rollups,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -30,7 +38,7 @@ def world(cs_admin):
     accounts = [AccountFactory(vertical=vertical, arr=1000 * (i + 1)) for i in range(4)]
     segment = Segment.objects.create(name="All", rule={"field": "arr", "op": "gte", "value": 0})
     for a in accounts:
-        HealthScore.objects.create(account=a, as_of=D, score=50, band="neutral")
+        HealthScoreFactory(account=a, as_of=D, score=50, band="neutral")
         SegmentMembership.objects.create(segment=segment, account=a, entered_on=D)
         StatedDriver.objects.create(account=a, feature=feature, note="says so", recorded_by=cs_admin)
         UsageFactory(account=a, feature=feature, date=D)

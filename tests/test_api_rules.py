@@ -3,7 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from health.models import HealthScore, RecomputeRun, Scorecard
+from health.models import HealthScore, Scorecard
+from pipeline.models import RecomputeRun
 from segments.models import Segment
 from tests.factories import AccountFactory, VerticalFactory
 

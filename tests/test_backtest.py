@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import ArrChange
-from health.models import AccountMetrics, HealthScore, Measure, Scorecard
-from tests.factories import AccountFactory, VerticalFactory
+from health.models import AccountMetrics, Measure, Scorecard
+from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory
 
 D1, D2, LATEST = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 6, 30)
 
@@ -29,7 +29,7 @@ def scorecard(name, vertical=None, red=0, green=10):
 
 
 def day(account, when, band, score=None, sc=None, active_days=None):
-    HealthScore.objects.create(account=account, as_of=when, band=band, score=score, scorecard=sc)
+    HealthScoreFactory(account=account, as_of=when, band=band, score=score, scorecard=sc)
     if active_days is not None:
         AccountMetrics.objects.create(account=account, as_of=when, active_days_30d=active_days)
 
@@ -145,7 +145,7 @@ def _published(dates):
     vertical = VerticalFactory(name="Education")
     account = AccountFactory(vertical=vertical)
     for when in dates:
-        HealthScore.objects.create(account=account, as_of=when, band="healthy", score=80)
+        HealthScoreFactory(account=account, as_of=when, band="healthy", score=80)
 
 
 @pytest.mark.django_db

@@ -9,8 +9,7 @@ from django.db.models import F
 from accounts.models import AccountUseCase
 from dashboards.cross_pollination import account_suggestions, vertical_suggestions
 from dashboards.models import VerticalDay
-from health.models import HealthScore
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory, write_rollups
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -21,7 +20,7 @@ def account(vertical, use_cases, band, arr=10000, **kwargs):
     for uc in use_cases[1:]:
         AccountUseCase.objects.create(account=a, use_case=uc)
     if band:
-        HealthScore.objects.create(
+        HealthScoreFactory(
             account=a, as_of=D, score={"healthy": 80, "neutral": 55, "at_risk": 20}[band], band=band
         )
     return a

@@ -12,8 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Account
 from dashboards.models import VerticalDay
 from dashboards.selectors import concentration, revenue_by_vertical
-from health.models import HealthScore
-from tests.factories import AccountFactory, VerticalFactory, write_rollups
+from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -59,11 +58,10 @@ def test_revenue_by_vertical_reads_the_scored_accounts_of_the_day_from_the_rollu
     edu = VerticalFactory(name="Education")
     scored = [AccountFactory(vertical=edu, arr=Decimal(1000)) for _ in range(3)]
     for account, band in zip(scored, ["healthy", "at_risk", "unknown"], strict=True):
-        HealthScore.objects.create(account=account, as_of=D, score=None if band == "unknown" else 50, band=band)
-    HealthScore.objects.create(account=scored[0], as_of=D - dt.timedelta(days=1), band="at_risk")  # another day
-    AccountFactory(vertical=edu, arr=Decimal(2000))  # no result that day: not in the day's figures
-    churned = AccountFactory(vertical=edu, arr=Decimal(5000), churned_on=D)  # churned: left out
-    HealthScore.objects.create(account=churned, as_of=D, band="churned")
+        HealthScoreFactory(account=account, as_of=D, score=None if band == "unknown" else 50, band=band)
+    HealthScoreFactory(account=scored[0], as_of=D - dt.timedelta(days=1), band="at_risk")  # another day
+    AccountFactory(vertical=edu, arr=Decimal(2000))  # no result that day
+    AccountFactory(vertical=edu, arr=Decimal(5000), churned_on=D)  # churned: left out
     write_rollups()
     [row] = revenue_by_vertical(D)
     assert row["accounts"] == 3 and row["arr"] == Decimal(3000)
@@ -81,14 +79,14 @@ def test_revenue_by_vertical_reads_the_scored_accounts_of_the_day_from_the_rollu
 def test_revenue_by_vertical_without_results_or_rollup():
     account = AccountFactory(vertical=VerticalFactory(name="Education"), arr=Decimal(1000))
     assert revenue_by_vertical(None) == []
-    HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+    HealthScoreFactory(account=account, as_of=D, score=80, band="healthy")
     assert revenue_by_vertical(D) == []  # results without their rollup: nothing computed live
 
 
 def test_revenue_by_vertical_is_one_query(django_assert_num_queries):
     for name in ("Education", "Tech Sales", "Healthcare"):
         for account in AccountFactory.create_batch(3, vertical=VerticalFactory(name=name)):
-            HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+            HealthScoreFactory(account=account, as_of=D, score=80, band="healthy")
     write_rollups(D)
     with django_assert_num_queries(1):
         rows = revenue_by_vertical(D)
@@ -100,7 +98,7 @@ def test_revenue_by_vertical_is_one_query(django_assert_num_queries):
 )
 def test_concentration_is_computed_only_where_shown(client_for, leader, path, counts_concentration):
     for account in AccountFactory.create_batch(3, arr=Decimal(1000)):
-        HealthScore.objects.create(account=account, as_of=D, score=80, band="healthy")
+        HealthScoreFactory(account=account, as_of=D, score=80, band="healthy")
     write_rollups()
     with CaptureQueriesContext(connection) as queries:
         response = client_for(leader).get(path)

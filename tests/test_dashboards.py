@@ -7,8 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dashboards.models import RevenueDay, VerticalDay
-from health.models import HealthScore
-from tests.factories import AccountFactory, VerticalFactory, write_rollups
+from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -19,7 +18,7 @@ def world(n_per_vertical=2):
     for _ in range(n_per_vertical):
         for vertical, arr, band in ((edu, 10000, "at_risk"), (tech, 90000, "healthy")):
             a = AccountFactory(vertical=vertical, arr=arr)
-            HealthScore.objects.create(account=a, as_of=D, score=50, band=band)
+            HealthScoreFactory(account=a, as_of=D, score=50, band=band)
     AccountFactory(vertical=tech, arr=500000, churned_on=D)  # churned: left out of ARR totals
     write_rollups()  # as publish does after the day's results
 

@@ -11,12 +11,12 @@ from django.core.management import CommandError, call_command
 from dashboards.journeys import journey_funnels
 from dashboards.models import VerticalDay
 from dashboards.services import vertical_days_rollup
-from health.models import AccountMetrics, HealthScore
+from health.models import AccountMetrics
 from journeys.models import Journey, Stage
 from segments.models import Segment, SegmentDay, SegmentMembership
 from segments.selectors import SegmentFigures, segment_figures, segment_stats
 from segments.services import segment_days_write
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -37,7 +37,7 @@ def journeys():
     ]  # fmt: skip
     for vertical, use_case, stage, churned in cast:
         account = AccountFactory(vertical=vertical, primary_use_case=use_case, churned_on=D if churned else None)
-        HealthScore.objects.create(account=account, as_of=D, score=None if churned else 50,
+        HealthScoreFactory(account=account, as_of=D, score=None if churned else 50,
                                    band="churned" if churned else "neutral")  # fmt: skip
         AccountMetrics.objects.create(account=account, as_of=D, journey_stage=stage)
         # The day before, everyone was in the last stage: nothing of it may leak into D's funnels.
@@ -79,7 +79,7 @@ def segments():
              (D + dt.timedelta(days=1), None, 8000)]  # fmt: skip
     for entered, left, arr in stays:
         SegmentMembership.objects.create(segment=big, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
-    HealthScore.objects.create(account=AccountFactory(), as_of=D, band="unknown")  # results on D
+    HealthScoreFactory(account=AccountFactory(), as_of=D, band="unknown")  # results on D
     return big
 
 
@@ -119,7 +119,7 @@ def test_rollups_backfill_writes_segment_days(segments):
     assert SegmentDay.objects.filter(day=D).count() == 2
     call_command("rollups_backfill", stdout=out)
     assert "segment figures for 0" in out.getvalue() and SegmentDay.objects.count() == 2
-    HealthScore.objects.create(account=AccountFactory(), as_of=dt.date(2026, 6, 1), band="unknown")
+    HealthScoreFactory(account=AccountFactory(), as_of=dt.date(2026, 6, 1), band="unknown")
     call_command("rollups_backfill", "--day", "2026-06-01", stdout=out)
     assert SegmentDay.objects.get(day=dt.date(2026, 6, 1), segment=segments).members == 2
     with pytest.raises(CommandError, match="--day: 'x' is not a date"):

@@ -10,10 +10,17 @@ from django.test.utils import CaptureQueriesContext as Capture
 
 from accounts.models import StatedDriver
 from dashboards.views import leaders as views
-from health.models import HealthScore
 from health.services import health_scores_mark_slipping
 from segments.models import Segment, SegmentMembership
-from tests.factories import AccountFactory, FeatureFactory, UserFactory, VerticalFactory, usage, write_rollups
+from tests.factories import (
+    AccountFactory,
+    FeatureFactory,
+    HealthScoreFactory,
+    UserFactory,
+    VerticalFactory,
+    usage,
+    write_rollups,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -21,7 +28,7 @@ SCORES = {"healthy": 80, "neutral": 55, "at_risk": 20}
 
 
 def scored(account, band, day=D, score=None):
-    return HealthScore.objects.create(
+    return HealthScoreFactory(
         account=account, as_of=day, score=SCORES[band] if score is None else score, band=band
     )
 

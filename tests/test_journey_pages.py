@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from dashboards.journeys import STUCK_ORDER, journey_funnels, stuck_accounts, stuck_metrics
 from dashboards.models import VerticalDay
 from dashboards.rollups import JourneyStageCounts
-from health.models import AccountMetrics, HealthScore
+from health.models import AccountMetrics
 from journeys.models import Journey, Stage
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory, write_rollups
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -31,7 +31,7 @@ def member(journey, name, arr, now, then=None, **kwargs):
     edu, pta, stages = journey
     a = AccountFactory(name=name, vertical=edu, primary_use_case=pta, arr=arr, **kwargs)
     AccountMetrics.objects.create(account=a, as_of=D, journey_stage=None if now is None else stages[now])
-    HealthScore.objects.create(account=a, as_of=D, band="unknown")  # pages show the latest results' date
+    HealthScoreFactory(account=a, as_of=D, band="unknown")  # pages show the latest results' date
     if then != "none":
         AccountMetrics.objects.create(account=a, as_of=THEN, journey_stage=None if then is None else stages[then])
     return a
@@ -113,7 +113,7 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, journey, ca
 def test_stuck_from_the_days_rollup_is_what_stuck_metrics_computes(journey, cast, django_assert_max_num_queries):
     edu, _, _ = journey
     other = VerticalFactory(name="Tech Sales")  # a vertical with metrics and nobody stuck
-    HealthScore.objects.create(account=AccountFactory(vertical=other), as_of=D, band="unknown")
+    HealthScoreFactory(account=AccountFactory(vertical=other), as_of=D, band="unknown")
     AccountMetrics.objects.create(account=other.accounts.get(), as_of=D)
     write_rollups()
     assert VerticalDay.objects.get(vertical=edu, day=D).stuck["top"] == [cast["stuck_big"].pk, cast["stuck_small"].pk]

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from health.models import AccountMetrics
-from health.services import recompute
 from journeys.models import Journey, Stage
+from pipeline.services import recompute
 from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, VerticalFactory, usage
 
 pytestmark = pytest.mark.django_db

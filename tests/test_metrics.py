@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import NpsResponse
 from health.models import AccountMetrics
-from health.services import recompute
+from pipeline.services import recompute
 from tests.factories import AccountFactory, FeatureFactory, usage
 
 pytestmark = pytest.mark.django_db

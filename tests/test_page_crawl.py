@@ -17,8 +17,9 @@ from accounts.models import Account, Feature, StatedDriver, Vertical
 from configuration.audit import audit_record
 from configuration.models import AuditEntry
 from configuration.services import rule_snapshot
-from health.models import RecomputeRun, Scorecard
+from health.models import Scorecard
 from journeys.models import Journey
+from pipeline.models import RecomputeRun
 from segments.models import Segment
 from tests.factories import UserFactory
 
@@ -67,9 +68,9 @@ ADMIN_PAGES = {
     "/admin/journeys/journey/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     "/admin/journeys/journey/{journey}/change/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     "/admin/journeys/journey/{journey}/history/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
-    "/admin/health/recomputerun/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
-    "/admin/health/recomputerun/{run}/progress/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
-    "/admin/health/recomputerun/{run}/progress/status/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/pipeline/recomputerun/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/pipeline/recomputerun/{run}/progress/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/pipeline/recomputerun/{run}/progress/status/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     "/admin/config/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     "/admin/config/download/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     "/admin/configuration/auditentry/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
@@ -77,7 +78,7 @@ ADMIN_PAGES = {
     # POST-only actions: a GET changes nothing.
     "/admin/segments/segment/preview/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
     "/admin/health/scorecard/{scorecard}/preview/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
-    "/admin/health/recomputerun/start/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
+    "/admin/pipeline/recomputerun/start/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
     "/admin/health/scorecard/{scorecard}/history/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
     "/admin/configuration/auditentry/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
 }
@@ -217,7 +218,7 @@ HOSTILE_PATHS = [
     "/accounts/99999999999999999999/", "/scorecards/99999999999999999999/", "/verticals/nope/", "/segments/nope/",
     "/segments/nope/export.csv", "/admin/configuration/auditentry/abc/change/", "/admin/configuration/auditentry/%C2%B2/change/",
     "/admin/configuration/auditentry/99999999999999999999/change/", "/admin/health/scorecard/abc/history/",
-    "/admin/health/scorecard/abc/change/", "/admin/health/recomputerun/99999999999999999999/progress/",
+    "/admin/health/scorecard/abc/change/", "/admin/pipeline/recomputerun/99999999999999999999/progress/",
     "/admin/segments/segment/99999999999999999999/history/", "/admin/journeys/journey/abc/history/",
 ]  # fmt: skip
 

@@ -13,10 +13,11 @@ from django_celery_beat.models import PeriodicTask
 
 from configuration.services import config_apply
 from health import services
-from health.management.commands.recompute import history_dates
-from health.models import AccountMetrics, HealthScore, RecomputeRun
-from health.services import RecomputeRefused, recompute
-from segments.models import Segment, SegmentMembership
+from health.models import AccountMetrics, HealthScore, PublishedDay
+from pipeline.management.commands.recompute import history_dates
+from pipeline.models import RecomputeRun
+from pipeline.services import RecomputeRefused, recompute
+from segments.models import Segment, SegmentMembership, TouchModelDay
 from tests.factories import AccountFactory, FeatureFactory, VerticalFactory, usage
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,8 @@ def test_end_to_end_from_csv_to_export(tmp_path):
 
 def state():
     return (
-        sorted(HealthScore.objects.values_list("account_id", "as_of", "score", "band", "touch_model", "measures")),
+        sorted(HealthScore.objects.values_list("account_id", "as_of", "score", "band", "measures")),
+        sorted(TouchModelDay.objects.values_list("account_id", "day", "touch_model")),
         sorted(AccountMetrics.objects.values_list("account_id", "as_of", "active_days_30d", "events_30d")),
         sorted(SegmentMembership.objects.values_list("segment_id", "account_id", "entered_on", "left_on")),
     )
@@ -183,7 +185,7 @@ def add_accounts(n):
 
 
 def fresh_run():
-    for model in (HealthScore, AccountMetrics, SegmentMembership, RecomputeRun):
+    for model in (HealthScore, AccountMetrics, SegmentMembership, TouchModelDay, PublishedDay, RecomputeRun):
         model.objects.all().delete()
     with CaptureQueriesContext(connection) as ctx:
         recompute(as_of=D, chunk_size=1000)
@@ -195,7 +197,7 @@ def test_query_count_does_not_grow_with_accounts(small_world, django_assert_num_
     queries = fresh_run()
     assert HealthScore.objects.count() == 7
     add_accounts(20)
-    for model in (HealthScore, AccountMetrics, SegmentMembership, RecomputeRun):
+    for model in (HealthScore, AccountMetrics, SegmentMembership, TouchModelDay, PublishedDay, RecomputeRun):
         model.objects.all().delete()
     with django_assert_num_queries(queries):
         recompute(as_of=D, chunk_size=1000)
@@ -204,7 +206,7 @@ def test_query_count_does_not_grow_with_accounts(small_world, django_assert_num_
 
 def test_nightly_schedule_is_in_the_admin_database_at_02_00():
     task = PeriodicTask.objects.get(name="nightly-recompute")
-    assert task.task == "health.tasks.nightly_recompute" and task.enabled
+    assert task.task == "pipeline.tasks.nightly_recompute" and task.enabled
     assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
     assert task.expire_seconds == 6 * 60 * 60
 

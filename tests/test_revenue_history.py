@@ -13,8 +13,7 @@ from accounts.models import ArrChange
 from dashboards import selectors
 from dashboards.models import RevenueDay
 from dashboards.services import revenue_day_write
-from health.models import HealthScore
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory, write_rollups
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -39,7 +38,7 @@ def history():
     account(edu, [(d(2025, 9, 1), 5000)])  # new: not in the cohort
     account(edu, [(d(2025, 1, 1), 500)], churned_on=d(2025, 5, 1))  # churned before the year
     account(tech, [(d(2024, 6, 1), 10000)])
-    HealthScore.objects.create(account=AccountFactory(vertical=tech, arr=0), as_of=D, band="unknown")  # results on D
+    HealthScoreFactory(account=AccountFactory(vertical=tech, arr=0), as_of=D, band="unknown")  # results on D
     write_rollups()  # as publish does after the day's results
     return edu, tech
 
@@ -200,7 +199,7 @@ def test_the_page_without_stored_figures_says_so(client_for, leader, history):
 
 def test_rollups_backfill_writes_every_day_with_results_once(history):
     earlier = dt.date(2026, 5, 31)
-    HealthScore.objects.create(account=AccountFactory(arr=0), as_of=earlier, band="unknown")
+    HealthScoreFactory(account=AccountFactory(arr=0), as_of=earlier, band="unknown")
     RevenueDay.objects.all().delete()
     out = StringIO()
     call_command("rollups_backfill", stdout=out)

@@ -9,8 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from health.models import HealthScore
-from tests.factories import AccountFactory, FeatureFactory, usage
+from tests.factories import AccountFactory, FeatureFactory, HealthScoreFactory, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ def test_account_usage_chart_ends_on_the_day_of_the_results(client_for, csm):
     so with results older than today it showed a different window from the heatmap and say vs do."""
     day = timezone.localdate() - dt.timedelta(days=120)
     account = AccountFactory()
-    HealthScore.objects.create(account=account, as_of=day, score=50, band="neutral")
+    HealthScoreFactory(account=account, as_of=day, score=50, band="neutral")
     usage(account, FeatureFactory(key="scheduling"), day - dt.timedelta(days=10), events=7)
     body = client_for(csm).get(reverse("accounts:detail", args=[account.pk])).content.decode()
     chart = figure(body, "usage-chart")

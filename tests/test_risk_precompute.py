@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 
 from dashboards.selectors import risk_accounts
 from health.models import HealthScore
-from health.services import health_scores_mark_slipping, recompute
-from tests.factories import AccountFactory
+from health.services import health_scores_mark_slipping
+from pipeline.services import recompute
+from tests.factories import AccountFactory, HealthScoreFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -18,9 +19,9 @@ THEN = D - dt.timedelta(days=30)
 
 
 def scores(account, now, then=None, *, band="neutral"):
-    HealthScore.objects.create(account=account, as_of=D, score=now, band=band)
+    HealthScoreFactory(account=account, as_of=D, score=now, band=band)
     if then is not None:
-        HealthScore.objects.create(account=account, as_of=THEN, score=then, band="healthy")
+        HealthScoreFactory(account=account, as_of=THEN, score=then, band="healthy")
 
 
 def marks(account):
@@ -37,7 +38,7 @@ def test_mark_slipping_values_and_idempotence():
     scores(no_history, 10)
     scores(unscored, None, 80, band="unknown")
     scores(rose, 90, 40)
-    HealthScore.objects.create(account=fell_20, as_of=D - dt.timedelta(days=29), score=99, band="healthy")  # not 30 days
+    HealthScoreFactory(account=fell_20, as_of=D - dt.timedelta(days=29), score=99, band="healthy")  # not 30 days
 
     assert health_scores_mark_slipping(day=D) == 6
     expected = {fell_20: (80, True), fell_15: (80, True), fell_14: (80, False), no_history: (None, False),
@@ -65,7 +66,7 @@ def test_risk_list_reads_the_precomputed_mark():
 
 def test_recompute_publishes_the_marks_and_refreshes_them_when_the_day_before_is_rerun():
     account = AccountFactory()  # no usage: the recompute scores it unknown (score NULL)
-    HealthScore.objects.create(account=account, as_of=THEN, score=100, band="healthy")
+    HealthScoreFactory(account=account, as_of=THEN, score=100, band="healthy")
     recompute(as_of=D)
     assert marks(account) == (100, False)
     recompute(as_of=D)  # a re-run of the same date leaves the same state

@@ -13,9 +13,9 @@ from django.db.migrations.executor import MigrationExecutor
 from accounts.models import ArrChange
 from dashboards.models import RevenueDay, VerticalDay
 from dashboards.rollups import StuckSummary, UseCaseCounts, VerticalUseCaseCounts
-from health.models import AccountMetrics, HealthScore
+from health.models import AccountMetrics
 from segments.models import Segment, SegmentDay, SegmentMembership
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 D = dt.date(2026, 6, 30)
 BEFORE = D - dt.timedelta(days=1)
@@ -32,7 +32,7 @@ def results_without_rollups():
         account = AccountFactory(vertical=edu, primary_use_case=pta, arr=arr)
         ArrChange.objects.create(account=account, date=D - dt.timedelta(days=400), arr=arr)
         for day in (BEFORE, D):
-            HealthScore.objects.create(account=account, as_of=day, score=80 - 30 * i, band=band)
+            HealthScoreFactory(account=account, as_of=day, score=80 - 30 * i, band=band)
             AccountMetrics.objects.create(account=account, as_of=day)
         if arr >= 1000:
             SegmentMembership.objects.create(segment=big, account=account, entered_on=BEFORE)

@@ -7,7 +7,7 @@ import pytest
 
 from health.models import AccountMetrics, HealthScore, Measure, Scorecard
 from health.selectors import scorecard_preview
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -15,7 +15,7 @@ D = dt.date(2026, 6, 30)
 
 def scored(account, day=D, **metrics):
     AccountMetrics.objects.create(account=account, as_of=day, **metrics)
-    HealthScore.objects.create(account=account, as_of=day, score=None, band="unknown")
+    HealthScoreFactory(account=account, as_of=day, score=None, band="unknown")
     return account
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from health.engine.scoring import MeasurePlan, ScorecardPlan, measure_score, round_half_up, score_account
 from health.models import HealthScore, Measure, Scorecard
-from health.services import recompute
+from pipeline.services import recompute
+from segments.models import TouchModelDay
 from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, VerticalFactory, usage
 
 D = dt.date(2026, 6, 30)
@@ -136,5 +137,6 @@ def test_no_scorecard_and_churned_accounts():
     usage(churned, f, D)
     recompute(as_of=D)
     rows = {h.account_id: h for h in HealthScore.objects.all()}
-    assert (rows[churned.pk].score, rows[churned.pk].band, rows[churned.pk].touch_model) == (None, "churned", "")
+    assert (rows[churned.pk].score, rows[churned.pk].band) == (None, "churned")
+    assert not TouchModelDay.objects.filter(account=churned).exists()
     assert (rows[later.pk].score, rows[later.pk].band) == (None, "unknown")  # no scorecard

@@ -11,11 +11,10 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 
 from accounts.models import Tier
-from health.models import HealthScore
 from journeys.models import Journey, Stage
 from segments.models import Segment, SegmentMembership
 from segments.selectors import rule_builder_options, rule_preview
-from tests.factories import AccountFactory, UseCaseFactory, UserFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, UserFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -46,9 +45,9 @@ def school():
     }
     bands = {"oak": "healthy", "elm": "at_risk", "ash": "neutral", "fir": "churned", "acme": "at_risk"}
     for key, band in bands.items():
-        HealthScore.objects.create(account=accounts[key], as_of=D, band=band, tier=tier3)
+        HealthScoreFactory(account=accounts[key], as_of=D, band=band, tier=tier3)
         # The day before, everything was at risk: the preview must read the latest day only.
-        HealthScore.objects.create(account=accounts[key], as_of=D - dt.timedelta(days=1), band="at_risk")
+        HealthScoreFactory(account=accounts[key], as_of=D - dt.timedelta(days=1), band="at_risk")
     return accounts
 
 
@@ -268,7 +267,7 @@ def test_preview_query_count_does_not_grow_with_accounts(client_for, cs_admin, s
     edu = school["oak"].vertical
     for i in range(30):
         account = AccountFactory(name=f"More {i}", vertical=edu, arr=40000 + i)
-        HealthScore.objects.create(account=account, as_of=D, band="healthy")
+        HealthScoreFactory(account=account, as_of=D, band="healthy")
         SegmentMembership.objects.create(segment=segment, account=account, entered_on=D)
     with django_assert_num_queries(12):
         big = client.post(PREVIEW, data)

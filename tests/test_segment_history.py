@@ -6,10 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from health.models import HealthScore
 from segments.models import Segment, SegmentMembership
 from segments.selectors import membership_over_time
-from tests.factories import AccountFactory, write_rollups
+from tests.factories import AccountFactory, HealthScoreFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -32,7 +31,7 @@ def segment():
     for entered, left, arr in stays:
         SegmentMembership.objects.create(segment=seg, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
     SegmentMembership.objects.create(segment=other, account=AccountFactory(arr=1), entered_on=days_ago(3))
-    HealthScore.objects.create(account=AccountFactory(), as_of=D, band="unknown")  # the pages' date is D
+    HealthScoreFactory(account=AccountFactory(), as_of=D, band="unknown")  # the pages' date is D
     write_rollups()  # as publish does after the day's results
     return seg
 

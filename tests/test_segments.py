@@ -6,11 +6,11 @@ import pytest
 
 from accounts.models import AccountUseCase, Tier
 from health.models import AccountMetrics, HealthScore
-from health.services import recompute
-from segments.models import Segment, SegmentMembership
+from pipeline.services import recompute
+from segments.models import Segment, SegmentMembership, TouchModelDay
 from segments.rules import RuleError
 from segments.services import segment_members, segments_recompute
-from tests.factories import AccountFactory, UseCaseFactory, UserFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, UserFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -33,9 +33,9 @@ def cast():
     churned = AccountFactory(name="churned", vertical=edu, churned_on=D)
     AccountMetrics.objects.create(account=big, as_of=D, active_days_30d=20, seat_utilization_30d=75.5, nps_latest=9)
     AccountMetrics.objects.create(account=small, as_of=D, active_days_30d=2, seat_utilization_30d=None, nps_latest=None)
-    HealthScore.objects.create(account=big, as_of=D, score=82, band="healthy", tier=tier1)
-    HealthScore.objects.create(account=small, as_of=D, score=31, band="at_risk")
-    HealthScore.objects.create(account=churned, as_of=D, score=None, band="churned")
+    HealthScoreFactory(account=big, as_of=D, score=82, band="healthy", tier=tier1)
+    HealthScoreFactory(account=small, as_of=D, score=31, band="at_risk")
+    HealthScoreFactory(account=churned, as_of=D, score=None, band="churned")
     return {"big": big, "small": small, "none": none, "churned": churned}
 
 
@@ -144,9 +144,10 @@ def test_membership_history_and_touch_models(cast):
     Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 100000}, touch_model="high", priority=5)
     Segment.objects.create(name="Any", rule={"field": "arr", "op": "gte", "value": 0}, touch_model="mid", priority=5)
     Segment.objects.create(name="Low", rule={"field": "arr", "op": "lt", "value": 100000}, touch_model="self_service", priority=1)
-    HealthScore.objects.create(account=cast["none"], as_of=D, band="unknown")
+    HealthScoreFactory(account=cast["none"], as_of=D, band="unknown")
     segments_recompute(as_of=D)
-    touch = dict(HealthScore.objects.filter(as_of=D).values_list("account__name", "touch_model"))
+    models = dict(TouchModelDay.objects.filter(day=D).values_list("account_id", "touch_model"))
+    touch = {h.account.name: models.get(h.account_id, "") for h in HealthScore.objects.filter(as_of=D).select_related("account")}
     # big matches Big and Any (same priority): 'Any' comes first alphabetically.
     assert touch == {"big": "mid", "small": "mid", "none": "mid", "churned": ""}
     stays = set(SegmentMembership.objects.values_list("segment__name", "account__name", "entered_on", "left_on"))
@@ -159,7 +160,7 @@ def test_membership_history_and_touch_models(cast):
     big.save()
     next_day = D + dt.timedelta(days=1)
     for a in ("big", "small", "none"):
-        HealthScore.objects.create(account=cast[a], as_of=next_day, band="unknown")
+        HealthScoreFactory(account=cast[a], as_of=next_day, band="unknown")
     result = segments_recompute(as_of=next_day)
     assert result["entered"] == 1 and result["left"] == 1
     assert SegmentMembership.objects.get(segment__name="Big", account=big).left_on == next_day

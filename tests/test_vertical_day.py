@@ -10,9 +10,9 @@ from accounts.models import Account, AccountUseCase
 from dashboards.models import RevenueDay, VerticalDay
 from dashboards.services import rollups_backfill, vertical_days_rollup
 from health.models import HealthScore
-from health.services import recompute
+from pipeline.services import recompute
 from segments.models import Segment, SegmentDay
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -20,7 +20,7 @@ D = dt.date(2026, 6, 30)
 
 def scored(vertical, arr, score, band, day=D, **kwargs):
     account = AccountFactory(vertical=vertical, arr=arr, **kwargs)
-    HealthScore.objects.create(account=account, as_of=day, score=score, band=band)
+    HealthScoreFactory(account=account, as_of=day, score=score, band=band)
     return account
 
 
@@ -80,6 +80,7 @@ def test_recompute_publishes_the_rollup_once_per_date():
 
 
 def test_recompute_publishes_the_segment_figures_once_per_date():
+
     big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
     AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)
     AccountFactory(arr=2500)

@@ -14,9 +14,9 @@ from dashboards import selectors
 from dashboards.journeys import journey_funnels
 from dashboards.models import VerticalDay
 from dashboards.services import vertical_days_rollup
-from health.models import AccountMetrics, HealthScore
+from health.models import AccountMetrics
 from journeys.models import Journey, Stage
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -48,13 +48,13 @@ def edu():
         a = AccountFactory(name=name, vertical=edu, primary_use_case=pta, arr=arr)
         if board_too:
             AccountUseCase.objects.create(account=a, use_case=board)
-        HealthScore.objects.create(account=a, as_of=D, score=score, band=band)
+        HealthScoreFactory(account=a, as_of=D, score=score, band=band)
         # The day before, every account was at risk: nothing of it may leak into D's figures.
-        HealthScore.objects.create(account=a, as_of=D - dt.timedelta(days=1), score=5, band="at_risk")
+        HealthScoreFactory(account=a, as_of=D - dt.timedelta(days=1), score=5, band="at_risk")
         AccountMetrics.objects.create(account=a, as_of=D, journey_stage=stage)
         accounts[name] = a
     gone = AccountFactory(name="Gone", vertical=edu, primary_use_case=pta, arr=70000, churned_on=D)
-    HealthScore.objects.create(account=gone, as_of=D, band="churned")
+    HealthScoreFactory(account=gone, as_of=D, band="churned")
     AccountMetrics.objects.create(account=gone, as_of=D, journey_stage=s3)
     vertical_days_rollup(start=D)
     return edu, accounts
@@ -123,7 +123,7 @@ def test_cross_pollination_lists_the_accounts_missing_a_use_case(client_for, csm
     for name in ("Golf", "Hotel"):
         a = AccountFactory(name=name, vertical=vertical, arr=1000)
         AccountUseCase.objects.create(account=a, use_case=board)
-        HealthScore.objects.create(account=a, as_of=D, score=95, band="healthy")
+        HealthScoreFactory(account=a, as_of=D, score=95, band="healthy")
     # The healthy peers per use case come from the day's rollup, rewritten with the day's results.
     vertical_days_rollup(start=D)
     body = client_for(csm).get("/verticals/education/").content.decode()
@@ -141,7 +141,7 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, edu, django
         for i in range(n):
             a = AccountFactory(vertical=vertical, primary_use_case=pta, arr=1000 + i)
             AccountUseCase.objects.create(account=a, use_case=board)
-            HealthScore.objects.create(account=a, as_of=D, score=20 + i * 5, band="at_risk" if i < 4 else "healthy")
+            HealthScoreFactory(account=a, as_of=D, score=20 + i * 5, band="at_risk" if i < 4 else "healthy")
             AccountMetrics.objects.create(account=a, as_of=D)
         vertical_days_rollup(start=D)
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from configuration.services import config_apply
 from cs_portal.celery import app as celery_app
-from health.models import HealthScore, RecomputeRun
-from health.tasks import nightly_recompute
+from health.models import HealthScore
+from pipeline.models import RecomputeRun
+from pipeline.tasks import nightly_recompute
 from segments.models import Segment, SegmentMembership
 from tests.factories import AccountFactory, FeatureFactory, usage
 

@@ -17,7 +17,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("configuration", "0002_admin_reads_history"),
-        ("health", "0005_scorecard_rules_changed_at"),
+        ("health", "0008_scorecard_rules_changed_at"),
     ]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop, elidable=True)]

@@ -8,7 +8,7 @@ from accounts import api_ingest
 from configuration import api as config_api
 from dashboards import api as dashboards_api
 from dashboards.api_backtest import BacktestReportView
-from health import api as health_api
+from pipeline import api as pipeline_api
 
 router = DefaultRouter()
 router.register("verticals", config_api.VerticalViewSet)
@@ -19,7 +19,7 @@ router.register("accounts", dashboards_api.AccountViewSet, basename="account")
 router.register("segments", config_api.SegmentViewSet, basename="segment")
 router.register("scorecards", config_api.ScorecardViewSet, basename="scorecard")
 router.register("journeys", config_api.JourneyViewSet, basename="journey")
-router.register("recompute", health_api.RecomputeViewSet, basename="recompute")
+router.register("recompute", pipeline_api.RecomputeViewSet, basename="recompute")
 
 urlpatterns = [
     path("v1/accounts/bulk/", api_ingest.AccountBulkUpsertView.as_view(), name="api-accounts-bulk"),

@@ -23,12 +23,14 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # After every schema change the live writers depend on (the usage key, published days, touch
+    # models, the scorecard's rules_changed_at): they query the current models.
     dependencies = [
-        ("accounts", "0004_indexes_for_dashboards"),
+        ("accounts", "0005_usage_natural_primary_key"),
         ("dashboards", "0004_segmentday_moves_to_segments"),
-        ("health", "0004_risk_precomputed"),
+        ("health", "0008_scorecard_rules_changed_at"),
         ("journeys", "0001_initial"),
-        ("segments", "0002_segmentday"),
+        ("segments", "0003_touchmodelday"),
     ]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True)]

@@ -203,3 +203,22 @@ def tier_for(arr: Decimal, tiers: list[tuple[Decimal, int]]) -> int | None:
             return tier_id
     return None
 
+
+
+class Scorer:
+    """Scores many accounts under the active scorecards: the scorecard of each (vertical, use case)
+    is selected once, not per account. `score` returns (score, band, scorecard id, measures)."""
+
+    def __init__(self, plans: dict):
+        self.plans = plans
+        self._selected: dict[tuple, ScorecardPlan | None] = {}
+
+    def plan_for(self, vertical_id: int, use_case_id: int | None) -> ScorecardPlan | None:
+        key = (vertical_id, use_case_id)
+        if key not in self._selected:
+            self._selected[key] = select_scorecard(self.plans, vertical_id, use_case_id)
+        return self._selected[key]
+
+    def score(self, metrics: dict, vertical_id: int, use_case_id: int | None) -> tuple:
+        r = score_account(metrics, self.plan_for(vertical_id, use_case_id))
+        return r.score, r.band, r.scorecard_id, r.measures

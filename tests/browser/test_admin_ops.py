@@ -5,10 +5,18 @@ import datetime as dt
 import pytest
 
 from configuration.services import config_apply
-from health.models import AccountMetrics, HealthScore, RecomputeRun, Scorecard
+from health.models import AccountMetrics, Scorecard
 from journeys.models import Journey
 from people import roles
-from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, UserFactory, VerticalFactory
+from pipeline.models import RecomputeRun
+from tests.factories import (
+    AccountFactory,
+    FeatureFactory,
+    HealthScoreFactory,
+    UseCaseFactory,
+    UserFactory,
+    VerticalFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
@@ -29,7 +37,7 @@ def education():
     for name, days in (("Quiet school", 3), ("Steady school", 6), ("Busy school", 9)):
         account = AccountFactory(name=name, vertical=vertical)
         AccountMetrics.objects.create(account=account, as_of=D, active_days_90d=days)
-        HealthScore.objects.create(account=account, as_of=D, band="unknown")
+        HealthScoreFactory(account=account, as_of=D, band="unknown")
     return Scorecard.objects.get(name="Education")
 
 
@@ -83,7 +91,7 @@ def test_admin_reverts_a_change_from_the_history(page, live_server, login, boss,
 def test_recompute_progress_polls_until_the_run_finishes(page, live_server, login, boss, console_errors):
     run = RecomputeRun.objects.create(as_of=D, status="running", chunks_total=4, chunks_done=1)
     login("boss")
-    page.goto(f"{live_server.url}/admin/health/recomputerun/{run.pk}/progress/")
+    page.goto(f"{live_server.url}/admin/pipeline/recomputerun/{run.pk}/progress/")
     assert "1/4 chunks" in page.inner_text("#run-status")
     RecomputeRun.objects.filter(pk=run.pk).update(status="succeeded", chunks_done=4, accounts_scored=1234, active_lock=None)
     page.wait_for_selector("#run-status .accounts-scored", timeout=10_000)  # the partial re-polled itself

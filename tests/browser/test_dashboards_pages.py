@@ -2,8 +2,7 @@ import datetime as dt
 
 import pytest
 
-from health.models import HealthScore
-from tests.factories import AccountFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -11,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_leader_sees_the_charts_drawn(page, live_server, login, leader, console_errors):
     for name, band in (("Education", "at_risk"), ("Tech Sales", "healthy")):
         account = AccountFactory(vertical=VerticalFactory(name=name), arr=5000)
-        HealthScore.objects.create(account=account, as_of=dt.date(2026, 6, 30), score=50, band=band)
+        HealthScoreFactory(account=account, as_of=dt.date(2026, 6, 30), score=50, band=band)
     login("leader")
     page.goto(f"{live_server.url}/verticals/")
     page.wait_for_selector("#mix-chart .main-svg")

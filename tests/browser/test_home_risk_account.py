@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from health.models import HealthScore, Scorecard
-from tests.factories import AccountFactory, FeatureFactory, VerticalFactory, usage
+from health.models import Scorecard
+from tests.factories import AccountFactory, FeatureFactory, HealthScoreFactory, VerticalFactory, usage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
@@ -21,7 +21,7 @@ def test_csm_book_risk_filter_account_and_driver(page, live_server, login, csm, 
     for offset in range(60):
         day = D - dt.timedelta(days=offset)
         for account in (lincoln, acme):
-            HealthScore.objects.create(
+            HealthScoreFactory(
                 account=account, as_of=day, score=30 + offset // 2, band="at_risk" if offset < 20 else "neutral",
                 scorecard=scorecard, measures=[],
             )  # fmt: skip

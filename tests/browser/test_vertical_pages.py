@@ -6,9 +6,9 @@ import pytest
 
 from accounts.models import ArrChange
 from dashboards.services import vertical_days_rollup
-from health.models import AccountMetrics, HealthScore
+from health.models import AccountMetrics
 from journeys.models import Journey, Stage
-from tests.factories import AccountFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
@@ -23,7 +23,7 @@ def world():
     for i, (score, band) in enumerate([(90, "healthy"), (85, "healthy"), (50, "neutral"), (20, "at_risk")]):
         a = AccountFactory(name=f"School {i}", vertical=edu, primary_use_case=pta, arr=10000 * (i + 1))
         ArrChange.objects.create(account=a, date=dt.date(2025, 1, 1), arr=a.arr)
-        HealthScore.objects.create(account=a, as_of=D, score=score, band=band)
+        HealthScoreFactory(account=a, as_of=D, score=score, band=band)
         AccountMetrics.objects.create(account=a, as_of=D, journey_stage=stages[i % 2])
         accounts.append(a)
     vertical_days_rollup(start=D)

@@ -7,9 +7,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from health.models import RecomputeRun
-from health.services import recompute_enqueue
 from people.api_auth import IsAdminOrReadOnly
+from pipeline.models import RecomputeRun
+from pipeline.services import recompute_enqueue
 
 
 class RecomputeRunSerializer(serializers.ModelSerializer):

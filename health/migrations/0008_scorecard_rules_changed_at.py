@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0004_risk_precomputed'),
+        ('health', '0007_remove_healthscore_touch_model'),
     ]
 
     operations = [

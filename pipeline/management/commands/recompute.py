@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core.cli import date_option
-from health.services import RecomputeRefused, recompute
+from pipeline.services import RecomputeRefused, recompute
 
 # With --history: every day of the last month (what "since 7 / 30 days ago", band drops and
 # slipping scores compare against), one day a week before that (enough for year-long trends).

@@ -1,11 +1,11 @@
-"""Celery tasks of the recompute: thin wrappers over health.services (ids and dates in, no logic)."""
+"""Celery tasks of the recompute: thin wrappers over pipeline.services (ids and dates in, no logic)."""
 
 from celery import chord, shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from health import services
-from health.models import RecomputeRun
+from pipeline import services
+from pipeline.models import RecomputeRun
 
 CHUNK_SOFT_LIMIT = 20 * 60
 CHUNK_HARD_LIMIT = 25 * 60
@@ -52,7 +52,7 @@ def recompute_chunk_task(run_id: int, first_id: int, last_id: int):
 @shared_task(soft_time_limit=CHUNK_SOFT_LIMIT, time_limit=CHUNK_HARD_LIMIT)
 def recompute_publish_task(run_id: int):
     try:
-        services.recompute_publish(run_id=run_id)
+        services.publish(run_id=run_id)
     except Exception as exc:
         services.recompute_fail(run_id=run_id, error=f"publish: {exc.__class__.__name__}: {exc}")
         raise

@@ -1,0 +1,74 @@
+"""The recompute runs in the admin: the run list, "Recompute now" and each run's progress (polled)."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from people.roles import is_admin
+from pipeline.models import RecomputeRun
+from pipeline.services import recompute_enqueue
+
+
+@admin.register(RecomputeRun)
+class RecomputeRunAdmin(admin.ModelAdmin):
+    list_display = ("as_of", "status", "trigger", "started_at", "finished_at", "accounts_scored", "error", "progress_link")
+    list_filter = ("status", "trigger")
+    readonly_fields = [f.name for f in RecomputeRun._meta.fields]
+    change_list_template = "admin/pipeline/recomputerun/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # runs are started with "Recompute now" (or nightly), never typed in
+
+    @admin.display(description="Progress")
+    def progress_link(self, run):
+        return format_html('<a href="{}">{}/{} chunks</a>', reverse("admin:pipeline_recomputerun_progress", args=[run.pk]),
+                           run.chunks_done, run.chunks_total)  # fmt: skip
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("start/", wrap(self.start_view), name="pipeline_recomputerun_start"),
+            path("<int:run_id>/progress/", wrap(self.progress_view), name="pipeline_recomputerun_progress"),
+            path("<int:run_id>/progress/status/", wrap(self.progress_view), {"partial": True},
+                 name="pipeline_recomputerun_status"),  # fmt: skip
+            *super().get_urls(),
+        ]
+
+    def _check(self, request):
+        if not (is_admin(request.user) and self.has_view_permission(request)):
+            raise PermissionDenied
+
+    def start_view(self, request):
+        """POST: queue a recompute of today (handed to the workers once this request commits)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._check(request)
+        run = recompute_enqueue(as_of=timezone.localdate(), trigger="admin")
+        if run.status == RecomputeRun.Status.REFUSED:
+            busy = RecomputeRun.objects.filter(active_lock=True).first()
+            self.message_user(request, f"Not started: a recompute is already in progress ({run.error.removeprefix('refused: ')}). "
+                              "Its progress is shown below; start another once it has finished.", messages.WARNING)  # fmt: skip
+            if busy is not None:
+                return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_progress", args=[busy.pk]))
+            return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_changelist"))
+        self.message_user(request, f"Recompute of {run.as_of} queued.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_progress", args=[run.pk]))
+
+    def progress_view(self, request, run_id, partial=False):
+        """The run's progress; the status block re-polls itself (HTMX) until the run has finished."""
+        self._check(request)
+        run = get_object_or_404(RecomputeRun, pk=run_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Recompute of {run.as_of}",
+            "run": run,
+            "finished": run.status not in (RecomputeRun.Status.QUEUED, RecomputeRun.Status.RUNNING),
+            "opts": self.opts,
+        }
+        template = "admin/pipeline/recomputerun/partials/status.html" if partial else "admin/pipeline/recomputerun/progress.html"
+        return TemplateResponse(request, template, context)
