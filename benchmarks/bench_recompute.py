@@ -140,6 +140,11 @@ def manage_measured(*args: str, url: str, env: dict | None = None) -> tuple[str,
     return result.stdout.strip(), seconds, _peak_mb(result.stderr)
 
 
+def _vm_hwm_mb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024
+
+
 def _peak_mb(text: str) -> int:
     found = re.findall(r"PEAK_RSS_KB=(\d+)", text)
     return int(found[-1]) // 1024 if found else -1
@@ -157,7 +162,7 @@ def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
         log = open(OUT / f"worker{n}.log", "w")  # noqa: SIM115
         logs.append(log)
         procs.append(subprocess.Popen(
-            ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, "-m", "celery", "-A", "cs_portal", "worker",
+            [sys.executable, "-m", "celery", "-A", "cs_portal", "worker",
              "--pool", "solo", "--hostname", f"bench{n}@%h", "--loglevel", "WARNING", "--without-gossip",
              "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -166,7 +171,7 @@ def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
     conn = connect(url)
     start = time.perf_counter()
     enqueue = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "shell", "-c",
+        ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, str(ROOT / "manage.py"), "shell", "-c",
          "import datetime; from pipeline.services import recompute_enqueue; "
          f"print(recompute_enqueue(as_of=datetime.date.fromisoformat('{as_of}'), trigger='bench').pk)"],
         check=True, env=env, cwd=ROOT, capture_output=True, text=True,
@@ -181,16 +186,23 @@ def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
                 break
             time.sleep(0.5)
     wall = time.perf_counter() - start
+    # Each worker's high-water mark of resident memory, read before it is stopped.
+    peaks = [_vm_hwm_mb(proc.pid) for proc in procs]
     for proc in procs:
-        proc.send_signal(signal.SIGTERM)  # /usr/bin/time passes it on; the worker shuts down warm
+        proc.send_signal(signal.SIGTERM)  # warm shutdown
     for proc, log in zip(procs, logs, strict=True):
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         log.close()
     print(f"  through {workers} Celery workers: run {run_id} {status} in {wall:.1f} s (wall, enqueue to published)")
     if status != "succeeded":
         print(f"    error: {error}")
-    for n in range(workers):
-        print(f"    worker {n}: peak RSS {_peak_mb((OUT / f'worker{n}.log').read_text())} MB")
+    enqueuer = _peak_mb(enqueue.stderr)
+    for n, peak in enumerate(peaks):
+        print(f"    worker {n}: peak RSS {peak} MB")
+    print(f"    enqueuing process (manage.py shell): peak RSS {enqueuer} MB")
     conn.close()
 
 
