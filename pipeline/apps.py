@@ -1,12 +1,11 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class PipelineConfig(AppConfig):
     name = "pipeline"
 
     def ready(self):
-        from django.db.models.signals import post_migrate
-
-        from pipeline.schedule import install_beat_schedule
+        from pipeline.schedule import install_beat_schedule  # noqa: PLC0415 - it imports models, loaded after apps.py
 
         post_migrate.connect(install_beat_schedule, sender=self)

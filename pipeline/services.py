@@ -183,7 +183,7 @@ def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> Recomput
 
 def recompute_enqueue(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
     """Records the run and hands it to the workers once the surrounding transaction commits."""
-    from pipeline.tasks import recompute_run_task  # the tasks module imports this one
+    from pipeline.tasks import recompute_run_task  # noqa: PLC0415 - the tasks module imports this one
 
     run = recompute_start(as_of=as_of, trigger=trigger)
     if run.status != RecomputeRun.Status.REFUSED:
