@@ -5,6 +5,7 @@ from django.urls import include, path
 from cs_portal import views
 from dashboards.urls import account_urls, home_urls, journey_urls, segment_urls
 from people import views as people_views
+from people.roles import role_not_required
 
 admin.site.site_header = "CS Portal administration"
 admin.site.site_title = "CS Portal admin"
@@ -12,7 +13,7 @@ admin.site.index_title = "Rules, data and operations"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     *home_urls,
     path("profile/", people_views.profile, name="profile"),

@@ -20,9 +20,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
-        token = (
-            ApiToken.objects.active().select_related("user").filter(key_hash=hash_key(header[1])).first()
-        )
+        token = ApiToken.objects.active().select_related("user").filter(key_hash=hash_key(header[1])).first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         # One write per minute at most keeps "last used" useful without a write per request.
@@ -49,7 +47,7 @@ class IsTeamMember(permissions.BasePermission):
     message = "You need a CS Portal role (CSM, CS Leader or CS Admin)."
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and roles.role_names(request.user))
+        return bool(request.user and roles.is_team_member(request.user))
 
 
 class IsAdminOrReadOnly(IsTeamMember):
@@ -71,12 +69,13 @@ class IsLeaderOrAdmin(IsTeamMember):
 
 
 class CanIngest(permissions.BasePermission):
-    """Usage and NPS ingestion: API tokens with the ingest scope (or a CS Admin's session)."""
+    """Usage and NPS ingestion: API tokens with the ingest scope (or a CS Admin's session), of a
+    user who still has a role: an offboarded user's token ingests nothing."""
 
-    message = "Ingestion needs an API token with the 'ingest' scope."
+    message = "Ingestion needs an API token with the 'ingest' scope, of a user with a CS Portal role."
 
     def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
+        if not (request.user and roles.is_team_member(request.user)):
             return False
         if isinstance(request.auth, ApiToken):
             return request.auth.can_ingest
