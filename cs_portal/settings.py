@@ -93,6 +93,9 @@ WSGI_APPLICATION = "cs_portal.wsgi.application"
 SQLITE_PATH = env("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A reused connection is checked before a request uses it: after a PostgreSQL restart each worker
+# reconnects instead of serving one 500 on its dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
@@ -174,9 +177,15 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# The cache holds API throttling counters: shared across processes when Redis is configured.
+# The cache holds API throttling counters: shared across processes when Redis is configured. It
+# fails open (core.cache): with Redis down the API answers unthrottled, and logs it, rather than 500.
+# Short socket timeouts keep an unreachable Redis from holding a request for long.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+    "default": {
+        "BACKEND": "core.cache.FailOpenRedisCache",
+        "LOCATION": env("REDIS_URL"),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
     if env("REDIS_URL")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
