@@ -1,3 +1,4 @@
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -5,3 +6,19 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        """`page_size` from 1 up (more than max_page_size gives max_page_size); anything else —
+        `null`, `abc`, `0`, `-3` — is a 400 naming the parameter, not silently the default."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError(
+                {self.page_size_query_param: f"must be a whole number from 1 to {self.max_page_size}, got '{raw[:40]}'"}
+            )
+        return min(size, self.max_page_size)
