@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "csp",
     "core",
     "people",
     "accounts",
@@ -69,6 +72,7 @@ MIDDLEWARE = [
     "people.middleware.RoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -193,6 +197,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Accounts, health, segments, rules and usage ingestion. Errors: {\"errors\": [{\"path\", \"message\"}]}.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for the team: a session or a token of a user with a role.
+    "SERVE_PERMISSIONS": ["people.api_auth.IsTeamMember"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -201,6 +207,26 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_error_responses",
     ],
+}
+
+# Content-Security-Policy (django-csp): scripts only from our own static files — no inline script
+# and no eval anywhere (Plotly, HTMX and Swagger UI are served locally; the Swagger page's own
+# script comes from SpectacularSwaggerSplitView). Styles allow 'unsafe-inline': Plotly and Swagger
+# UI set style attributes from script, HTMX adds its indicator <style>, and the templates carry a
+# few style="" attributes; a style cannot run code. Charts' images and Swagger's icons are data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 # The cache holds API throttling counters: shared across processes when Redis is configured. It
@@ -251,5 +277,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # `preload` only on request, and only with the max-age the preload list accepts (one year).
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < 31536000:
+        raise ImproperlyConfigured("SECURE_HSTS_PRELOAD needs SECURE_HSTS_SECONDS of at least 31536000 (one year)")
     SECURE_CONTENT_TYPE_NOSNIFF = True
