@@ -1,4 +1,4 @@
-"""The cast every test can use: a CSM, a leader, an admin and an anonymous visitor."""
+"""The cast every test can use: a CSM, a leader, an admin, a user without a role and an anonymous visitor."""
 
 import pytest
 from django.test import Client
@@ -20,6 +20,12 @@ def leader(db):
 @pytest.fixture
 def cs_admin(db):
     return UserFactory(username="admin", first_name="Ada", is_staff=True, roles=[roles.ADMIN])
+
+
+@pytest.fixture
+def no_role(db):
+    """Signed in, but no group and not staff: offboarded, or created in the admin without a group."""
+    return UserFactory(username="norole", first_name="Nora")
 
 
 @pytest.fixture

@@ -25,7 +25,13 @@ class NamedSlugModel(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = slugify(self.name)[:140] or "x"
+            # The importer's rule: a name whose slug is taken gets -2, -3… (validation refuses such
+            # names in documents and over the API; this keeps any other path from an IntegrityError).
+            base = slug = slugify(self.name)[:130] or "x"
+            n = 2
+            while type(self)._base_manager.filter(slug=slug).exists():
+                slug, n = f"{base}-{n}", n + 1
+            self.slug = slug
         super().save(*args, **kwargs)
 
 

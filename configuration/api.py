@@ -7,7 +7,7 @@ admin — so a rule that `apply_config` would refuse can never be saved through 
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import PROTECT, RESTRICT, ProtectedError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -41,6 +41,7 @@ class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     permission_classes = [IsAdminOrReadOnly]
     kind = ""  # the document key: "segments", "scorecards", "journeys"
     as_dict = None  # model → its document form
+    read_only_keys = ("id",)
 
     def serialize(self, obj) -> dict:
         return {"id": obj.pk, **type(self).as_dict(obj)}
@@ -80,7 +81,15 @@ class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                          actor=self.request.user, source=AuditEntry.Source.API)  # fmt: skip
 
     def update(self, request, *args, **kwargs):
-        return self._apply(request.data, self.get_object())
+        """PUT replaces the whole object: every field must be given (PATCH changes some)."""
+        instance = self.get_object()
+        item = request.data
+        if isinstance(item, dict):
+            missing = [k for k in type(self).as_dict(instance) if k not in item and k not in self.read_only_keys]
+            if missing:
+                message = "required: PUT replaces the whole object (use PATCH to change some fields)"
+                return error_response([{"path": key, "message": message} for key in missing])
+        return self._apply(item, instance)
 
     def partial_update(self, request, *args, **kwargs):
         return self._apply(request.data, self.get_object())
@@ -139,6 +148,18 @@ class ReferenceViewSet(DocumentItemViewSet, mixins.UpdateModelMixin):
         return super()._apply(item, instance)
 
     def perform_destroy(self, instance):
+        # First one small query per protecting relation (at most 3 rows, to name them): a feature
+        # with millions of usage rows answers 409 at once, where Django's delete would load every
+        # protected row into memory just to refuse.
+        in_use = []
+        for rel in instance._meta.related_objects:
+            if rel.on_delete in (PROTECT, RESTRICT):
+                examples = [str(o) for o in rel.related_model._base_manager.filter(**{rel.field.name: instance})[:3]]
+                if examples:
+                    more = ", …" if len(examples) == 3 else ""
+                    in_use.append(f"{rel.related_model._meta.verbose_name_plural} ({', '.join(examples)}{more})")
+        if in_use:
+            raise InUse(f"{instance} is still used by {'; '.join(in_use)}: it cannot be deleted")
         try:
             instance.delete()
         except ProtectedError as exc:

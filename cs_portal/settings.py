@@ -4,10 +4,13 @@ Embedded default (no DATABASE_URL / REDIS_URL): SQLite file database and Celery 
 in-process. With DATABASE_URL and REDIS_URL set: PostgreSQL and a Redis broker with real workers.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +48,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
+    "csp",
     "core",
     "people",
     "accounts",
@@ -65,9 +70,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "people.middleware.RoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cs_portal.urls"
@@ -93,6 +102,9 @@ WSGI_APPLICATION = "cs_portal.wsgi.application"
 SQLITE_PATH = env("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A reused connection is checked before a request uses it: after a PostgreSQL restart each worker
+# reconnects instead of serving one 500 on its dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
@@ -109,6 +121,28 @@ AUTH_USER_MODEL = "people.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username, or from
+# one client address, that username / address is locked out for AXES_COOLOFF_MINUTES, on /login/
+# and the admin's login alike. Attempts are rows in PostgreSQL (the database handler), so lockouts
+# hold while Redis is down. A CS Admin lifts one early with `manage.py axes_reset_username NAME`
+# (or axes_reset_ip, or the "Access attempts" admin).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user, and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "people.lockout.client_ip"
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth address from the
+# right; 0 (the default) reads REMOTE_ADDR, which a client cannot forge.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,6 +198,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Accounts, health, segments, rules and usage ingestion. Errors: {\"errors\": [{\"path\", \"message\"}]}.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for the team: a session or a token of a user with a role.
+    "SERVE_PERMISSIONS": ["people.api_auth.IsTeamMember"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -174,9 +210,35 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# The cache holds API throttling counters: shared across processes when Redis is configured.
+# Content-Security-Policy (django-csp): scripts only from our own static files — no inline script
+# and no eval anywhere (Plotly, HTMX and Swagger UI are served locally; the Swagger page's own
+# script comes from SpectacularSwaggerSplitView). Styles allow 'unsafe-inline': Plotly and Swagger
+# UI set style attributes from script, HTMX adds its indicator <style>, and the templates carry a
+# few style="" attributes; a style cannot run code. Charts' images and Swagger's icons are data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# The cache holds API throttling counters: shared across processes when Redis is configured. It
+# fails open (core.cache): with Redis down the API answers unthrottled, and logs it, rather than 500.
+# Short socket timeouts keep an unreachable Redis from holding a request for long.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+    "default": {
+        "BACKEND": "core.cache.FailOpenRedisCache",
+        "LOCATION": env("REDIS_URL"),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
     if env("REDIS_URL")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -216,5 +278,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # `preload` only on request, and only with the max-age the preload list accepts (one year).
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < 31536000:
+        raise ImproperlyConfigured("SECURE_HSTS_PRELOAD needs SECURE_HSTS_SECONDS of at least 31536000 (one year)")
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -7,14 +8,25 @@ from configuration import views as configuration_views
 from cs_portal import views
 from dashboards.urls import account_urls, home_urls, journey_urls, segment_urls
 from people import views as people_views
+from people.roles import role_not_required
 
 admin.site.site_header = "CS Portal administration"
 admin.site.site_title = "CS Portal admin"
 admin.site.index_title = "Rules, data and operations"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True,
+            extra_context={
+                "failure_limit": settings.AXES_FAILURE_LIMIT,
+                "cooloff_minutes": settings.AXES_COOLOFF_MINUTES,
+            },
+        ),
+        name="login",
+    ),
+    path("logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     *home_urls,
     path("profile/", people_views.profile, name="profile"),

@@ -1,6 +1,5 @@
 """The account export of SPEC §4.6: one CSV row per account as of a date, sorted by external_id."""
 
-import csv
 from collections.abc import Iterable, Iterator
 from datetime import date
 
@@ -8,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from accounts.models import Account
+from core import csv
 from health.models import AccountMetrics, HealthScore
 from segments.models import TouchModelDay
 from segments.selectors import memberships_on
@@ -17,11 +17,6 @@ COLUMNS = [
     "health_band", "scorecard", "segments", "touch_model", "journey_stage",
 ]  # fmt: skip
 BATCH = 2000
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 def export_rows(accounts: QuerySet[Account], as_of: date) -> Iterator[list]:
@@ -66,10 +61,7 @@ def _rows(batch: list, as_of: date) -> Iterable[list]:
 
 def export_csv_lines(accounts: QuerySet[Account], as_of: date) -> Iterator[str]:
     """The CSV as lines of text, for files and streaming downloads alike."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
-    yield writer.writerow(COLUMNS)
-    for row in export_rows(accounts, as_of):
-        yield writer.writerow(row)
+    return csv.lines(COLUMNS, export_rows(accounts, as_of))
 
 
 def csv_download(lines, filename: str) -> StreamingHttpResponse:

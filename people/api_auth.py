@@ -1,5 +1,7 @@
 """API authentication and permissions shared by every app's API."""
 
+import logging
+
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
@@ -7,6 +9,8 @@ from rest_framework import authentication, exceptions, permissions, throttling
 from people import roles
 from people.models import ApiToken
 from people.services import hash_key
+
+logger = logging.getLogger(__name__)
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -49,7 +53,7 @@ class IsTeamMember(permissions.BasePermission):
     message = "You need a CS Portal role (CSM, CS Leader or CS Admin)."
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and roles.role_names(request.user))
+        return bool(request.user and roles.is_team_member(request.user))
 
 
 class IsAdminOrReadOnly(IsTeamMember):
@@ -71,12 +75,13 @@ class IsLeaderOrAdmin(IsTeamMember):
 
 
 class CanIngest(permissions.BasePermission):
-    """Usage and NPS ingestion: API tokens with the ingest scope (or a CS Admin's session)."""
+    """Usage and NPS ingestion: API tokens with the ingest scope (or a CS Admin's session), of a
+    user who still has a role: an offboarded user's token ingests nothing."""
 
-    message = "Ingestion needs an API token with the 'ingest' scope."
+    message = "Ingestion needs an API token with the 'ingest' scope, of a user with a CS Portal role."
 
     def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
+        if not (request.user and roles.is_team_member(request.user)):
             return False
         if isinstance(request.auth, ApiToken):
             return request.auth.can_ingest
@@ -84,9 +89,19 @@ class CanIngest(permissions.BasePermission):
 
 
 class TokenRateThrottle(throttling.SimpleRateThrottle):
-    """Per token when a token is used, per user otherwise."""
+    """Per token when a token is used, per user otherwise. The counters live in the cache: when it
+    cannot be read or written (Redis down) the request is let through and the failure logged, so a
+    cache outage costs throttling, not the API (core.cache.FailOpenRedisCache already swallows
+    Redis errors; this also covers any other cache backend that raises)."""
 
     scope = "token"
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:  # noqa: BLE001 - whatever the cache raises, the API stays up
+            logger.warning("API throttle skipped: cache unavailable (%s: %s)", type(exc).__name__, exc)
+            return True
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiToken):

@@ -24,3 +24,18 @@ def is_leader_or_admin(user) -> bool:
 
 def is_admin(user) -> bool:
     return ADMIN in role_names(user)
+
+
+def is_team_member(user) -> bool:
+    """A signed-in user with one of the three roles, or staff: who may see any page or call the API.
+
+    An offboarded user (groups removed) or one created in the admin without a group is not."""
+    return bool(user.is_authenticated and (user.is_staff or role_names(user)))
+
+
+def role_not_required(view_func):
+    """Marks a page a signed-in user without a role may still open (their profile, logging out),
+    as Django's `login_not_required` marks pages for anonymous visitors; RoleRequiredMiddleware
+    refuses every other page."""
+    view_func.role_required = False
+    return view_func

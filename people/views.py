@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from people import services
 from people.models import ApiToken
+from people.roles import role_not_required
 
 
 class TokenForm(forms.Form):
@@ -14,6 +15,7 @@ class TokenForm(forms.Form):
     scope = forms.ChoiceField(choices=ApiToken.SCOPE_CHOICES, initial=ApiToken.SCOPE_READ)
 
 
+@role_not_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
     new_key = None
@@ -27,6 +29,7 @@ def profile(request):
     return render(request, "people/profile.html", {"form": form, "tokens": tokens, "new_key": new_key})
 
 
+@role_not_required
 @require_POST
 def revoke_token(request, token_id: int):
     if services.api_token_revoke(user=request.user, token_id=token_id):

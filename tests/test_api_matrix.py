@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from accounts.models import StatedDriver
+from accounts.models import NpsResponse, StatedDriver, UsageDaily
 from dashboards.models import VerticalDay
 from people.models import ApiToken
 from people.services import api_token_create
@@ -71,17 +71,20 @@ def client_as(who, request):
     client = APIClient()
     if who == "anonymous":
         return client
-    if who == "ingest-token":
-        user = UserFactory(username="pipeline-owner", roles=["CSM"])
-        _, key = api_token_create(user=user, name="pipeline", scope=ApiToken.SCOPE_INGEST)
+    if who in ("ingest-token", "no-role-ingest-token", "no-role-token"):
+        # A no-role token: its user was offboarded (groups removed) after the token was made.
+        user = UserFactory(username=f"{who}-owner", roles=[] if who.startswith("no-role") else ["CSM"])
+        scope = ApiToken.SCOPE_READ if who == "no-role-token" else ApiToken.SCOPE_INGEST
+        _, key = api_token_create(user=user, name="pipeline", scope=scope)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
         return client
     client.force_authenticate(request.getfixturevalue(who))
     return client
 
 
-EXPECTED_READ = {"anonymous": 401, "csm": 200, "leader": 200, "cs_admin": 200, "ingest-token": 200}
-EXPECTED_REVENUE = {"anonymous": 401, "csm": 403, "leader": 200, "cs_admin": 200, "ingest-token": 403}
+NO_ROLE = {"no_role": 403, "no-role-token": 403, "no-role-ingest-token": 403}
+EXPECTED_READ = {"anonymous": 401, "csm": 200, "leader": 200, "cs_admin": 200, "ingest-token": 200, **NO_ROLE}
+EXPECTED_REVENUE = {"anonymous": 401, "csm": 403, "leader": 200, "cs_admin": 200, "ingest-token": 403, **NO_ROLE}
 
 
 @pytest.mark.parametrize("who", list(EXPECTED_READ))
@@ -101,7 +104,7 @@ WRITES = [
     ("post", "/api/v1/config/?dry_run=true", {"version": 1}, 200),
     ("post", "/api/v1/accounts/bulk/", [{"external_id": "Z1", "name": "Z", "vertical": "Retail", "arr": "1"}], 201),
 ]
-EXPECTED_WRITE = {"anonymous": 401, "csm": 403, "leader": 403, "ingest-token": 403}
+EXPECTED_WRITE = {"anonymous": 401, "csm": 403, "leader": 403, "ingest-token": 403, **NO_ROLE}
 
 
 @pytest.mark.parametrize("who", [*EXPECTED_WRITE, "cs_admin"])
@@ -113,7 +116,7 @@ def test_rule_writes_are_for_admins(world, request, who):
         assert "errors" in response.json() or who == "cs_admin"
 
 
-EXPECTED_INGEST = {"anonymous": 401, "csm": 403, "leader": 403, "cs_admin": 201, "ingest-token": 201}
+EXPECTED_INGEST = {"anonymous": 401, "csm": 403, "leader": 403, "cs_admin": 201, "ingest-token": 201, **NO_ROLE}
 
 
 @pytest.mark.parametrize("who", list(EXPECTED_INGEST))
@@ -122,11 +125,14 @@ def test_ingestion(world, request, who):
     ext = world["account"].external_id
     usage = [{"account_external_id": ext, "date": "2026-06-01", "feature": "scheduling", "events": 1}]
     nps = [{"account_external_id": ext, "date": "2026-06-01", "score": 7}]
+    before = UsageDaily.objects.count(), NpsResponse.objects.count()
     assert client.post("/api/v1/usage/", usage, format="json").status_code == EXPECTED_INGEST[who]
     assert client.post("/api/v1/nps/", nps, format="json").status_code == EXPECTED_INGEST[who]
+    if EXPECTED_INGEST[who] != 201:
+        assert (UsageDaily.objects.count(), NpsResponse.objects.count()) == before
 
 
-EXPECTED_DRIVER = {"anonymous": 401, "csm": 201, "leader": 403, "cs_admin": 201}
+EXPECTED_DRIVER = {"anonymous": 401, "csm": 201, "leader": 403, "cs_admin": 201, **NO_ROLE}
 
 
 @pytest.mark.parametrize("who", list(EXPECTED_DRIVER))

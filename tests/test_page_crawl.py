@@ -144,6 +144,37 @@ def test_permission_matrix(request, client_for, world):
     assert not failures, "\n".join(failures)
 
 
+# A signed-in user without a role (people.middleware.RoleRequiredMiddleware) meets the 403 page
+# everywhere but their profile, where they can see they have no role and revoke their tokens.
+NO_ROLE_ALLOWED = {"/profile/"}
+
+
+def test_a_user_without_a_role_is_refused_everywhere(client_for, world, no_role):
+    client = client_for(no_role)
+    failures = []
+    for template in PAGES:
+        url = template.format(**world)
+        expected = OK if template in NO_ROLE_ALLOWED else FORBIDDEN
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            if method == "post" and template in NO_ROLE_ALLOWED:
+                continue
+            if response.status_code != expected:
+                failures.append(f"{method.upper()} {url}: {response.status_code}, expected {expected}")
+            elif expected == FORBIDDEN and b"has no CS Portal role" not in response.content:
+                failures.append(f"{method.upper()} {url}: 403 without the app's 403 page")
+    assert not failures, "\n".join(failures)
+    assert client.post(f"/accounts/{world['account']}/drivers/", {"feature": "1"}).status_code == FORBIDDEN
+    assert client.post("/logout/").status_code == 302  # logging out still works
+
+
+def test_staff_without_a_role_may_read_pages(client_for, world):
+    """Staff are trusted with the admin, so the pages open for them too (roles.is_team_member)."""
+    client = client_for(UserFactory(username="intern", is_staff=True))
+    assert client.get("/accounts/").status_code == OK
+    assert client.get("/revenue/").status_code == FORBIDDEN  # still a leader's page
+
+
 def test_post_only_actions_refuse_everyone_but_cs_admins(request, client_for, world):
     """A POST from a CSM or leader (not staff) goes to the admin login; nothing is run or reverted."""
     people = users(request)

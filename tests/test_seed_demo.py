@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
+from django.http import HttpRequest
 
 from accounts.models import Account, ArrChange, NpsResponse, StatedDriver, UsageDaily
 from health.models import Scorecard
@@ -104,7 +105,7 @@ def test_config_users_and_history_are_there(client):
     assert ArrChange.objects.filter(previous_arr__isnull=False).exists()
     assert StatedDriver.objects.exists() and NpsResponse.objects.exists()
     for username in ("csm", "leader", "admin"):
-        assert client.login(username=username, password="demo")
+        assert client.login(request=HttpRequest(), username=username, password="demo")  # axes wants a request
     # admin is staff, not superuser: the CS Admin group's permissions open the domain's admin pages.
     for url in ("/admin/accounts/account/", "/admin/health/scorecard/", "/admin/segments/segment/"):
         assert client.get(url).status_code == 200

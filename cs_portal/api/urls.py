@@ -1,7 +1,9 @@
-"""The REST API under /api/v1/, its OpenAPI schema and docs (served from our static files)."""
+"""The REST API under /api/v1/, its OpenAPI schema and docs (served from our static files, for
+signed-in team members only)."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from accounts import api_ingest
@@ -32,5 +34,7 @@ urlpatterns = [
     path("v1/reports/backtest/", BacktestReportView.as_view(), name="api-backtest"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Behind login (people.api_auth.IsTeamMember via SERVE_PERMISSIONS; the docs page redirects a
+    # browser to the login page). The split view serves its script as a file: no inline script (CSP).
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]

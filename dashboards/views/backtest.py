@@ -1,12 +1,11 @@
 """/backtest/ (leaders and admins): is the score predictive? And /backtest/tune/<id>/ (admins)."""
 
-import csv
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from core import csv
 from dashboards.backtest import DEFAULT_HORIZON, DEFAULT_STEP, backtest, history_notes, stale_dates
 from dashboards.backtest_charts import churn_by_band_figure
 from dashboards.backtest_forms import BacktestForm

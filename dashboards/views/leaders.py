@@ -1,7 +1,5 @@
 """Leaders' pages: health by vertical for everyone, revenue by vertical for leaders and admins."""
 
-import csv
-
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
@@ -10,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Vertical
+from core import csv
 from core.paginators import PAGE_SIZE
 from dashboards import charts, selectors
 from dashboards import journeys as journey_figures
@@ -83,9 +82,7 @@ def revenue(request):
         filename = "revenue-by-vertical.csv" if name == "verticals" else f"revenue-{name.replace('_', '-')}.csv"
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        writer = csv.writer(response)
-        writer.writerow(header)
-        writer.writerows(rows)
+        response.writelines(csv.lines(header, rows))
         return response
     context = {
         "overview": overview,
@@ -177,28 +174,19 @@ def risk(request):
     return render(request, template, context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _risk_csv(accounts, day) -> StreamingHttpResponse:
-    def lines():
-        writer = csv.writer(_Echo(), lineterminator="\n")
-        yield writer.writerow(RISK_CSV_COLUMNS)
+    def rows():
         if accounts is None:
             return
-        rows = accounts.values_list(
+        found = accounts.values_list(
             "external_id", "name", "vertical__name", "owner__email", "arr", "band_now", "score_now", "score_then",
             "renewal_date",
         )  # fmt: skip
-        for external_id, name, vertical, owner, arr, band, score, then, renewal in rows.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [external_id, name, vertical, owner or "", f"{arr:.2f}", band or "", _blank(score), _blank(then),
-                 renewal or "", _blank(selectors.days_until(day, renewal))]
-            )  # fmt: skip
+        for external_id, name, vertical, owner, arr, band, score, then, renewal in found.iterator(chunk_size=2000):
+            yield [external_id, name, vertical, owner or "", f"{arr:.2f}", band or "", _blank(score), _blank(then),
+                   renewal or "", _blank(selectors.days_until(day, renewal))]  # fmt: skip
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv.lines(RISK_CSV_COLUMNS, rows()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="accounts-at-risk.csv"'
     return response
 
