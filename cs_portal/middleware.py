@@ -23,9 +23,14 @@ class AppErrorPagesMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         # A URL that matches no pattern never reaches a view: its technical 404 is replaced here.
-        if self.active and response.status_code == 404 and not getattr(response, "app_page", False):
-            if "text/html" in response.get("Content-Type", "") and not request.path.startswith(settings.STATIC_URL):
-                return self._not_found(request)
+        technical_404 = (
+            self.active
+            and response.status_code == 404
+            and not getattr(response, "app_page", False)
+            and "text/html" in response.get("Content-Type", "")
+        )
+        if technical_404 and not request.path.startswith(settings.STATIC_URL):
+            return self._not_found(request)
         return response
 
     def process_exception(self, request, exception):
