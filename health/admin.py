@@ -1,5 +1,6 @@
 """Admins of the daily results (read-mostly lists) and of the recompute runs."""
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -17,13 +18,19 @@ from people.roles import is_admin
 
 @admin.register(HealthScore)
 class HealthScoreAdmin(admin.ModelAdmin):
-    list_display = ("account", "as_of", "score", "band", "scorecard", "tier", "touch_model")
+    list_display = ("account", "as_of", "score", "band", "scorecard", "tier", "touch")
     list_filter = ("band", "as_of", "scorecard")
     search_fields = ("account__name", "account__external_id")
     list_select_related = ("account", "scorecard", "tier")
     raw_id_fields = ("account",)
     show_full_result_count = False
     paginator = CappedCountPaginator  # a row per account and day: never count them all
+
+    @admin.display(description="Touch model", ordering="touch_model")
+    def touch(self, obj):
+        # The labels live with the segments (a later layer): read from the model registry, not imported.
+        choices = dict(apps.get_model("segments", "Segment")._meta.get_field("touch_model").choices)
+        return choices.get(obj.touch_model, obj.touch_model) or "—"
 
 
 @admin.register(AccountMetrics)

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from dashboards.account_list import health_of
 from dashboards.exports import csv_download, export_csv_lines
 from health.selectors import results_day
 from segments.charts import members_over_time_figure, segment_flow_figure
@@ -54,6 +55,9 @@ def segment_detail(request, slug: str):
     if figures is not None:
         paginator.count = figures["members"]  # spares the paginator its COUNT(*) over the stays
     page = paginator.get_page(request.GET.get("page"))
+    health = health_of([stay.account_id for stay in page.object_list], results_day())
+    for stay in page.object_list:
+        stay.health = health.get(stay.account_id, {})
     timeline = membership_over_time(day, segment=segment)
     flow = timeline["segments"].get(segment.pk) or {k: [0] * len(timeline["weeks"]) for k in ("members", "entered", "left")}
     weekly = [
