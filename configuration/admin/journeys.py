@@ -8,8 +8,8 @@ from journeys.models import Journey, Stage
 
 class FeatureChoices(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
-        # The name people know; the key (what the rules document and the imports use) in brackets.
-        return f"{obj.name} ({obj.key})" if obj.name else obj.key
+        # The name people know (the key is what the rules document and the imports use).
+        return obj.name or obj.key
 
 
 class StageForm(forms.ModelForm):
