@@ -105,17 +105,21 @@ def score_change(
     earned_now, earned_then = points_earned(now.measures), points_earned(then.measures)
     values_then = {m["metric"]: m.get("value") for m in then.measures}
     lines, small = [], []
+    reweighted = any((values_then.get(m["metric"]) is None) != (m.get("value") is None) for m in now.measures)
     for m in now.measures:
         metric = m["metric"]
         value_then, value_now = values_then.get(metric), m.get("value")
         points = earned_now.get(metric, 0.0) - earned_then.get(metric, 0.0)
         # A value that moved without costing or earning a point (already at full score, or at
         # zero) is noise next to the measures that moved the score.
-        if round(points) == 0 and (value_then == value_now or not change.scorecard_changed):
+        gained_or_lost = (value_then is None) != (value_now is None)
+        if round(points) == 0 and not gained_or_lost and (value_then == value_now or not change.scorecard_changed):
             if points:
                 small.append((metric, points))
             continue
         text = _movement(_lower_first(label(metric)), value_then, value_now, value_fmt(metric))
+        if value_then == value_now and value_now is not None and reweighted:
+            text += " (it weighs more or less now that another measure gained or lost its value)"
         if change.scorecard_changed:
             lines.append({"metric": metric, "points": None, "whole": None, "text": text})
         else:
