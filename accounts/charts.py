@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import plotly.graph_objects as go
 
-
 # Colours for features and verticals: never the bands' red, amber or green, so red means "at risk"
 # and nothing else on a page.
 PALETTE = ("#2f5dd0", "#17a2b8", "#7b61ff", "#1f2a44", "#8d9c2b", "#8d6e63", "#5c9ead", "#b07cc6", "#3d7d6e", "#6b7a99")

@@ -51,14 +51,15 @@ class AppErrorPagesMiddleware:
 
 
 class AdminForStaffMiddleware:
-    """A logged-in CSM or leader who opens /admin/ gets the app's "Not allowed" page (with the
-    menu back to their pages) rather than the admin's login form asking for a staff account."""
+    """A logged-in CSM or leader who opens /admin/ is sent, as before, to the admin's login page —
+    which answers with the app's "Not allowed" page (with the menu back to their pages) instead of
+    a form asking them to log in again with a staff account."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = request.user
-        if request.path.startswith("/admin/") and user.is_authenticated and not user.is_staff:
+        if request.path == "/admin/login/" and user.is_authenticated and not user.is_staff:
             raise PermissionDenied("The admin is for CS Admins: your role gives you the pages in the menu above.")
         return self.get_response(request)

@@ -15,7 +15,6 @@ from accounts import selectors as account_selectors
 from accounts.models import Account, Tier
 from dashboards.exports import COLUMNS as EXPORT_COLUMNS
 from dashboards.exports import export_rows
-from health.models import AccountMetrics, HealthScore
 from segments.selectors import memberships_on
 
 # name → (order field, label); "-" is added for descending. Nulls always sort last.
@@ -159,19 +158,18 @@ def list_csv_lines(accounts: QuerySet[Account], day: date) -> Iterator[str]:
         )
 
 
-def health_of(account_ids: list[int], day: date | None) -> dict[int, dict]:
-    """{account id: {score, band, change_30d, inactive_days}} on `day` for a page of accounts
-    (two queries, whatever the page size): the health columns of the segment member table."""
-    if day is None or not account_ids:
-        return {}
-    out = {
-        pk: {"score": score, "band": band, "change_30d": None if score is None or then is None else score - then,
-             "inactive_days": None}
-        for pk, score, band, then in HealthScore.objects.filter(as_of=day, account_id__in=account_ids).values_list(
-            "account_id", "score", "band", "score_30d_ago")
-    }  # fmt: skip
-    for pk, days in AccountMetrics.objects.filter(as_of=day, account_id__in=account_ids).values_list(
-        "account_id", "days_since_last_activity"
-    ):
-        out.setdefault(pk, {"score": None, "band": "", "change_30d": None})["inactive_days"] = days
-    return out
+
+def with_member_health(stays: QuerySet, day: date | None) -> QuerySet:
+    """Segment stays with their account's health on `day` in the same query: score_now, band_now,
+    change_30d and inactive_days (NULL without a result that day)."""
+    if day is None:
+        return stays
+    return stays.annotate(
+        now=FilteredRelation("account__health_scores", condition=Q(account__health_scores__as_of=day)),
+        day_metrics=FilteredRelation("account__metrics", condition=Q(account__metrics__as_of=day)),
+    ).annotate(
+        score_now=F("now__score"),
+        band_now=F("now__band"),
+        change_30d=ExpressionWrapper(F("now__score") - F("now__score_30d_ago"), output_field=IntegerField()),
+        inactive_days=F("day_metrics__days_since_last_activity"),
+    )

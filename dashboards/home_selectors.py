@@ -10,7 +10,8 @@ from django.db.models import Count, F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account
-from dashboards.models import VerticalDay
+from dashboards.models import RevenueDay, VerticalDay
+from dashboards.selectors import retention
 from health.models import Band
 
 RENEWAL_WINDOW_DAYS = 90
@@ -156,3 +157,13 @@ def overdue_renewals(user, day: date | None, *, limit: int = 20) -> list[Account
 
 def _money(value) -> str:
     return f"${round(value):,}"
+
+
+def retention_total(day: date | None) -> dict | None:
+    """Net and gross revenue retention of all verticals over the year to `day`: stored with the
+    day's results (RevenueDay, one query), else computed (dashboards.selectors.retention)."""
+    if day is None:
+        return None
+    stored = RevenueDay.objects.filter(day=day).values_list("retention", flat=True).first()
+    total = stored["total"] if stored else retention(day)["total"]
+    return {**total, **{k: Decimal(str(total[k])) for k in ("arr_then", "arr_now", "arr_kept")}}

@@ -66,3 +66,14 @@ def format_number(metric: str, value) -> str:
         return "—"
     decimals = unit.decimals if unit else 0
     return f"{float(value):,.{decimals}f}" if decimals else f"{round(float(value)):,}"
+
+
+# In a sentence that starts with the metric's label ("active days (90d) fell from 14 to 6") a count's
+# unit repeats the label; percentages and event counts say something the label does not.
+SENTENCE_UNITS = {"seat_utilization_30d", "journey_progress", "events_30d"}
+
+
+def format_in_sentence(metric: str, value) -> str:
+    if metric in SENTENCE_UNITS:
+        return format_metric(metric, value)
+    return format_number(metric, value)

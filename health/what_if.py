@@ -69,7 +69,11 @@ def moves(measures: list[dict], definitions: dict[str, Definition], *, score: in
             reason = NO_VALUE_REASONS.get(m["metric"], "no value on this day")
             move.why_not = f"no value ({reason}): it does not count towards the score"
         elif d is None:
-            move.why_not = "no longer in the scorecard"
+            # Scored with a measure the scorecard no longer has: the value stored with the result.
+            if m.get("lift_value") is not None:
+                move.to_next = m["lift_value"]
+            else:
+                move.why_not = "no longer in the scorecard"
         elif score is not None and score >= healthy_at:
             move.why_not = "already healthy"
         elif current[d.metric] >= 100:

@@ -230,12 +230,17 @@ def _words(field: str, value) -> str:
 
 def describe_rule(rule, depth: int = 0) -> str:
     """A rule in plain words, e.g. "Health band is At risk and days to renewal is 0–90"."""
+    text = _describe(rule, depth)
+    return text[:1].upper() + text[1:] if depth == 0 else text
+
+
+def _describe(rule, depth: int) -> str:
     if "all" in rule or "any" in rule:
         key = "all" if "all" in rule else "any"
-        joined = f" {'and' if key == 'all' else 'or'} ".join(describe_rule(r, depth + 1) for r in rule[key])
+        joined = f" {'and' if key == 'all' else 'or'} ".join(_describe(r, depth + 1) for r in rule[key])
         return f"({joined})" if depth and len(rule[key]) > 1 else joined
     if "not" in rule:
-        return f"not ({describe_rule(rule['not'], depth + 1)})"
+        return f"not ({_describe(rule['not'], depth + 1)})"
     field, op, value = rule["field"], rule["op"], rule.get("value")
     spec = FIELDS.get(field)
     label = spec.label if spec and spec.label else field.replace("_", " ").capitalize()

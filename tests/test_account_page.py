@@ -218,4 +218,6 @@ def test_query_count_does_not_grow_with_history(client_for, csm, account, django
         client.get(url(account))
     # Login and permissions (5), then about one query per section of the page (18: cross-pollination
     # looks up the day's VerticalDay row first, and counts healthy peers live without one).
-    assert len(short) == 23
+    # + the day's metrics (days since last activity), the first usage held (partial days), the
+    # scorecard's measures (what would move it), the features (their colours).
+    assert len(short) == 27

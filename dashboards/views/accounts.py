@@ -23,7 +23,7 @@ from health import what_if
 from health.explain import score_change
 from health.metrics_catalog import METRICS
 from health.selectors import results_day
-from health.units import format_metric
+from health.units import format_in_sentence, format_metric
 from health.windows import complete_from, is_partial, scorecard_window
 from people import roles
 from segments.models import TouchModel
@@ -191,7 +191,7 @@ def _score_changes(account, health, label) -> list:
     names = {h.scorecard_id: h.scorecard.name for h in [health, *before.values()] if h.scorecard_id}
     return [
         score_change(
-            health, before.get(d), days=n, then_day=d, label=label, fmt=format_metric,
+            health, before.get(d), days=n, then_day=d, label=label, fmt=format_in_sentence,
             scorecard_name=lambda i: names.get(i, "no scorecard"),
         )  # fmt: skip
         for n, d in days.items()

@@ -21,10 +21,10 @@ def home(request):
             "as_of": day,
             "leader": leader,
             "trend": trend,
-            "deltas": _deltas(trend),
+            "deltas": _deltas(leader, trend),
             "renewals": home_selectors.renewals_by_band(day),
             "look_first": home_selectors.look_first(leader["verticals"], day),
-            "retention": dashboard_selectors.revenue_history(day)["retention"]["total"] if day else None,
+            "retention": home_selectors.retention_total(day),
         }
         return render(request, "home.html", context)
     book = dashboard_selectors.book_by_vertical(request.user, day)
@@ -41,18 +41,22 @@ def home(request):
     return render(request, "home.html", context)
 
 
-def _deltas(trend: dict) -> list[dict]:
-    """The three headline figures now and 30/90 days before, with their changes (for the template)."""
-    now = trend["now"]
-    if now is None:
-        return []
+def _deltas(leader: dict, trend: dict) -> list[dict]:
+    """The three headline figures now (from the day's overview) and 30/90 days before (from the
+    rollup, when there is one that far back), with their changes."""
+    now = {
+        "arr": leader["total_arr"],
+        "arr_at_risk": leader["arr_at_risk"],
+        "at_risk": sum(v["health_mix"]["at_risk"] for v in leader["verticals"]),
+    }
     rows = []
     for key, label, kind in (("arr", "Active ARR", "money"), ("arr_at_risk", "ARR at risk", "money"),
                              ("at_risk", "Accounts at risk", "count")):  # fmt: skip
-        row = {"key": key, "label": label, "kind": kind, "now": getattr(now, key), "then": []}
-        for n, then in sorted(trend["then"].items()):
+        row = {"key": key, "label": label, "kind": kind, "now": now[key], "then": []}
+        for n in (30, 90):
+            then = trend["then"].get(n)
             value = getattr(then, key) if then else None
             row["then"].append({"days": n, "day": then.day if then else None, "value": value,
-                                "change": None if value is None else getattr(now, key) - value})  # fmt: skip
+                                "change": None if value is None else now[key] - value})  # fmt: skip
         rows.append(row)
     return rows

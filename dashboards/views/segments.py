@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboards.account_list import health_of
+from dashboards.account_list import with_member_health
 from dashboards.exports import csv_download, export_csv_lines
 from health.selectors import results_day
 from segments.charts import members_over_time_figure, segment_flow_figure
@@ -50,14 +50,12 @@ def segment_detail(request, slug: str):
         .select_related("account__vertical", "account__owner")
         .order_by("-account__arr", "account__name")
     )
+    stays = with_member_health(stays, results_day())
     figures = segment_day_figures(segment, day)  # stored with the day's results, when there are some
     paginator = Paginator(stays, 50)
     if figures is not None:
         paginator.count = figures["members"]  # spares the paginator its COUNT(*) over the stays
     page = paginator.get_page(request.GET.get("page"))
-    health = health_of([stay.account_id for stay in page.object_list], results_day())
-    for stay in page.object_list:
-        stay.health = health.get(stay.account_id, {})
     timeline = membership_over_time(day, segment=segment)
     flow = timeline["segments"].get(segment.pk) or {k: [0] * len(timeline["weeks"]) for k in ("members", "entered", "left")}
     weekly = [
