@@ -104,8 +104,9 @@ def test_the_leader_home_has_trend_nrr_renewals_and_where_to_look(client_for, de
 
 def test_csm_and_leader_get_the_apps_not_allowed_page_at_admin(client_for, demo):
     for who in ("csm", "leader"):
-        response = client_for(demo[who]).get("/admin/")
+        response = client_for(demo[who]).get("/admin/", follow=True)  # via the admin's login page
         assert response.status_code == 403 and "Not allowed" in response.content.decode()
+        assert "menu above" in response.content.decode()
     assert client_for(demo["admin"]).get("/admin/").status_code == 200
 
 
