@@ -4,11 +4,22 @@ from datetime import timedelta
 
 import plotly.graph_objects as go
 
+# Colours for features and verticals: never the bands' red, amber or green, so red means "at risk"
+# and nothing else on a page.
+PALETTE = ("#2f5dd0", "#17a2b8", "#7b61ff", "#1f2a44", "#8d9c2b", "#8d6e63", "#5c9ead", "#b07cc6", "#3d7d6e", "#6b7a99")
 
-def usage_by_feature_figure(usage: dict) -> str:
+
+def colours_for(names: list[str]) -> dict[str, str]:
+    """A colour per name, by its position in `names` (a stable order: features by key, verticals
+    by name), so a feature keeps its colour from one account's page to the next."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def usage_by_feature_figure(usage: dict, colours: dict[str, str] | None = None) -> str:
     fig = go.Figure()
+    colours = colours or colours_for(sorted(usage["series"]))
     for feature, s in usage["series"].items():
-        fig.add_trace(go.Bar(x=s["dates"], y=s["events"], name=feature))
+        fig.add_trace(go.Bar(x=s["dates"], y=s["events"], name=feature, marker_color=colours.get(feature)))
     fig.update_layout(
         barmode="stack",
         margin={"l": 40, "r": 10, "t": 10, "b": 40},
@@ -23,13 +34,35 @@ def usage_by_feature_figure(usage: dict) -> str:
 BAND_COLOURS = {"healthy": "#2e9d5b", "neutral": "#e0a526", "at_risk": "#d64545", "unknown": "#9aa5b1"}
 
 
-def score_trend_figure(trend: list[dict], scorecard) -> str:
-    """Daily score with the band thresholds of the current scorecard drawn as dashed lines."""
+def score_trend_figure(trend: list[dict], scorecard, partial_until=None) -> str:
+    """Daily score with the band thresholds of the current scorecard drawn as dashed lines. Days
+    marked `partial` (windows reaching before the first usage held) are drawn dotted and grey,
+    under a shaded band saying so, instead of as a real drop."""
     fig = go.Figure()
+    full = [t["score"] if not t.get("partial") else None for t in trend]
+    partial = [t["score"] if t.get("partial") else None for t in trend]
+    # The dotted part joins the solid line at the first complete day.
+    for i, t in enumerate(trend):
+        if not t.get("partial") and i and trend[i - 1].get("partial"):
+            partial[i] = t["score"]
+    x = [t["as_of"].isoformat() for t in trend]
+    if any(p is not None for p in partial):
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=partial, mode="lines", name="partial", line={"color": "#9aa5b1", "width": 2, "dash": "dot"},
+                hovertemplate="%{x}: %{y} (partial: windows reach before the first usage held)<extra></extra>",
+            )
+        )  # fmt: skip
+        if partial_until is not None:
+            fig.add_vrect(
+                x0=x[0], x1=partial_until.isoformat(), fillcolor="#eef0f3", opacity=0.6, line_width=0,
+                annotation_text="partial history", annotation_position="top left",
+                annotation_font={"color": "#616e7c", "size": 11},
+            )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=[t["as_of"].isoformat() for t in trend],
-            y=[t["score"] for t in trend],
+            x=x,
+            y=full,
             mode="lines",
             name="score",
             line={"color": "#2f5dd0", "width": 2},

@@ -2,11 +2,13 @@
 the journey reached, the segment stays. Each is one query whatever the length of the history."""
 
 from datetime import date, timedelta
+from fractions import Fraction
 
 from django.db.models import F
 
-from accounts.models import Account
-from health.models import AccountMetrics, HealthScore
+from accounts.models import Account, UsageDaily
+from health.models import AccountMetrics, HealthScore, Measure
+from health.what_if import Definition
 from journeys.models import Stage
 from segments.models import SegmentMembership
 from segments.selectors import with_touch_model
@@ -65,3 +67,31 @@ def segment_history(account: Account) -> list:
         .select_related("segment")
         .order_by(F("left_on").desc(nulls_first=True), "-entered_on", "segment__name")
     )
+
+
+def touch_model_of(health: HealthScore | None) -> str:
+    """The account's touch model on the day of `health` (its key, "" for none). One place to read
+    it: when touch models move to a segments-owned per-day table, this is the line that changes."""
+    return health.touch_model if health is not None else ""
+
+
+def latest_metrics(account: Account, day: date | None) -> AccountMetrics | None:
+    """The account's metrics of `day` (days since last activity for the page's header)."""
+    if day is None:
+        return None
+    return AccountMetrics.objects.filter(account=account, as_of=day).only("as_of", "days_since_last_activity").first()
+
+
+def first_usage_day(account: Account) -> date | None:
+    """The first day of usage the product holds for the account (the unique index's range start)."""
+    return UsageDaily.objects.filter(account=account).order_by("date").values_list("date", flat=True).first()
+
+
+def scorecard_definitions(scorecard_id: int | None) -> dict:
+    """{metric: Definition} of a scorecard's measures as they are now (for "what would move it")."""
+    if scorecard_id is None:
+        return {}
+    return {
+        m.metric: Definition(m.metric, Fraction(str(m.weight)), Fraction(str(m.red)), Fraction(str(m.green)))
+        for m in Measure.objects.filter(scorecard_id=scorecard_id)
+    }

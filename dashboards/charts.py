@@ -1,8 +1,11 @@
 """Plotly figures for the dashboards: plain data in, figure JSON out; no queries."""
 
+import math
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from accounts.charts import colours_for
 from dashboards.rollups import ParetoPoint, RevenueTrend, VerticalRetention
 
 BAND_COLOURS = {"healthy": "#2e9d5b", "neutral": "#e0a526", "at_risk": "#d64545", "unknown": "#9aa5b1"}
@@ -65,8 +68,29 @@ def risk_matrix_figure(points: list[dict]) -> str:
                 hovertemplate="%{text}<br>ARR $%{x:,.0f}<br>score %{y}<extra></extra>",
             )
         )  # fmt: skip
-    return _layout(fig, height=420, xaxis={"title": {"text": "ARR ($, log scale)"}, "type": "log"},
+    values, labels = log_ticks([p["arr"] for p in points])
+    return _layout(fig, height=420, xaxis={"title": {"text": "ARR (log scale)"}, "type": "log", "tickvals": values,
+                                           "ticktext": labels},
                    yaxis={"title": {"text": "health score"}, "range": [-3, 103]}, hovermode="closest")  # fmt: skip
+
+
+def log_ticks(values: list[float]) -> tuple[list[float], list[str]]:
+    """Ticks for a log money axis that read as money: 1, 2 and 5 of each power of ten between the
+    smallest and largest value, labelled "$1k", "$20k", "$5M"."""
+    positive = [v for v in values if v and v > 0]
+    if not positive:
+        return [], []
+    low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    ticks = [m * 10**e for e in range(low, high + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if min(positive) / 2 <= t <= max(positive) * 2]
+    return ticks, [_short_money(t) for t in ticks]
+
+
+def _short_money(v: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if v >= size:
+            return f"${v / size:g}{suffix}"
+    return f"${v:g}"
 
 
 def funnel_figure(funnel: dict, height: int = 300) -> str:
@@ -77,11 +101,14 @@ def funnel_figure(funnel: dict, height: int = 300) -> str:
     return fig.to_json()
 
 
-def adoption_figure(rows: list[dict]) -> str:
+def adoption_figure(rows: list[dict], counts: dict | None = None) -> str:
+    """Share of the healthy and of the at-risk accounts running each use case; the legend says how
+    many accounts each share rests on ("At risk accounts (n=2)")."""
     names = [r["use_case"] for r in rows]
     fig = go.Figure()
     for band in ("healthy", "at_risk"):
-        fig.add_trace(go.Bar(x=names, y=[r[f"{band}_share"] for r in rows], name=f"{BAND_LABELS[band]} accounts",
+        n = f" (n={counts[band]})" if counts and band in counts else ""
+        fig.add_trace(go.Bar(x=names, y=[r[f"{band}_share"] for r in rows], name=f"{BAND_LABELS[band]} accounts{n}",
                              marker_color=BAND_COLOURS[band]))  # fmt: skip
     return _layout(fig, barmode="group", yaxis={"title": {"text": "% of the band's accounts running it"}, "range": [0, 100]})
 
@@ -103,9 +130,10 @@ def vertical_history_figure(days: list) -> str:
 def arr_trend_figure(trend: RevenueTrend) -> str:
     x = [d.isoformat() for d in trend.dates]
     fig = go.Figure()
+    colours = colours_for(sorted(s.vertical for s in trend.verticals))
     for s in trend.verticals:
         fig.add_trace(go.Scatter(x=x, y=[float(v) for v in s.arr], name=s.vertical, mode="lines+markers",
-                                 stackgroup="arr"))  # fmt: skip
+                                 stackgroup="arr", line={"color": colours[s.vertical]}))  # fmt: skip
     return _layout(fig, height=380, yaxis={"title": {"text": "ARR ($)"}}, xaxis={"type": "date"})
 
 
@@ -140,12 +168,15 @@ def arr_treemap_figure(leaves: list[dict]) -> str:
     for leaf in leaves:
         verticals[leaf["vertical"]] = verticals.get(leaf["vertical"], 0.0) + float(leaf["arr"])
     ids = [*verticals, *[f"{leaf['vertical']}/{leaf['use_case']}" for leaf in leaves]]
+    palette = colours_for(sorted(verticals))
     fig = go.Figure(
         go.Treemap(
             ids=ids, labels=[*verticals, *[leaf["use_case"] for leaf in leaves]],
             parents=["" for _ in verticals] + [leaf["vertical"] for leaf in leaves],
             values=[*verticals.values(), *[float(leaf["arr"]) for leaf in leaves]], branchvalues="total",
             texttemplate="%{label}<br>$%{value:,.0f}", hovertemplate="%{label}<br>$%{value:,.0f}<extra></extra>",
+            # Each vertical's colour (never the at-risk red), its use cases in lighter shades of it.
+            marker={"colors": [*(palette[v] for v in verticals), *(palette[leaf["vertical"]] for leaf in leaves)]},
         )
     )  # fmt: skip
     fig.update_layout(height=420, margin={"l": 0, "r": 0, "t": 10, "b": 0})

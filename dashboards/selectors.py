@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from accounts.models import Account, ArrChange, StatedDriver, UseCase, Vertical
@@ -97,7 +98,7 @@ def revenue_overview(day: date | None) -> dict:
         "arr_at_risk": sum((v["arr_at_risk"] for v in verticals), Decimal(0)),
         "accounts": sum(v["accounts"] for v in verticals),
         # Computed when a page shows it (/revenue/), not for /verticals/ or the CSV.
-        "concentration": SimpleLazyObject(lambda: concentration(day or date.today(), total=total_arr)),
+        "concentration": SimpleLazyObject(lambda: concentration(day or timezone.localdate(), total=total_arr)),
     }
 
 
@@ -435,7 +436,7 @@ def describe_risk_row(account: Account, day: date) -> Account:
 
 def book_by_vertical(user, day: date | None) -> list[dict]:
     """The user's active accounts per vertical with ARR and band counts on `day` (one query)."""
-    today = day or date.today()
+    today = day or timezone.localdate()
     accounts = _with_health(Account.objects.active_on(today).filter(owner=user), now=today)
     rows = (
         accounts.values("vertical__name", "vertical__slug")

@@ -1,5 +1,14 @@
-"""Deterministic, realistic demo data: five verticals with their own rhythm of use, a year of usage,
-NPS, ARR changes, churn, stated drivers, the demo team and a starter configuration.
+"""Deterministic, realistic demo data: five verticals with their own rhythm of use, two years of
+usage, NPS, ARR changes, churn, stated drivers, the demo team and a starter configuration.
+
+Usage starts USAGE_DAYS (730) days before `today` (or at the account's start date, if later): the
+demo recomputes a year of history, and the longest window (365 days) of its first day then holds a
+full year of usage rather than an empty one.
+
+Churn is foreshadowed, differently per vertical (VerticalProfile.churn_signal): accounts that
+churn use the product less in the months before, so a backtest finds a signal — and a scorecard
+that watches the right thing for the vertical finds more of it than one for everyone. A few
+churners give no warning at all (CHURN_WITHOUT_WARNING): real churn is not fully predictable.
 
 The same seed and `today` give the same data, row for row.
 """
@@ -8,7 +17,7 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,28 +62,33 @@ class VerticalProfile:
     strategic: float  # share of its accounts that are strategic (five times the ARR)
     features: tuple[str, ...]  # what its accounts mostly use, most used first
     rhythm: str
+    # How its churners fade before churning: "frequency" (fewer active days), "terms" (term
+    # starts skipped: fewer active months), "breadth" (fewer features), "seats" (fewer people).
+    churn_signal: str = "frequency"
+    warning_days: int = 90  # how long before churning the fade starts
 
 
 VERTICALS = (
     VerticalProfile(
         "Tech Sales", ("Demo scheduling", "Pipeline reviews", "Customer onboarding calls"), 0.28, 48000, 0.08,
         ("scheduling", "round_robin", "crm_sync", "calendar_sync", "video_rooms", "analytics"), "daily",
+        "frequency", 75,
     ),
     VerticalProfile(
         "Education", ("Parent-teacher conferences", "Board meetings", "PTA meetings"), 0.24, 11000, 0.01,
-        ("scheduling", "reminders", "booking_pages", "video_rooms"), "terms",
+        ("scheduling", "reminders", "booking_pages", "video_rooms"), "terms", "terms", 300,
     ),
     VerticalProfile(
         "Recruiting", ("Candidate interviews", "Hiring panels", "Campus recruiting"), 0.17, 22000, 0.02,
-        ("scheduling", "round_robin", "video_rooms", "reminders", "calendar_sync"), "weekly",
+        ("scheduling", "round_robin", "video_rooms", "reminders", "calendar_sync"), "weekly", "breadth", 120,
     ),
     VerticalProfile(
         "Customer Success", ("QBR scheduling", "Onboarding sessions", "Renewal calls"), 0.16, 26000, 0.03,
-        ("scheduling", "crm_sync", "booking_pages", "analytics", "reminders"), "weekdays",
+        ("scheduling", "crm_sync", "booking_pages", "analytics", "reminders"), "weekdays", "seats", 150,
     ),
     VerticalProfile(
         "Healthcare", ("Patient appointments", "Telehealth visits", "Staff rota planning"), 0.15, 18000, 0.02,
-        ("booking_pages", "reminders", "video_rooms", "scheduling"), "twice_weekly",
+        ("booking_pages", "reminders", "video_rooms", "scheduling"), "twice_weekly", "frequency", 90,
     ),
 )  # fmt: skip
 
@@ -94,7 +108,29 @@ NAME_PARTS = {
     "Healthcare": (["St. Mary's", "Valley", "Mercy", "Harmony", "Sunrise", "Bayside", "Willow", "Unity", "Redwood", "Meadow"], ["Clinic", "Health", "Medical Group", "Hospital", "Care Center", "Family Practice"]),
 }  # fmt: skip
 
-TRAJECTORIES = (("healthy", 0.58), ("declining", 0.22), ("struggling", 0.10), ("churned", 0.10))
+TRAJECTORIES = (("healthy", 0.66), ("declining", 0.14), ("struggling", 0.08), ("churned", 0.12))
+CHURN_WITHOUT_WARNING = 0.2  # share of churners whose usage does not fade first
+USAGE_DAYS = 730
+
+# What CSMs write down when a customer names a driver: several phrasings per feature.
+DRIVER_NOTES = {
+    "scheduling": ["Booking without the email ping-pong is the whole point for them.",
+                   "Ops lead: 'we'd go back to spreadsheets without it'.", ""],
+    "reminders": ["Says reminders cut no-shows in half.", "No-show rate is their KPI; reminders are how they hit it.",
+                  "Front desk relies on the SMS reminders."],
+    "calendar_sync": ["Two-way sync with Outlook was the deal breaker in the evaluation.",
+                      "Double bookings stopped once calendars synced.", ""],
+    "video_rooms": ["Wants everything in one link.", "Replaced their separate video tool with our rooms.",
+                    "Telehealth visits run in our video rooms."],
+    "round_robin": ["Round-robin keeps the load fair across the team.", "Sales manager: routing is why reps adopted it.",
+                    ""],
+    "booking_pages": ["Their booking page is linked from the website's front page.",
+                      "Parents book conferences from the booking page.", "Patients self-book via the page."],
+    "crm_sync": ["Their VP Sales says CRM sync is why they bought.", "RevOps reports on meetings synced to the CRM.",
+                 ""],
+    "analytics": ["Leadership reviews the analytics monthly.", "Uses the no-show report in their QBR with us.",
+                  "Wants more from analytics before renewal."],
+}  # fmt: skip
 
 
 RULES = Path(__file__).with_name("rules.json")
@@ -110,7 +146,8 @@ class DemoGenerator:
         self.n = accounts
         self.rng = random.Random(seed)
         self.today = today
-        self.start = today - timedelta(days=364)
+        self.start = today - timedelta(days=USAGE_DAYS - 1)
+        self.year_ago = today - timedelta(days=364)
 
     def _pick(self, weighted):
         return self.rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
@@ -131,7 +168,7 @@ class DemoGenerator:
         return csms
 
     def active_probability(self, rhythm: str, day: date, trajectory: str, progress: float) -> float:
-        """How likely the account is to use the product on `day` (progress: 0 a year ago → 1 today)."""
+        """How likely the account is to use the product on `day` (progress: 0 a year ago or before → 1 today)."""
         weekday = day.weekday() < 5
         if rhythm == "terms":
             # Schools: a few busy days around the start of each term, quiet otherwise.
@@ -176,7 +213,8 @@ class DemoGenerator:
             seats = max(3, int(arr / Decimal(rng.choice([400, 600, 900]))))
             start = today - timedelta(days=rng.randint(200, 1500))
             renewal = today + timedelta(days=rng.randint(-20, 360))
-            churned_on = today - timedelta(days=rng.randint(20, 200)) if trajectory == "churned" else None
+            # Churn spread over the year of history, so a backtest has churn after each observation.
+            churned_on = today - timedelta(days=rng.randint(20, 330)) if trajectory == "churned" else None
             n_use_cases = rng.choice([1, 1, 2, 2, 3])
             account_use_cases = rng.sample(profile.use_cases, n_use_cases)
             accounts.append(
@@ -207,12 +245,16 @@ class DemoGenerator:
             usage.extend(self._usage(account, profile, trajectory, features))
             nps.extend(self._nps(account, trajectory))
             arr_changes.extend(self._arr_history(account))
-            drivers.extend(self._drivers(account, profile, features))
+            drivers.extend(self._drivers(account, profile, features, csms))
         AccountUseCase.objects.bulk_create(links, batch_size=5000)
         UsageDaily.objects.bulk_create(usage, batch_size=5000)
         NpsResponse.objects.bulk_create(nps, batch_size=5000)
         ArrChange.objects.bulk_create(arr_changes, batch_size=5000)
+        recorded = [d.recorded_at for d in drivers]  # auto_now_add overwrites them on insert
         StatedDriver.objects.bulk_create(drivers, batch_size=5000)
+        for driver, when in zip(drivers, recorded, strict=True):
+            driver.recorded_at = when
+        StatedDriver.objects.bulk_update(drivers, ["recorded_at"], batch_size=5000)
         return {"accounts": len(accounts), "usage rows": len(usage), "NPS responses": len(nps)}
 
     def _usage(self, account, profile, trajectory, features):
@@ -223,19 +265,31 @@ class DemoGenerator:
             else self.today
         )
         seats = account.seats or 20
-        intensity = {"healthy": 1.0, "declining": 0.7, "struggling": 0.35, "churned": 0.5}[trajectory]
+        intensity = {"healthy": 1.0, "declining": 0.7, "struggling": 0.35, "churned": 0.8}[trajectory]
+        warns = trajectory == "churned" and rng.random() >= CHURN_WITHOUT_WARNING
         n_features = max(
             1, min(len(profile.features), round(len(profile.features) * intensity * rng.uniform(0.5, 1.0)))
         )
         used = profile.features[:n_features]
         adoption = rng.uniform(0.25, 1.0)  # share of the seats this customer's people actually use
         rows = []
-        day = self.start
+        day = max(self.start, account.start_date or self.start)
         while day <= end:
-            progress = (day - self.start).days / 364
-            if rng.random() < self.active_probability(profile.rhythm, day, trajectory, progress):
-                users = max(1, int(seats * intensity * adoption * rng.uniform(0.5, 1.0)))
-                for i, key in enumerate(used):
+            progress = max(0.0, (day - self.year_ago).days / 364)
+            # 1 until the churner's fade starts, then down towards 0 on its churn date.
+            fade = 1.0
+            if warns:
+                fade = min(1.0, max(0.0, (account.churned_on - day).days / profile.warning_days))
+            chance = self.active_probability(profile.rhythm, day, trajectory, progress)
+            if profile.churn_signal in ("frequency", "terms"):
+                chance *= 0.1 + 0.9 * fade if profile.churn_signal == "frequency" else (1.0 if fade >= 1 else 0.12)
+            elif profile.churn_signal == "breadth":
+                chance *= 0.6 + 0.4 * fade
+            if rng.random() < chance:
+                people = seats * intensity * adoption * (0.15 + 0.85 * fade if profile.churn_signal == "seats" else 1)
+                users = max(1, int(people * rng.uniform(0.5, 1.0)))
+                breadth = len(used) if profile.churn_signal != "breadth" else max(1, round(len(used) * fade))
+                for i, key in enumerate(used[:breadth]):
                     if i and rng.random() < 0.45:
                         continue
                     events = max(1, int(rng.expovariate(1 / (users * (1.5 if i == 0 else 0.6)))))
@@ -249,8 +303,10 @@ class DemoGenerator:
         rng = self.rng
         center = {"healthy": 8.6, "declining": 6.5, "struggling": 4.5, "churned": 4}[trajectory]
         answers = {}
-        for _ in range(rng.randint(0, 4)):
-            day = self.today - timedelta(days=rng.randint(0, 360))
+        for _ in range(rng.randint(0, 6)):
+            day = self.today - timedelta(days=rng.randint(0, USAGE_DAYS - 1))
+            if account.start_date and day < account.start_date:
+                continue
             if account.churned_on and day >= account.churned_on:
                 continue
             answers[day] = NpsResponse(
@@ -286,28 +342,31 @@ class DemoGenerator:
             previous = value
         return changes
 
-    def _drivers(self, account, profile, features):
-        """What the customer says works: mostly features of its vertical (used or not), sometimes any."""
+    def _drivers(self, account, profile, features, csms):
+        """What the customer says works: mostly features of its vertical (used or not), sometimes any;
+        recorded on different days (after the account started, before it churned), mostly by its
+        owner, sometimes by a colleague who covered a call."""
         rng = self.rng
         if rng.random() > 0.45:
             return []
         pool = profile.features if rng.random() < 0.7 else tuple(FEATURES)
         keys = rng.sample(pool, rng.randint(1, 2))
-        notes = {
-            "reminders": "Says reminders cut no-shows in half.",
-            "crm_sync": "Their VP Sales says CRM sync is why they bought.",
-            "video_rooms": "Wants everything in one link.",
-            "analytics": "Leadership reviews the analytics monthly.",
-        }
-        return [
-            StatedDriver(
-                account=account,
-                feature=features[k],
-                note=notes.get(k, "Mentioned on the last call."),
-                recorded_by=account.owner,
+        first = max(account.start_date or self.start, self.start)
+        last = min(self.today, account.churned_on or self.today)
+        drivers = []
+        for k in keys:
+            day = first + timedelta(days=rng.randint(0, max(0, (last - first).days)))
+            when = timezone.make_aware(datetime.combine(day, time(rng.randint(8, 17), rng.choice([0, 15, 30, 45]))))
+            drivers.append(
+                StatedDriver(
+                    account=account,
+                    feature=features[k],
+                    note=rng.choice(DRIVER_NOTES.get(k, ["Mentioned on the last call."])),
+                    recorded_by=account.owner if rng.random() < 0.75 else rng.choice(csms),
+                    recorded_at=when,
+                )
             )
-            for k in keys
-        ]
+        return drivers
 
 
 class DemoDataExists(Exception):

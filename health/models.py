@@ -80,7 +80,7 @@ class Measure(models.Model):
         ordering = ["scorecard", "position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.scorecard}: {self.metric}"
+        return f"{self.scorecard}: {self.get_metric_display()}"
 
     def clean(self):
         errors = {}

@@ -30,8 +30,16 @@ FULL_PAGES = [
 ]
 
 
-def logged_in(browser, user: str, height: int = 900):
-    page = browser.new_page(viewport={"width": 1360, "height": height})
+# Phones (390 px wide): the folded menu, tables scrolling inside their card.
+PHONE_PAGES = [
+    ("csm", "/", "phone-home-csm.png"),
+    ("csm", "/accounts/", "phone-accounts.png"),
+    ("leader", "/", "phone-home-leader.png"),
+]
+
+
+def logged_in(browser, user: str, height: int = 900, width: int = 1360):
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(f"{BASE}/login/")
     page.fill("#id_username", user)
     page.fill("#id_password", "demo")
@@ -65,9 +73,27 @@ def main() -> None:
                 page.wait_for_selector("#heatmap-chart .main-svg")
                 page.screenshot(path=OUT / "account.png", full_page=True)
             page.close()
+        phone_pages(browser)
         rule_builder_pages(browser)
         admin_pages(browser)
         browser.close()
+
+
+def phone_pages(browser) -> None:
+    for user in sorted({u for u, _, _ in PHONE_PAGES}):
+        page = logged_in(browser, user, height=844, width=390)
+        for who, path, name in PHONE_PAGES:
+            if who == user:
+                page.goto(BASE + path)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=OUT / name, full_page=False)
+        if user == "csm":
+            page.goto(f"{BASE}/risk/")
+            page.click("#risk-list tbody tr:first-child a")
+            page.wait_for_selector("#trend-chart .main-svg")
+            page.click("#nav-toggle")  # the folded menu, open
+            page.screenshot(path=OUT / "phone-account.png", full_page=False)
+        page.close()
 
 
 def build_rule(page) -> None:

@@ -217,20 +217,54 @@ def _check_scalar(spec: FieldSpec, value, where: str) -> list[str]:
     return []
 
 
+VALUE_LABELS = {
+    "health_band": {"healthy": "Healthy", "neutral": "Neutral", "at_risk": "At risk", "unknown": "Unknown"},
+    "persona": {"executive": "Executive", "manager": "Manager", "individual_contributor": "Individual contributor"},
+}
+
+
+def _words(field: str, value) -> str:
+    if isinstance(value, list):
+        items = [_words(field, v) for v in value]
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+    if isinstance(value, str):
+        return VALUE_LABELS.get(field, {}).get(value.lower(), value)
+    if field == "arr" and isinstance(value, int | float):
+        return f"${value:,.0f}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def describe_rule(rule, depth: int = 0) -> str:
-    """A rule as readable text, e.g. "vertical = 'Education' and health_band = 'at_risk'"."""
+    """A rule in plain words, e.g. "Health band is At risk and days to renewal is 0–90"."""
+    text = _describe(rule, depth)
+    return text[:1].upper() + text[1:] if depth == 0 else text
+
+
+def _describe(rule, depth: int) -> str:
     if "all" in rule or "any" in rule:
         key = "all" if "all" in rule else "any"
-        joined = f" {'and' if key == 'all' else 'or'} ".join(describe_rule(r, depth + 1) for r in rule[key])
+        joined = f" {'and' if key == 'all' else 'or'} ".join(_describe(r, depth + 1) for r in rule[key])
         return f"({joined})" if depth and len(rule[key]) > 1 else joined
     if "not" in rule:
-        return f"not {describe_rule(rule['not'], depth + 1)}"
-    symbols = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "in", "not_in": "not in"}
+        return f"not ({_describe(rule['not'], depth + 1)})"
     field, op, value = rule["field"], rule["op"], rule.get("value")
+    spec = FIELDS.get(field)
+    label = spec.label if spec and spec.label else field.replace("_", " ").capitalize()
+    if depth:
+        label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+    if field == "use_case":
+        verbs = {"eq": "runs", "in": "runs", "ne": "runs none of", "not_in": "runs none of"}
+        if op == "is_null":
+            return "runs no use case"
+        if op == "not_null":
+            return "runs at least one use case"
+        return f"{verbs[op]} {_words(field, value)}"
     if op == "is_null":
-        return f"{field} is empty"
+        return f"{label} is empty"
     if op == "not_null":
-        return f"{field} is set"
+        return f"{label} is set"
     if op == "between":
-        return f"{field} between {value[0]} and {value[1]}"
-    return f"{field} {symbols[op]} {value!r}"
+        return f"{label} is {_words(field, value[0])}–{_words(field, value[1])}"
+    words = {"eq": "is", "ne": "is not", "gt": "is above", "gte": "is at least", "lt": "is below", "lte": "is at most",
+             "in": "is", "not_in": "is not"}  # fmt: skip
+    return f"{label} {words[op]} {_words(field, value)}"

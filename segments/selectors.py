@@ -16,7 +16,7 @@ from journeys.models import Stage
 from people.models import User
 from segments.compiler import compile_rule
 from segments.models import Segment, SegmentDay, SegmentMembership, TouchModelDay
-from segments.rules import BANDS, FIELDS, OPS_BY_KIND, PERSONAS, validate_rule
+from segments.rules import BANDS, FIELDS, OPS_BY_KIND, PERSONAS, VALUE_LABELS, validate_rule
 
 
 def memberships_on(day: date) -> QuerySet[SegmentMembership]:
@@ -93,6 +93,7 @@ def rule_builder_options() -> dict:
         "fields": [{"name": f.name, "label": f.label or f.name, "kind": f.kind} for f in FIELDS.values()],
         "ops_by_kind": {kind: list(ops) for kind, ops in OPS_BY_KIND.items()},
         "values": values,
+        "value_labels": VALUE_LABELS,
     }
 
 

@@ -137,7 +137,7 @@ def test_risk_lists_at_risk_and_slipping_by_arr(client_for, leader, csm):
     assert table.index(made["slipping"].name) < table.index(made["at_risk"].name)  # ARR desc
     assert made["steady"].name not in table and made["dropped"].name not in table
     assert 'id="risk-arr" style="color:var(--at_risk)">$120,000<' in body
-    assert "(-20)" in table  # 80 → 60
+    assert "(−20)" in table  # 80 → 60
 
 
 def test_risk_filters_and_htmx_partial(client_for, csm):
@@ -212,11 +212,13 @@ def test_query_count_does_not_grow_with_accounts(request, client_for, csm, path,
 def test_query_counts_are_pinned(client_for, csm, leader, django_assert_num_queries):
     book(csm, rows=3)
     as_csm, as_leader = client_for(csm), client_for(leader)
-    # session + user + groups, latest date, the book, at risk, drops, say vs do.
-    with django_assert_num_queries(8):
+    # session + user + groups, latest date, the book, at risk, drops, overdue renewals, say vs do.
+    with django_assert_num_queries(9):
         as_csm.get("/")
-    # + revenue by vertical (the day's VerticalDay rollup), concentration, risk totals; minus the CSM blocks.
-    with django_assert_num_queries(7):
+    # + revenue by vertical (the day's VerticalDay rollup), concentration, risk totals; minus the CSM
+    # blocks; + the trend against 30/90 days (the rollup's days, then their totals), renewals by band,
+    # where to look first, retention (the day's RevenueDay).
+    with django_assert_num_queries(12):
         as_leader.get("/")
     # + filter choices (verticals, owners, segments), totals, the page.
     with django_assert_num_queries(9):

@@ -110,7 +110,7 @@ def test_treemap_leaves():
 
 def test_page_shows_formulas_and_charts(client_for, leader, history):
     body = client_for(leader).get("/revenue/").content.decode()
-    assert "<strong>NRR</strong> = their ARR on June 30, 2026 ÷ their ARR on June 30, 2025" in body
+    assert "<strong>NRR</strong> = their ARR on 2026-06-30 ÷ their ARR on 2025-06-30" in body
     for chart in ("trend-chart", "retention-chart", "pareto-chart", "treemap-chart"):
         assert f'id="{chart}"' in body
     assert "62.5%" in body and "50.0%" in body

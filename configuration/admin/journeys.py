@@ -8,7 +8,8 @@ from journeys.models import Journey, Stage
 
 class FeatureChoices(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.key} ({obj.name})" if obj.name and obj.name.lower() != obj.key.replace("_", " ").lower() else obj.key
+        # The name people know (the key is what the rules document and the imports use).
+        return obj.name or obj.key
 
 
 class StageForm(forms.ModelForm):

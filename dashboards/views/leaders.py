@@ -126,7 +126,7 @@ def vertical_detail(request, slug: str):
         "matrix_limits": {"top": selectors.RISK_MATRIX_TOP, "at_risk": selectors.RISK_MATRIX_AT_RISK},
         "funnels": funnels,
         "adoption": adoption,
-        "adoption_figure": charts.adoption_figure(adoption),
+        "adoption_figure": charts.adoption_figure(adoption, {b: summary["mix"][b] for b in ("healthy", "at_risk")}),
         "history": history,
         "history_figure": charts.vertical_history_figure(history),
         "suggestions": vertical_suggestions(vertical, day, limit=10),

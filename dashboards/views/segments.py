@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.paginators import PAGE_SIZE
+from dashboards.account_list import with_member_health
 from dashboards.exports import csv_download, export_csv_lines
 from health.selectors import results_day
 from segments.charts import members_over_time_figure, segment_flow_figure
@@ -51,6 +52,7 @@ def segment_detail(request, slug: str):
         .select_related("account__vertical", "account__owner")
         .order_by("-account__arr", "account__name")
     )
+    stays = with_member_health(stays, results_day())
     figures = segment_day_figures(segment, day)  # stored with the day's results, when there are some
     paginator = Paginator(stays, PAGE_SIZE)
     if figures is not None:

@@ -336,6 +336,9 @@
     if (NO_VALUE_OPS.indexOf(op) >= 0) return box;
     var set = function (value) { cond.value = value; self.write(); };
     var known = spec ? this.config.values[spec.name] : null;
+    // Fixed values (bands, personas) are shown by their label; the rule keeps the key.
+    var labels = (spec && this.config.value_labels && this.config.value_labels[spec.name]) || {};
+    function labelOf(v) { return labels[String(v).toLowerCase()] || String(v); }
     var isNumber = spec && spec.kind === "number";
 
     if (!spec || (Array.isArray(cond.value) && LIST_OPS.indexOf(op) < 0 && op !== "between")) {
@@ -394,7 +397,7 @@
       var multi = el("select", { className: "rb-value-multi", multiple: "multiple", "aria-label": "Values",
         size: String(Math.min(Math.max(values.length, 2), 6)) });
       values.forEach(function (v) {
-        var option = el("option", { value: String(v), text: String(v) });
+        var option = el("option", { value: String(v), text: labelOf(v) });
         option.selected = current.some(function (c) { return String(c).toLowerCase() === String(v).toLowerCase(); });
         multi.appendChild(option);
       });
@@ -414,7 +417,7 @@
     }
     var single = el("select", { className: "rb-value-select", "aria-label": "Value" },
       [el("option", { value: "", text: "— pick a value —" })]);
-    values.forEach(function (v) { single.appendChild(el("option", { value: String(v), text: String(v) })); });
+    values.forEach(function (v) { single.appendChild(el("option", { value: String(v), text: labelOf(v) })); });
     var match = values.filter(function (v) { return current.length && String(v).toLowerCase() === String(current[0]).toLowerCase(); });
     single.value = match.length ? String(match[0]) : "";
     single.addEventListener("change", function () { set(single.value === "" ? null : single.value); });

@@ -8,8 +8,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_csm_logs_in_filters_and_opens_an_account_with_chart(page, live_server, login, csm, console_errors):
-    lincoln = AccountFactory(name="Lincoln High")
-    AccountFactory(name="Acme Sales")
+    # A CSM's list opens on their own accounts ("My accounts").
+    lincoln = AccountFactory(name="Lincoln High", owner=csm)
+    AccountFactory(name="Acme Sales", owner=csm)
+    AccountFactory(name="Someone Else's")
 
     for offset in range(5):
         UsageFactory(account=lincoln, date=dt.date.today() - dt.timedelta(days=offset * 3), events=4)

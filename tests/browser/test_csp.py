@@ -5,8 +5,8 @@ HTMX) and the Swagger UI docs."""
 
 import pytest
 
-from health.models import RecomputeRun
 from journeys.models import Journey
+from pipeline.models import RecomputeRun
 from tests.browser.test_every_page import demo, pages  # noqa: F401 - demo is a fixture
 from tests.factories import UserFactory
 
