@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory, write_rollups
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -11,6 +11,7 @@ def test_leader_sees_the_charts_drawn(page, live_server, login, leader, console_
     for name, band in (("Education", "at_risk"), ("Tech Sales", "healthy")):
         account = AccountFactory(vertical=VerticalFactory(name=name), arr=5000)
         HealthScoreFactory(account=account, as_of=dt.date(2026, 6, 30), score=50, band=band)
+    write_rollups()  # as publish does after the day's results
     login("leader")
     page.goto(f"{live_server.url}/verticals/")
     page.wait_for_selector("#mix-chart .main-svg")

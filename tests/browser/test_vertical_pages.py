@@ -5,10 +5,9 @@ import datetime as dt
 import pytest
 
 from accounts.models import ArrChange
-from dashboards.services import vertical_days_rollup
 from health.models import AccountMetrics
 from journeys.models import Journey, Stage
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory, write_rollups
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
@@ -26,7 +25,7 @@ def world():
         HealthScoreFactory(account=a, as_of=D, score=score, band=band)
         AccountMetrics.objects.create(account=a, as_of=D, journey_stage=stages[i % 2])
         accounts.append(a)
-    vertical_days_rollup(start=D)
+    write_rollups()  # as publish does after the day's results
     return accounts
 
 
