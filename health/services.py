@@ -187,6 +187,8 @@ def recompute_publish(*, run_id: int, rows: list | None = None) -> RecomputeRun:
         health_scores_mark_slipping(day=as_of)
         health_scores_mark_slipping(day=as_of + timedelta(days=SLIPPING_DAYS))
         segments = segments_recompute(as_of=as_of)
+        from plays.services import plays_fire  # noqa: PLC0415 - the pipeline app will own this call
+        plays_fire(day=as_of)
         segment_days_write(day=as_of)
         vertical_days_rollup(start=as_of)
         revenue_day_write(day=as_of)

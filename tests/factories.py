@@ -7,7 +7,9 @@ import factory
 from django.contrib.auth.models import Group
 
 from accounts.models import Account, AccountUseCase, Feature, UsageDaily, UseCase, Vertical
+from configuration.services import config_apply
 from people.models import User
+from plays.models import Play, Task, TimelineNote
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -86,3 +88,30 @@ class UsageFactory(factory.django.DjangoModelFactory):
 
 def usage(account, feature, day, events=1, active_users=1):
     return UsageDaily.objects.create(account=account, feature=feature, date=day, events=events, active_users=active_users)
+
+
+def play_apply(name="Play", trigger=None, **fields):
+    """A play written through config_apply (the document's validation), returned from the database."""
+    item = {"name": name, "trigger": trigger or {"type": "driver_unused"},
+            "task": {"title": "Call {account.name}: {trigger.reason}", "assignee": "owner", "due_in_days": 3}, **fields}  # fmt: skip
+    config_apply(document={"version": 1, "plays": [item]})
+    return Play.objects.get(name=name)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    account = factory.SubFactory(AccountFactory)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    due_date = dt.date(2026, 7, 3)
+
+
+class NoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimelineNote
+
+    account = factory.SubFactory(AccountFactory)
+    kind = "call"
+    date = dt.date(2026, 6, 30)
+    text = factory.Sequence(lambda n: f"Talked to the customer ({n})")
