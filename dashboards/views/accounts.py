@@ -20,6 +20,7 @@ from dashboards.exports import csv_download, export_csv_lines
 from health.explain import score_change
 from health.metrics_catalog import METRICS
 from health.selectors import results_day
+from plays import views as plays_views
 from segments.models import TouchModel
 
 PAGE_SIZE = 50
@@ -113,6 +114,7 @@ def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int
         "heatmap_figure": charts.usage_heatmap_figure(heatmap) if heatmap["features"] else None,
         "nps": nps,
         "nps_figure": charts.nps_figure(nps) if nps else None,
+        **plays_views.account_context(request, account),
     }
     return render(request, "accounts/account_detail.html", context, status=status)
 
