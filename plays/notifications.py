@@ -6,11 +6,11 @@ for a failure of the channel (that is the attempt's error). Retrying is the Cele
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import apprise
 from django.conf import settings
@@ -64,16 +64,21 @@ def _webhook(payload: dict, *, key: str, secret: str) -> Attempt:
     headers = {"Content-Type": "application/json", "User-Agent": "CS-Portal-Webhooks/1", "Idempotency-Key": key}
     if secret:
         headers[SIGNATURE_HEADER] = signature(body, secret)
-    request = urllib.request.Request(payload["url"], data=body, headers=headers, method="POST")
+    url = urlsplit(payload["url"])
+    # http.client, not urllib: headers go out as written, and a redirect is not followed (a 3xx is a failure).
+    connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(url.hostname, url.port, timeout=settings.PLAYS_WEBHOOK_TIMEOUT)
     try:
-        with urllib.request.urlopen(request, timeout=settings.PLAYS_WEBHOOK_TIMEOUT) as response:  # noqa: S310 - admins set the URL
-            code = response.status
-    except urllib.error.HTTPError as exc:
-        return Attempt(ok=False, status_code=exc.code, error=f"HTTP {exc.code} {exc.reason}")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Attempt(ok=False, error=f"no answer: {reason}"[:2000])
-    return Attempt(ok=200 <= code < 300, status_code=code, error="" if 200 <= code < 300 else f"HTTP {code}")
+        connection.request("POST", (url.path or "/") + (f"?{url.query}" if url.query else ""), body=body, headers=headers)
+        response = connection.getresponse()
+        code, reason = response.status, response.reason
+        response.read(65536)
+    except (OSError, http.client.HTTPException) as exc:
+        return Attempt(ok=False, error=f"no answer: {exc.__class__.__name__}: {exc}"[:2000])
+    finally:
+        connection.close()
+    ok = 200 <= code < 300
+    return Attempt(ok=ok, status_code=code, error="" if ok else f"HTTP {code} {reason}")
 
 
 def _apprise(url: str, payload: dict) -> Attempt:

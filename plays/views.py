@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Account
 from people import roles
 from plays import selectors, services
-from plays.forms import DueForm, NoteForm, ReassignForm, SnoozeForm, TaskFilterForm, TaskForm
+from plays.forms import DueForm, NoteForm, ReassignForm, SnoozeForm, TaskFilterForm, TaskForm, team_members
 from plays.models import Play, Task
 
 PAGE_SIZE = 50
@@ -60,7 +60,7 @@ def task_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "today": timezone.localdate(),
-               "plays": Play.objects.order_by("name").values_list("name", flat=True), "members": ReassignForm().fields["assignee"].queryset}  # fmt: skip
+               "plays": Play.objects.order_by("name").values_list("name", flat=True), "members": team_members()}  # fmt: skip
     if roles.is_leader_or_admin(request.user) and not request.htmx:
         context["summary"] = selectors.tasks_summary(timezone.localdate())
     template = "plays/partials/task_table.html" if request.htmx else "plays/task_list.html"
@@ -199,7 +199,7 @@ def account_context(request, account: Account) -> dict:
         "open_tasks": tasks,
         "task_form": TaskForm(),
         "note_form": NoteForm(),
-        "reassign_form": ReassignForm(),
+        "members": list(team_members()),
         "timeline": timeline_page(account, 1),
         "today": timezone.localdate(),
     }

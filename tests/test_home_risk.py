@@ -204,8 +204,8 @@ def test_query_count_does_not_grow_with_accounts(request, client_for, csm, path,
 def test_query_counts_are_pinned(client_for, csm, leader, django_assert_num_queries):
     book(csm, rows=3)
     as_csm, as_leader = client_for(csm), client_for(leader)
-    # session + user + groups, latest date, the book, at risk, drops, say vs do.
-    with django_assert_num_queries(8):
+    # session + user + groups, latest date, the book, at risk, drops, say vs do, my tasks.
+    with django_assert_num_queries(9):
         as_csm.get("/")
     # + revenue by vertical (the day's VerticalDay rollup, none here, then 1 live), concentration, risk
     # totals; minus the CSM blocks.

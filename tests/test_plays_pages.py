@@ -176,7 +176,7 @@ def test_timeline_is_paged_with_htmx(client_for, csm):
         NoteFactory(account=account, date=dt.date(2026, 1, 1) + dt.timedelta(days=n), text=f"note {n}")
     client = client_for(csm)
     body = client.get(reverse("accounts:detail", args=[account.pk])).content.decode()
-    assert "note 24" in body and "note 4<" not in body and "hx-get=\"/accounts/%d/timeline/?page=2\"" % account.pk in body
+    assert "note 24" in body and "note 4<" not in body and f"hx-get=\"/accounts/{account.pk}/timeline/?page=2\"" in body
     second = client.get(reverse("plays:timeline", args=[account.pk]), {"page": 2}, HTTP_HX_REQUEST="true").content.decode()
     assert "note 4" in second and "note 0" in second and "note 5<" not in second and "Older" not in second
     assert client.get(reverse("plays:timeline", args=[account.pk])).status_code == 400  # not HTMX: part of the page

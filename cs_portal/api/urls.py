@@ -8,6 +8,7 @@ from accounts import api_ingest
 from configuration import api as config_api
 from dashboards import api as dashboards_api
 from health import api as health_api
+from plays import api as plays_api
 
 router = DefaultRouter()
 router.register("verticals", config_api.VerticalViewSet)
@@ -19,6 +20,10 @@ router.register("segments", config_api.SegmentViewSet, basename="segment")
 router.register("scorecards", config_api.ScorecardViewSet, basename="scorecard")
 router.register("journeys", config_api.JourneyViewSet, basename="journey")
 router.register("recompute", health_api.RecomputeViewSet, basename="recompute")
+router.register("tasks", plays_api.TaskViewSet, basename="task")
+router.register("notes", plays_api.NoteViewSet, basename="note")
+router.register("firings", plays_api.FiringViewSet, basename="firing")
+router.register("plays", config_api.PlayViewSet, basename="play")
 
 urlpatterns = [
     path("v1/accounts/bulk/", api_ingest.AccountBulkUpsertView.as_view(), name="api-accounts-bulk"),
