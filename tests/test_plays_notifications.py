@@ -23,9 +23,10 @@ from plays import services
 from plays.models import Delivery, DeliveryAttempt, PlayFiring, Task
 from plays.notifications import SIGNATURE_HEADER
 from plays.services import plays_fire
+from plays.tasks import deliver
 from tests.factories import AccountFactory, UserFactory, VerticalFactory, play_apply
 from tests.receivers import Receiver
-from tests.test_worker import BROKER, worker  # noqa: F401 - the real-worker fixture
+from tests.test_worker import BROKER, ROOT, worker  # noqa: F401 - the real-worker fixture
 
 D = dt.date(2026, 6, 30)
 SECRET = "a-long-webhook-secret"
@@ -204,12 +205,16 @@ def test_a_real_celery_worker_on_redis_delivers(worker):  # noqa: F811 - the fix
     dropping_accounts(n=3)
     with Receiver(codes=(500, 200, 200, 200)) as receiver:
         play_apply("Drop", {"type": "score_dropped", "points": 20}, webhook={"url": receiver.url, "secret": SECRET})
-        celery_app.pool.force_close_all()  # publish to the test broker, not a pool opened earlier
-        plays_fire(day=D, notify=True)  # outside a test transaction: on_commit runs at once
+        # Publish to the test broker explicitly (as tests/test_worker.py does): a producer pool an
+        # earlier test opened may still point at the in-memory broker.
+        with celery_app.connection_for_write(BROKER) as conn, conn.Producer() as producer:
+            to_redis = mock.patch("plays.tasks.deliver.delay", lambda pk: deliver.apply_async((pk,), producer=producer))
+            with to_redis:
+                plays_fire(day=D, notify=True)  # outside a test transaction: on_commit runs at once
         receiver.wait_for(4, timeout=60)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and Delivery.objects.exclude(status="delivered").exists():
             time.sleep(0.2)
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered"] * 3
     assert DeliveryAttempt.objects.count() == 4  # one retried after the 500
-    assert BROKER.startswith("redis://")
+    assert "plays.tasks.deliver" in (ROOT / "tests" / ".worker.log").read_text()
