@@ -151,7 +151,7 @@ class NoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def perform_create(self, serializer):
         data = serializer.validated_data
         try:
-            serializer.instance = services.note_create(account=data["account"], kind=data["kind"], text=data["text"],
+            serializer.instance = services.note_create(account=data["account"], kind=data.get("kind", "note"), text=data["text"],
                                                        author=self.request.user, day=data.get("date"))  # fmt: skip
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None

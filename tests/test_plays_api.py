@@ -85,3 +85,9 @@ def test_plays_are_written_by_admins_through_document_validation(cs_admin):
     assert "very-secret-value" not in str(client.get("/api/v1/plays/").json())
     patched = client.patch(f"/api/v1/plays/{body['id']}/", {"cooldown_days": 14}, format="json")
     assert patched.status_code == 200 and patched.json()["cooldown_days"] == 14
+
+
+def test_a_note_without_a_kind_is_a_note(api):
+    AccountFactory(external_id="A1")
+    response = api.post("/api/v1/notes/", {"account": "A1", "text": "0"}, format="multipart")
+    assert response.status_code == 201 and response.json()["kind"] == "note"
