@@ -26,6 +26,7 @@ from health.models import Scorecard
 from health.selectors import results_day
 from journeys.models import Journey
 from people.api_auth import IsAdminOrReadOnly
+from plays.models import Play
 from segments.models import Segment
 from segments.selectors import memberships_on
 
@@ -272,6 +273,44 @@ class JourneyDoc(serializers.Serializer):
     vertical = serializers.CharField()
     use_case = serializers.CharField()
     stages = StageDoc(many=True)
+
+
+class PlayTaskDoc(serializers.Serializer):
+    title = serializers.CharField()
+    body = serializers.CharField(required=False, allow_blank=True)
+    assignee = serializers.CharField(required=False, help_text="owner, user:<email> or group:<group name>")
+    due_in_days = serializers.IntegerField(required=False)
+    priority = serializers.CharField(required=False)
+
+
+class PlayWebhookDoc(serializers.Serializer):
+    url = serializers.CharField()
+    secret = serializers.CharField(help_text="read back as '********<fingerprint>'; sending that back keeps the stored secret")
+
+
+class PlayDoc(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField()
+    active = serializers.BooleanField(required=False)
+    trigger = serializers.JSONField(help_text='e.g. {"type": "segment_entered", "segment": "Education at risk"}')
+    condition = serializers.JSONField(required=False, allow_null=True)
+    cooldown_days = serializers.IntegerField(required=False)
+    task = PlayTaskDoc(required=False, allow_null=True)
+    notify = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+    webhook = PlayWebhookDoc(required=False, allow_null=True)
+
+
+class PlayViewSet(DocumentItemViewSet):
+    """Plays (SPEC §9): read for the team; written by CS Admins through the config document's validation."""
+
+    kind = "plays"
+    serializer_class = PlayDoc
+    identity = ("name",)
+    as_dict = staticmethod(services._play_dict)
+    queryset = Play.objects.order_by("name")
+
+    def lookup_saved(self, item):
+        return Play.objects.get(name__iexact=item["name"].strip())
 
 
 class SegmentViewSet(DocumentItemViewSet):

@@ -45,6 +45,8 @@ def _fmt(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')}: {_fmt(v)}" for k, v in value.items()) or "—"
     return str(value)
 
 
@@ -75,7 +77,7 @@ def diff_lines(kind: str, before: dict | None, after: dict | None) -> list[tuple
                     what = f"measure {label or item['metric']}" if key == "measures" else f"stage {item['name']}"
                     lines.append((what, "—", words) if before is None else (what, words, "—"))
             else:
-                shown = (describe_rule(value) if value else "—") if key == "rule" else _fmt(value)
+                shown = (describe_rule(value) if value else "—") if key in ("rule", "condition") else _fmt(value)
                 what = key.replace("_", " ")
                 lines.append((what, "—", shown) if before is None else (what, shown, "—"))
         return lines
@@ -88,8 +90,8 @@ def diff_lines(kind: str, before: dict | None, after: dict | None) -> list[tuple
             lines.extend(_list_diff("measure", old, new, "metric", _measure_words))
         elif key == "stages":
             lines.extend(_list_diff("stage", old, new, "name", _stage_words))
-        elif key == "rule":
-            lines.append(("rule", describe_rule(old) if old else "—", describe_rule(new) if new else "—"))
+        elif key in ("rule", "condition"):
+            lines.append((key, describe_rule(old) if old else "—", describe_rule(new) if new else "—"))
         else:
             lines.append((key.replace("_", " "), _fmt(old), _fmt(new)))
     return lines

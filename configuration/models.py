@@ -15,6 +15,7 @@ class AuditEntry(models.Model):
         SCORECARDS = "scorecards", "Scorecard"
         SEGMENTS = "segments", "Segment"
         JOURNEYS = "journeys", "Journey"
+        PLAYS = "plays", "Play"
 
     class Action(models.TextChoices):
         CREATED = "created", "Created"

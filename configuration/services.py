@@ -29,6 +29,8 @@ from configuration.validation import KINDS, validate_document
 from core.errors import Problem
 from health.models import DEFAULT_AT_RISK_BELOW, DEFAULT_HEALTHY_AT, Measure, Scorecard
 from journeys.models import Journey, Stage
+from plays import secrets as play_secrets
+from plays.models import Play
 from segments.models import Segment
 
 
@@ -136,6 +138,21 @@ def _journey_dict(j: Journey) -> dict:
     }
 
 
+def _play_dict(p: Play) -> dict:
+    """A play in the document form; secrets masked (plays.secrets)."""
+    return {
+        "name": p.name,
+        "active": p.active,
+        "trigger": dict(p.trigger),
+        "condition": p.condition,
+        "cooldown_days": p.cooldown_days,
+        "task": {"title": p.task_title, "body": p.task_body, "assignee": p.task_assignee,
+                 "due_in_days": p.task_due_in_days, "priority": p.task_priority} if p.creates_task else None,
+        "notify": [play_secrets.mask_channel(c) for c in p.notify or []],
+        "webhook": {"url": p.webhook_url, "secret": play_secrets.mask_secret(p.webhook_secret)} if p.webhook_url else None,
+    }  # fmt: skip
+
+
 def config_export() -> dict:
     """The whole configuration, in the order and form `config_apply` reads back unchanged."""
     return {
@@ -157,6 +174,7 @@ def config_export() -> dict:
             .prefetch_related("stages__features")
             .order_by("vertical__name", "use_case__name")
         ],
+        "plays": [_play_dict(p) for p in Play.objects.order_by("name")],
     }
 
 
@@ -217,6 +235,7 @@ class _Applier:
         self._upsert_scorecards()
         self._upsert_segments()
         self._upsert_journeys()
+        self._upsert_plays()
 
     def _track(self, kind: str, name: str, before: dict | None, after: dict) -> bool:
         """Notes the outcome; True when the object must be written."""
@@ -383,6 +402,48 @@ class _Applier:
             Stage.objects.filter(pk__in=[st.pk for st in old.values()]).delete()
             self._audit("journeys", journey, label, before, after)
 
+    def _upsert_plays(self) -> None:
+        existing = {p.name.lower(): p for p in Play.objects.all()}
+        for item in self.items("plays"):
+            name = item["name"].strip()
+            play = existing.get(name.lower())
+            trigger = {k: (v.strip() if isinstance(v, str) else v) for k, v in item["trigger"].items()}
+            if trigger.get("type") == "band_became":
+                trigger["band"] = trigger["band"].lower()
+            task = item.get("task")
+            if task is not None:
+                task = {"title": task["title"], "body": task.get("body", ""), "assignee": task.get("assignee", "owner").strip(),
+                        "due_in_days": task.get("due_in_days", 3), "priority": task.get("priority", "normal")}  # fmt: skip
+            stored_channels = play.notify if play else []
+            channels = list(dict.fromkeys(play_secrets.unmask_channel(c.strip(), stored_channels) for c in item.get("notify") or []))
+            webhook = item.get("webhook")
+            secret = ""
+            if webhook is not None:
+                secret = play.webhook_secret if play_secrets.is_masked(webhook["secret"]) else webhook["secret"]
+            after = {
+                "name": name,
+                "active": item.get("active", True),
+                "trigger": trigger,
+                "condition": item.get("condition"),
+                "cooldown_days": item.get("cooldown_days", 0),
+                "task": task,
+                "notify": [play_secrets.mask_channel(c) for c in channels],
+                "webhook": {"url": webhook["url"].strip(), "secret": play_secrets.mask_secret(secret)} if webhook else None,
+            }
+            before = _play_dict(play) if play else None
+            if not self._track("plays", name, before, after):
+                continue
+            play = play or Play()
+            play.name, play.active, play.trigger, play.condition = name, after["active"], trigger, after["condition"]
+            play.cooldown_days, play.creates_task, play.notify = after["cooldown_days"], task is not None, channels
+            if task is not None:
+                play.task_title, play.task_body, play.task_assignee = task["title"], task["body"], task["assignee"]
+                play.task_due_in_days, play.task_priority = task["due_in_days"], task["priority"]
+            play.webhook_url, play.webhook_secret = (webhook["url"].strip(), secret) if webhook else ("", "")
+            play.save()
+            existing[name.lower()] = play
+            self._audit("plays", play, name, before, after)
+
     def _prune(self) -> None:
         def names(kind: str, key: str = "name") -> set[str]:
             return {o[key].strip().lower() for o in self.items(kind)}
@@ -402,6 +463,7 @@ class _Applier:
             key=lambda j: (j.vertical.name.lower(), j.use_case.name.lower()),
             label=_label,
         )
+        drop(Play.objects.all(), "plays", names("plays"))
         drop(Segment.objects.all(), "segments", names("segments"))
         drop(Scorecard.objects.all(), "scorecards", names("scorecards"))
         drop(Tier.objects.all(), "tiers", names("tiers"))
@@ -427,6 +489,7 @@ SNAPSHOTS = {
         lambda: Journey.objects.select_related("vertical", "use_case").prefetch_related("stages__features"),
         _journey_dict,
     ),
+    "plays": (lambda: Play.objects.all(), _play_dict),
 }
 
 

@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from decimal import Decimal
 
+import apprise
+from django.contrib.auth.models import Group
 from django.db.models.functions import Lower
 from django.utils.text import slugify
 
@@ -19,8 +21,13 @@ from accounts.models import Account, AccountUseCase, Feature, StatedDriver, Tier
 from core.errors import Problem
 from health.metrics_catalog import METRICS
 from health.models import DEFAULT_AT_RISK_BELOW, DEFAULT_HEALTHY_AT, Scorecard
+from people.models import User
+from plays import secrets as play_secrets
+from plays.models import Play, Priority
+from plays.triggers import TRIGGER_PARAMS
+from plays.wording import unknown_placeholders
 from segments.models import Segment, TouchModel
-from segments.rules import describe_value, validate_rule
+from segments.rules import BANDS, describe_value, validate_rule
 
 NUMBER = "number"
 INTEGER = "integer"
@@ -29,6 +36,8 @@ BOOL = "boolean"
 LIST = "list"
 OBJECT = "object"
 OPTIONAL_TEXT = "text or null"
+OPTIONAL_OBJECT = "object or null"
+OPTIONAL_LIST = "list or null"
 
 # kind → {key: (type, required)}
 SHAPES: dict[str, dict[str, tuple[str, bool]]] = {
@@ -41,6 +50,7 @@ SHAPES: dict[str, dict[str, tuple[str, bool]]] = {
         "scorecards": (LIST, False),
         "segments": (LIST, False),
         "journeys": (LIST, False),
+        "plays": (LIST, False),
     },
     "verticals": {"name": (TEXT, True), "description": (TEXT, False)},
     "use_cases": {"name": (TEXT, True), "description": (TEXT, False)},
@@ -66,9 +76,27 @@ SHAPES: dict[str, dict[str, tuple[str, bool]]] = {
     },
     "journeys": {"vertical": (TEXT, True), "use_case": (TEXT, True), "stages": (LIST, True)},
     "stages": {"name": (TEXT, True), "features": (LIST, True), "min_events_90d": (INTEGER, False)},
+    "plays": {
+        "name": (TEXT, True),
+        "active": (BOOL, False),
+        "trigger": (OBJECT, True),
+        "condition": (OPTIONAL_OBJECT, False),
+        "cooldown_days": (INTEGER, False),
+        "task": (OPTIONAL_OBJECT, False),
+        "notify": (OPTIONAL_LIST, False),
+        "webhook": (OPTIONAL_OBJECT, False),
+    },
+    "play_task": {
+        "title": (TEXT, True),
+        "body": (TEXT, False),
+        "assignee": (TEXT, False),
+        "due_in_days": (INTEGER, False),
+        "priority": (TEXT, False),
+    },
+    "play_webhook": {"url": (TEXT, True), "secret": (TEXT, True)},
 }
 TOUCH_MODELS = tuple(TouchModel.values)
-KINDS = ("verticals", "use_cases", "features", "tiers", "scorecards", "segments", "journeys")
+KINDS = ("verticals", "use_cases", "features", "tiers", "scorecards", "segments", "journeys", "plays")
 
 # What the columns hold: longest text, and (digits, decimal places) of decimals, integer ranges.
 MAX_LENGTH = {
@@ -80,6 +108,11 @@ MAX_LENGTH = {
     ("scorecards", "name"): 120,
     ("segments", "name"): 120,
     ("stages", "name"): 120,
+    ("plays", "name"): 120,
+    ("play_task", "title"): 300,
+    ("play_task", "assignee"): 200,
+    ("play_webhook", "url"): 500,
+    ("play_webhook", "secret"): 200,
 }
 DECIMALS = {
     ("tiers", "min_arr"): (14, 2),
@@ -93,6 +126,8 @@ INT_RANGE = {
     ("scorecards", "at_risk_below"): (0, 100),
     ("segments", "priority"): (-(2**31), 2**31 - 1),
     ("stages", "min_events_90d"): (0, 2**31 - 1),
+    ("plays", "cooldown_days"): (0, 3650),
+    ("play_task", "due_in_days"): (0, 365),
 }
 FEATURE_KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
 
@@ -106,6 +141,10 @@ def _type_ok(value, expected: str) -> bool:
         return isinstance(value, str)
     if expected == OPTIONAL_TEXT:
         return value is None or isinstance(value, str)
+    if expected == OPTIONAL_OBJECT:
+        return value is None or isinstance(value, dict)
+    if expected == OPTIONAL_LIST:
+        return value is None or isinstance(value, list)
     if expected == BOOL:
         return isinstance(value, bool)
     if expected == LIST:
@@ -162,7 +201,7 @@ def check_shape(obj, kind: str, path: str, errors: list[str]) -> bool:
                 errors.append(Problem(f"{at(key)}", "required"))
                 ok = False
         elif not _type_ok(obj[key], expected):
-            article = "an" if expected in (INTEGER, OBJECT) else "a"
+            article = "an" if expected in (INTEGER, OBJECT, OPTIONAL_OBJECT) else "a"
             errors.append(Problem(f"{at(key)}", f"expected {article} {expected}, got {describe_value(obj[key])}"))
             ok = False
         else:
@@ -205,7 +244,7 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
     features = (set() if prune else _lower_names(Feature, "key")) | {_norm(o["key"]) for _, o in items["features"]}
 
     for kind, key in [("verticals", "name"), ("use_cases", "name"), ("features", "key"), ("tiers", "name"),
-                      ("scorecards", "name"), ("segments", "name")]:  # fmt: skip
+                      ("scorecards", "name"), ("segments", "name"), ("plays", "name")]:  # fmt: skip
         seen: dict[str, str] = {}
         for path, obj in items[kind]:
             name = _norm(obj[key])
@@ -223,6 +262,8 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
     _validate_scorecards(items["scorecards"], verticals, use_cases, prune, errors)
     _validate_segments(items["segments"], errors)
     _validate_journeys(items["journeys"], verticals, use_cases, features, errors)
+    segments = (set() if prune else _lower_names(Segment)) | {_norm(o["name"]) for _, o in items["segments"]}
+    _validate_plays(items["plays"], segments, errors)
     if prune:
         errors.extend(_prune_blockers(items))
     return errors
@@ -387,3 +428,97 @@ def _prune_blockers(items) -> list[str]:
                     Problem("features", f"cannot prune '{feature.key}': usage or stated drivers refer to it (add it back to the document)")
                 )
     return errors
+
+
+def _validate_trigger(trigger: dict, segments: set[str], path: str, errors: list[str]) -> None:
+    kind = trigger.get("type")
+    if kind not in TRIGGER_PARAMS:
+        if "type" not in trigger:
+            errors.append(Problem(f"{path}.type", f"required (one of {', '.join(TRIGGER_PARAMS)})"))
+        else:
+            errors.append(Problem(f"{path}.type", f"unknown trigger type {describe_value(kind)} (one of {', '.join(TRIGGER_PARAMS)})"))
+        return
+    param, expected = TRIGGER_PARAMS[kind]
+    allowed = {"type", param} - {None}
+    for key in trigger:
+        if key not in allowed:
+            errors.append(Problem(f"{path}.{key}", f"unknown key for trigger '{kind}' (expected {', '.join(sorted(allowed))})"))
+    if param is None:
+        return
+    if param not in trigger:
+        errors.append(Problem(f"{path}.{param}", f"required for trigger '{kind}'"))
+        return
+    value = trigger[param]
+    where = f"{path}.{param}"
+    if expected == "text":
+        if not isinstance(value, str) or not value.strip():
+            errors.append(Problem(f"{where}", f"expected a segment name, got {describe_value(value)}"))
+        elif _norm(value) not in segments:
+            errors.append(Problem(f"{where}", f"unknown segment '{value}' (define it under segments or create it first)"))
+    elif expected == "band":
+        if not isinstance(value, str) or value.lower() not in BANDS:
+            errors.append(Problem(f"{where}", f"{describe_value(value)} is not a band (one of {', '.join(BANDS)})"))
+    elif not isinstance(value, int) or isinstance(value, bool):
+        errors.append(Problem(f"{where}", f"expected an integer, got {describe_value(value)}"))
+    elif kind == "score_dropped" and not 1 <= value <= 100:
+        errors.append(Problem(f"{where}", f"must be between 1 and 100, got {value}"))
+    elif kind == "renewal_within" and not 0 <= value <= 3650:
+        errors.append(Problem(f"{where}", f"must be between 0 and 3650, got {value}"))
+
+
+def _validate_assignee(value: str, where: str, errors: list[str]) -> None:
+    rule = value.strip()
+    if rule == "owner":
+        return
+    if rule.startswith("user:"):
+        email = rule[5:].strip()
+        if not User.objects.filter(email__iexact=email, is_active=True).exists():
+            errors.append(Problem(f"{where}", f"no active team member has the email '{email}'"))
+        return
+    if rule.startswith("group:"):
+        name = rule[6:].strip()
+        if not Group.objects.filter(name__iexact=name).exists():
+            errors.append(Problem(f"{where}", f"unknown group '{name}'"))
+        return
+    errors.append(Problem(f"{where}", f"{describe_value(value)} is not an assignee (owner, user:<email> or group:<group name>)"))
+
+
+def _validate_plays(plays, segments: set[str], errors: list[str]) -> None:
+    stored = {p.name.lower(): p for p in Play.objects.all()}
+    for path, play in plays:
+        old = stored.get(_norm(play["name"]))
+        _validate_trigger(play["trigger"], segments, f"{path}.trigger", errors)
+        if play.get("condition") is not None:
+            errors.extend(validate_rule(play["condition"], f"{path}.condition"))
+        task = play.get("task")
+        if task is not None and check_shape(task, "play_task", f"{path}.task", errors):
+            for key in ("title", "body"):
+                for placeholder in unknown_placeholders(task.get(key, "")):
+                    errors.append(Problem(f"{path}.task.{key}", f"unknown placeholder {placeholder}"))
+            if "assignee" in task:
+                _validate_assignee(task["assignee"], f"{path}.task.assignee", errors)
+            if task.get("priority", "normal") not in Priority.values:
+                errors.append(Problem(f"{path}.task.priority", f"{describe_value(task['priority'])} is not one of {', '.join(Priority.values)}"))
+        for i, channel in enumerate(play.get("notify") or []):
+            where = f"{path}.notify[{i}]"
+            if not isinstance(channel, str) or not channel.strip():
+                errors.append(Problem(f"{where}", f"expected 'email' or an Apprise URL, got {describe_value(channel)}"))
+            elif channel == "email":
+                continue
+            elif play_secrets.MASKED_URL.match(channel):
+                if old is None or play_secrets.unmask_channel(channel, old.notify) is None:
+                    errors.append(Problem(f"{where}", f"'{channel}' stands for a stored URL, but this play has none like it; write the URL"))
+            elif len(channel) > 2000 or apprise.Apprise.instantiate(channel) is None:
+                errors.append(Problem(f"{where}", f"{describe_value(channel[:80])} is neither 'email' nor an Apprise URL Apprise understands"))
+        webhook = play.get("webhook")
+        if webhook is not None and check_shape(webhook, "play_webhook", f"{path}.webhook", errors):
+            url = webhook["url"].strip()
+            if not re.match(r"^https?://[^\s/]+", url):
+                errors.append(Problem(f"{path}.webhook.url", f"expected an http(s) URL, got {describe_value(url[:80])}"))
+            if play_secrets.is_masked(webhook["secret"]):
+                if old is None or not old.webhook_secret or play_secrets.mask_secret(old.webhook_secret) not in (webhook["secret"], play_secrets.MASK):
+                    errors.append(Problem(f"{path}.webhook.secret", "the placeholder keeps a stored secret, but this play has a different one or none; write the secret"))
+            elif len(webhook["secret"]) < 8:
+                errors.append(Problem(f"{path}.webhook.secret", "at least 8 characters (the receiver checks the HMAC with it)"))
+        if not play.get("task") and not play.get("notify") and not play.get("webhook"):
+            errors.append(Problem(f"{path}", "a play needs an action: a task, notify channels or a webhook"))

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "health",
     "segments",
     "journeys",
+    "plays",
     "configuration",
     "dashboards",
     "demo",
@@ -219,6 +220,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "plays.models.Task.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_error_responses",
@@ -276,8 +278,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": 6 * 60 * 60},
     },
+    "plays-daily-digest": {
+        "task": "plays.tasks.daily_digest",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    "plays-deliveries-sweep": {
+        "task": "plays.tasks.deliveries_sweep",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 30 * 60},
+    },
 }
 RECOMPUTE_CHUNK_SIZE = env("RECOMPUTE_CHUNK_SIZE")
+
+# Email (plays: task notifications and the daily digest). EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587; without it messages go to the console (demo).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CS Portal <cs-portal@localhost>")
+# Links in messages and webhooks point here.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Webhooks: seconds to wait for an answer; retries wait PLAYS_RETRY_BACKOFF × 2ⁿ seconds.
+PLAYS_WEBHOOK_TIMEOUT = env.float("PLAYS_WEBHOOK_TIMEOUT", default=10.0)
+PLAYS_RETRY_BACKOFF = env.float("PLAYS_RETRY_BACKOFF", default=2.0)
 
 LOGGING = {
     "version": 1,

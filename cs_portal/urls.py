@@ -32,6 +32,7 @@ urlpatterns = [
     path("profile/", people_views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", people_views.revoke_token, name="revoke-token"),
     path("accounts/", include(account_urls)),
+    path("", include("plays.urls")),
     path("segments/", include(segment_urls)),
     path("", include("dashboards.urls")),
     path("journeys/", include(journey_urls)),

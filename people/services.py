@@ -37,7 +37,7 @@ def api_token_revoke(*, user: User, token_id: int) -> bool:
 # The permissions each role is granted (app labels whose models it may view or change). The data
 # migration creates the groups; `role_groups_ensure` runs after every migrate (and after the test
 # suite's flushes) so groups and newly added models' permissions are always in place.
-DOMAIN_APPS = ("accounts", "health", "segments", "journeys", "configuration", "dashboards", "pipeline")
+DOMAIN_APPS = ("accounts", "health", "segments", "journeys", "plays", "configuration", "dashboards", "pipeline")
 CSM_EXTRA = (("accounts", "add_stateddriver"),)
 ADMIN_EXTRA_APPS = ("django_celery_beat", "people", "auth")
 

@@ -24,6 +24,7 @@ from dashboards import services as dashboards
 from health import services as health
 from health.models import PublishedDay
 from pipeline.models import RecomputeChunk, RecomputeRun, StagedResult
+from plays import services as plays
 from segments import services as segments
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,8 @@ def publish(*, run_id: int) -> RecomputeRun:
 
     1. health: AccountMetrics and HealthScore of the day (INSERT … SELECT from staging);
     2. segments: membership (with history), touch models (TouchModelDay), the day's SegmentDay;
-    3. (plays: not yet);
+    3. plays: triggers of the day's results and membership changes fire tasks (deliveries are queued
+       on commit, so nothing slow runs inside the transaction);
     4. dashboards: the day's VerticalDay and RevenueDay rollups;
     5. the run's bookkeeping and, last, the day's PublishedDay row: a reader that takes its day
        from PublishedDay never sees a day whose rollups are missing.
@@ -139,6 +141,7 @@ def publish(*, run_id: int) -> RecomputeRun:
         results = health.health_day_publish(day=day, staged_table=StagedResult._meta.db_table, run_id=run_id)
         membership = segments.segments_recompute(as_of=day)
         segments.segment_days_write(day=day)
+        plays.plays_fire(day=day)
         dashboards.vertical_days_rollup(start=day)
         dashboards.revenue_day_write(day=day)
         _staging_clear(run_id)

@@ -19,10 +19,12 @@ from accounts.models import (
     UseCase,
     Vertical,
 )
+from configuration.services import config_apply
 from dashboards.services import rollups_backfill
 from health.models import AccountMetrics, HealthScore, Measure, PublishedDay, Scorecard
 from journeys.models import Journey, Stage
 from people.models import User
+from plays.models import Play, Task, TimelineNote
 from segments.models import Segment, SegmentMembership
 
 
@@ -230,3 +232,28 @@ class HealthScoreFactory(factory.django.DjangoModelFactory):
         obj = super()._create(model_class, *args, **kwargs)
         PublishedDay.objects.get_or_create(day=obj.as_of, defaults={"published_at": timezone.now()})
         return obj
+def play_apply(name="Play", trigger=None, **fields):
+    """A play written through config_apply (the document's validation), returned from the database."""
+    item = {"name": name, "trigger": trigger or {"type": "driver_unused"},
+            "task": {"title": "Call {account.name}: {trigger.reason}", "assignee": "owner", "due_in_days": 3}, **fields}  # fmt: skip
+    config_apply(document={"version": 1, "plays": [item]})
+    return Play.objects.get(name=name)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    account = factory.SubFactory(AccountFactory)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    due_date = dt.date(2026, 7, 3)
+
+
+class NoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimelineNote
+
+    account = factory.SubFactory(AccountFactory)
+    kind = "call"
+    date = dt.date(2026, 6, 30)
+    text = factory.Sequence(lambda n: f"Talked to the customer ({n})")

@@ -228,8 +228,7 @@ def test_query_count_does_not_grow_with_history(client_for, csm, account, django
     write_rollups()
     with django_assert_num_queries(len(short)):
         client.get(url(account))
-    # Login and permissions (5), then about one query per section of the page (17: cross-pollination
-    # reads the day's VerticalDay row, and asks whether the account itself is a healthy peer)
-    # + the day's metrics (days since last activity), the first usage held (partial days), the
-    # scorecard's measures (what would move it), the features (their colours).
-    assert len(short) == 26
+    # Login and permissions (5), then about one query per section of the page (18: cross-pollination
+    # looks up the day's VerticalDay row first, and counts healthy peers live without one), plus
+    # plays (6): open tasks, team members, the timeline's notes, segment stays, bands, task events.
+    assert len(short) == 32

@@ -16,6 +16,7 @@ from dashboards.models import VerticalDay
 from people.models import ApiToken
 from people.services import api_token_create
 from pipeline.models import RecomputeRun
+from plays.models import PlayFiring, Task, TimelineNote
 from segments.models import Segment, SegmentMembership
 from tests.factories import (
     AccountFactory,
@@ -24,6 +25,7 @@ from tests.factories import (
     UsageFactory,
     UserFactory,
     VerticalFactory,
+    play_apply,
     write_rollups,
 )
 
@@ -44,12 +46,17 @@ def world(cs_admin):
         UsageFactory(account=a, feature=feature, date=D)
     RecomputeRun.objects.create(as_of=D, status="succeeded", active_lock=None)
     write_rollups()  # as publish does after the day's results
+    play = play_apply("Drop", {"type": "score_dropped", "points": 10})
+    for a in accounts:
+        task = Task.objects.create(account=a, play=play, title="Call", assignee=cs_admin, due_date=D)
+        PlayFiring.objects.create(play=play, account=a, day=D, why="score fell", task=task)
+        TimelineNote.objects.create(account=a, kind="call", date=D, text="hi", author=cs_admin)
     return {"account": accounts[0], "segment": segment, "vertical": vertical, "feature": feature}
 
 
 READ_ONLY = ["accounts", "account", "account-health", "account-drivers", "verticals", "vertical", "vertical-summary",
              "use-cases", "features", "tiers", "segments", "segment", "segment-members", "scorecards", "journeys",
-             "config", "recompute-runs", "recompute-run"]  # fmt: skip
+             "config", "recompute-runs", "recompute-run", "tasks", "task", "notes", "firings", "plays", "play"]  # fmt: skip
 
 
 def url(name, w):
@@ -63,6 +70,8 @@ def url(name, w):
         "segment-members": f"/api/v1/segments/{s}/members/", "scorecards": "/api/v1/scorecards/", "journeys": "/api/v1/journeys/",
         "config": "/api/v1/config/", "recompute-runs": "/api/v1/recompute/", "recompute-run": f"/api/v1/recompute/{run}/",
         "revenue": "/api/v1/reports/revenue/",
+        "tasks": "/api/v1/tasks/", "task": f"/api/v1/tasks/{Task.objects.first().pk}/", "notes": "/api/v1/notes/",
+        "firings": "/api/v1/firings/", "plays": "/api/v1/plays/", "play": f"/api/v1/plays/{PlayFiring.objects.first().play_id}/",
     }[name]  # fmt: skip
 
 
@@ -102,6 +111,8 @@ WRITES = [
     ("post", "/api/v1/segments/", {"name": "New", "rule": {"field": "arr", "op": "gt", "value": 1}}, 201),
     ("post", "/api/v1/scorecards/", {"name": "Any", "measures": [{"metric": "events_30d", "red": 0, "green": 9}]}, 201),
     ("post", "/api/v1/config/?dry_run=true", {"version": 1}, 200),
+    ("post", "/api/v1/plays/", {"name": "Renewal", "trigger": {"type": "renewal_within", "days": 30},
+                                "task": {"title": "Renewal of {account.name}"}}, 201),
     ("post", "/api/v1/accounts/bulk/", [{"external_id": "Z1", "name": "Z", "vertical": "Retail", "arr": "1"}], 201),
 ]
 EXPECTED_WRITE = {"anonymous": 401, "csm": 403, "leader": 403, "ingest-token": 403, **NO_ROLE}
@@ -165,7 +176,7 @@ def test_revenue_report_figures(world, leader):
 
 
 LISTS = ["accounts", "account-health", "account-drivers", "verticals", "use-cases", "features", "tiers", "segments",
-         "segment-members", "scorecards", "journeys", "recompute-runs"]  # fmt: skip
+         "segment-members", "scorecards", "journeys", "recompute-runs", "tasks", "notes", "firings", "plays"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", LISTS)
@@ -213,3 +224,31 @@ def test_revenue_report_and_summary_read_the_rollup(world, leader):
     assert report == {"as_of": "2026-06-30", "total_arr": "0.00", "arr_at_risk": "0.00", "verticals": []}
     assert client.get(url("vertical-summary", world)).json()["accounts"] == 0
     assert client.get("/api/v1/verticals/nope/summary/").status_code == 404
+EXPECTED_TEAM_WRITE = {"anonymous": 401, "csm": 201, "leader": 201, "cs_admin": 201, "ingest-token": 201}
+
+
+@pytest.mark.parametrize("who", list(EXPECTED_TEAM_WRITE))
+def test_tasks_and_notes_are_written_by_the_team(world, request, who):
+    client = client_as(who, request)
+    ext = world["account"].external_id
+    task = client.post("/api/v1/tasks/", {"account": ext, "title": "Send the deck"}, format="json")
+    note = client.post("/api/v1/notes/", {"account": ext, "kind": "call", "text": "Spoke to the VP"}, format="json")
+    assert (task.status_code, note.status_code) == (EXPECTED_TEAM_WRITE[who], EXPECTED_TEAM_WRITE[who])
+
+
+EXPECTED_TASK_PATCH = {"anonymous": 401, "csm": 403, "leader": 200, "cs_admin": 200}
+
+
+@pytest.mark.parametrize("who", list(EXPECTED_TASK_PATCH))
+def test_patching_a_task(world, request, who):
+    client = client_as(who, request)
+    task = Task.objects.first()  # assigned to the admin, on an account no CSM owns
+    response = client.patch(f"/api/v1/tasks/{task.pk}/", {"status": "done"}, format="json")
+    assert response.status_code == EXPECTED_TASK_PATCH[who]
+
+
+def test_no_role_gets_403_on_plays_endpoints(world):
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="norole"))
+    for path in ("/api/v1/tasks/", "/api/v1/notes/", "/api/v1/firings/", "/api/v1/plays/"):
+        assert client.get(path).status_code == 403, path

@@ -276,7 +276,7 @@ def test_every_error_of_a_bad_rule_is_listed_with_its_path():
 
 def test_a_document_that_is_not_an_object_is_rejected():
     assert errors_of([EXAMPLE]) == [
-        "$: expected a JSON object with version, verticals, use_cases, features, tiers, scorecards, segments, journeys; got a list"
+        "$: expected a JSON object with version, verticals, use_cases, features, tiers, scorecards, segments, journeys, plays; got a list"
     ]
 
 

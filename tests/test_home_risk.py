@@ -212,8 +212,8 @@ def test_query_count_does_not_grow_with_accounts(request, client_for, csm, path,
 def test_query_counts_are_pinned(client_for, csm, leader, django_assert_num_queries):
     book(csm, rows=3)
     as_csm, as_leader = client_for(csm), client_for(leader)
-    # session + user + groups, latest date, the book, at risk, drops, overdue renewals, say vs do.
-    with django_assert_num_queries(9):
+    # session + user + groups, latest date, the book, at risk, drops, overdue renewals, say vs do, my tasks.
+    with django_assert_num_queries(10):
         as_csm.get("/")
     # + revenue by vertical (the day's VerticalDay rollup), concentration, risk totals; minus the CSM
     # blocks; + the trend against 30/90 days (the rollup's days, then their totals), renewals by band,

@@ -3,4 +3,4 @@
 `base` holds what they share (document validation of inlines, history, revert); importing the
 modules here registers them when Django's admin autodiscovers this app."""
 
-from configuration.admin import base, journeys, scorecards, segments  # noqa: F401
+from configuration.admin import base, journeys, plays, scorecards, segments  # noqa: F401

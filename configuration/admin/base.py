@@ -27,6 +27,7 @@ HISTORY_URLS = {
     "scorecards": "admin:health_scorecard_history",
     "segments": "admin:segments_segment_history",
     "journeys": "admin:journeys_journey_history",
+    "plays": "admin:plays_play_history",
 }
 
 

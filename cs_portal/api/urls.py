@@ -11,6 +11,7 @@ from configuration import api as config_api
 from dashboards import api as dashboards_api
 from dashboards.api_backtest import BacktestReportView
 from pipeline import api as pipeline_api
+from plays import api as plays_api
 
 router = DefaultRouter()
 router.register("verticals", config_api.VerticalViewSet)
@@ -22,6 +23,10 @@ router.register("segments", config_api.SegmentViewSet, basename="segment")
 router.register("scorecards", config_api.ScorecardViewSet, basename="scorecard")
 router.register("journeys", config_api.JourneyViewSet, basename="journey")
 router.register("recompute", pipeline_api.RecomputeViewSet, basename="recompute")
+router.register("tasks", plays_api.TaskViewSet, basename="task")
+router.register("notes", plays_api.NoteViewSet, basename="note")
+router.register("firings", plays_api.FiringViewSet, basename="firing")
+router.register("plays", config_api.PlayViewSet, basename="play")
 
 urlpatterns = [
     path("v1/accounts/bulk/", api_ingest.AccountBulkUpsertView.as_view(), name="api-accounts-bulk"),

@@ -27,6 +27,7 @@ from health.selectors import results_day
 from health.units import format_in_sentence, format_metric
 from health.windows import complete_from, is_partial, scorecard_window
 from people import roles
+from plays import views as plays_views
 from segments.models import TouchModel
 
 
@@ -177,6 +178,7 @@ def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int
         "heatmap_figure": charts.usage_heatmap_figure(heatmap) if heatmap["features"] else None,
         "nps": nps,
         "nps_figure": charts.nps_figure(nps) if nps else None,
+        **plays_views.account_context(request, account),
     }
     return render(request, "accounts/account_detail.html", context, status=status)
 

@@ -8,6 +8,7 @@ from dashboards import home_selectors
 from dashboards import selectors as dashboard_selectors
 from health.selectors import results_day
 from people import roles
+from plays import views as plays_views
 
 
 @require_GET
@@ -29,6 +30,7 @@ def home(request):
         return render(request, "home.html", context)
     book = dashboard_selectors.book_by_vertical(request.user, day)
     context = {"as_of": day, "book": book, "book_figure": dashboard_charts.health_mix_figure(book) if book else None}
+    context.update(plays_views.home_context(request))
     if day is not None:
         context.update(
             at_risk=[
