@@ -92,10 +92,15 @@ def import_payload(data, service, columns, optional=(), *, single: bool = False,
             path = f"line {number}.{column}" if is_csv else column if single else f"[{number - 2}].{column}"
             errors.append({"path": path, "message": reason})
         return error_response(errors)
-    return Response({"created": result.created, "updated": result.updated}, status=status.HTTP_201_CREATED)
+    return Response(
+        {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}, status=status.HTTP_201_CREATED
+    )
 
 
-RESULT = inline_serializer("ImportResult", {"created": serializers.IntegerField(), "updated": serializers.IntegerField()})
+RESULT = inline_serializer(
+    "ImportResult",
+    {"created": serializers.IntegerField(), "updated": serializers.IntegerField(), "unchanged": serializers.IntegerField()},
+)
 
 
 class UsageIngestView(APIView):
