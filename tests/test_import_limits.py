@@ -80,9 +80,14 @@ def test_after_a_quoted_newline_errors_name_the_file_line_where_the_row_starts(t
 
 
 def test_accounts_errors_after_a_quoted_newline_name_the_file_line(tmp_path):
-    text = f'{ACCOUNTS}\nA1,"Two\nlines",Education,,1,,,,,,\nA2,"Also\ntwo",Education,,-1,,,,,,\nA3,N,Education,,x,,,,,,\n'
+    text = (
+        f'{ACCOUNTS}\nA1,"Two\nlines",Education,,1,,,,,,\nA2,"Also\ntwo",Education,,-1,,,,,,\nA3,N,Education,,x,,,,,,\n'
+    )
     _, err = failing("import_accounts", write(tmp_path, text))
-    assert err.splitlines() == ["line 4: arr: -1 is negative; expected a number ≥ 0", "line 6: arr: 'x' is not a number"]
+    assert err.splitlines() == [
+        "line 4: arr: -1 is negative; expected a number ≥ 0",
+        "line 6: arr: 'x' is not a number",
+    ]
 
 
 @pytest.mark.parametrize("path", PATHS)
