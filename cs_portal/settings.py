@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.api.limits.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -156,8 +157,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-# Usage ingestion takes up to 50,000 rows a request (~5 MB of JSON).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=32 * 1024 * 1024)
+# Usage ingestion takes up to 50,000 rows a request (~5 MB of JSON, ~2.5 MB of CSV; 50,000 accounts
+# ~10 MB). A bigger API body is refused with 413 before it is read (core.api.limits).
+API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=16 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=API_MAX_BODY_SIZE)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CS Portal API",

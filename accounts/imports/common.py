@@ -13,19 +13,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
+from core.text import SHOWN, shown
+
 MAX_REPORTED_ERRORS = 50
 # A cell longer than this is refused, naming its line and column: csv's own limit (128 KB) is
 # raised to it, and no line is read whole beyond MAX_LINE, so a 50 MB cell costs ~MAX_LINE of memory.
 MAX_CELL = 1 << 20
 MAX_LINE = 4 * MAX_CELL
-# Values quoted back in messages (the commands, the admin page, API errors) stop here.
-SHOWN = 80
 csv.field_size_limit(MAX_CELL)
-
-
-def shown(value: str, limit: int = SHOWN) -> str:
-    """A cell as quoted in a message: at most `limit` characters, then '…'."""
-    return value if len(value) <= limit else f"{value[:limit]}…"
 
 
 def too_long(limit: int = MAX_CELL) -> str:
