@@ -104,6 +104,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles any query the planner costs above 100,000 (most dashboard queries at
     # 100,000 accounts): 100+ ms of compiling to save a few ms of executing. Pages want it off.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# Web requests only (applied in cs_portal/wsgi.py, so workers and commands have none): under
+# gunicorn's 30 s timeout, so a query stops when the request is given up. 0 turns it off.
+WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=25_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "people.User"

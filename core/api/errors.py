@@ -1,6 +1,7 @@
 """One error format for the whole API: {"errors": [{"path": ..., "message": ...}]}."""
 
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -37,7 +38,13 @@ def error_response(errors: list[dict], status_code: int = status.HTTP_400_BAD_RE
     return Response({"errors": errors}, status=status_code)
 
 
+QUERY_CANCELED = "57014"  # PostgreSQL: statement_timeout (WEB_STATEMENT_TIMEOUT_MS) reached
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, OperationalError) and getattr(exc.__cause__, "pgcode", None) == QUERY_CANCELED:
+        message = "the request took too long and was stopped (nothing was written): retry later, or send fewer rows"
+        return error_response([{"path": "", "message": message}], status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
