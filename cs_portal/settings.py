@@ -163,6 +163,11 @@ REST_FRAMEWORK = {
 # Usage ingestion takes up to 50,000 rows a request (~5 MB of JSON, ~2.5 MB of CSV; 50,000 accounts
 # ~10 MB). A bigger API body is refused with 413 before it is read (core.api.limits).
 API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=16 * 1024 * 1024)
+# The admin import page: bigger uploads are refused before they are read. The file waits in
+# MEDIA_ROOT (a volume shared by web and workers) until the import task has read it.
+IMPORT_UPLOAD_MAX_SIZE = env.int("IMPORT_UPLOAD_MAX_SIZE", default=256 * 1024 * 1024)
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=API_MAX_BODY_SIZE)
 
 SPECTACULAR_SETTINGS = {
