@@ -133,6 +133,7 @@ def scenario(name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
+    parser.add_argument("--accounts", help="ignored (make bench passes it to every benchmark)")
     args = parser.parse_args()
     if args.scenario:
         scenario(args.scenario)
