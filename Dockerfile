@@ -11,8 +11,11 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=csportal:csportal . .
+# MEDIA_ROOT: admin uploads waiting for their import task (a volume in docker-compose.yml).
+RUN mkdir -p /app/media && chown csportal:csportal /app/media
 USER csportal
 # Static files are collected (hashed and compressed by WhiteNoise) at build time; the key is a placeholder.
 RUN DEBUG=false SECRET_KEY=collectstatic-at-build-time-only python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "cs_portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# cs_portal/wsgi.py gives web requests WEB_STATEMENT_TIMEOUT_MS (25 s), under this 30 s timeout.
+CMD ["gunicorn", "cs_portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30", "--access-logfile", "-"]

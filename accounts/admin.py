@@ -50,8 +50,14 @@ class AccountAdmin(admin.ModelAdmin):
     show_full_result_count = False  # one count of the filtered list, not a second one of every account
 
     def get_urls(self):
-        view = self.admin_site.admin_view(admin_imports.import_view)
-        return [path("import/", view, name="accounts_import"), *super().get_urls()]
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(admin_imports.import_view), name="accounts_import"),
+            path("import/<int:job_id>/", wrap(admin_imports.import_job_view), name="accounts_import_job"),
+            path("import/<int:job_id>/status/", wrap(admin_imports.import_job_view), {"partial": True},
+                 name="accounts_import_job_status"),  # fmt: skip
+            *super().get_urls(),
+        ]
 
 
 @admin.register(NpsResponse)

@@ -8,9 +8,10 @@ A JSON list of rows (or a text/csv body) becomes a CSV in memory and goes throug
 import csv
 import io
 import re
+import tempfile
 
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,26 +21,49 @@ from accounts.imports import accounts as account_import
 from accounts.imports import nps as nps_import
 from accounts.imports import usage as usage_import
 from core.api.errors import error_response
+from core.text import shown
 from people.api_auth import CanIngest, IsAdminOrReadOnly
 
 MAX_ROWS = 50_000
 LINE = re.compile(r"^line (\d+): ([^:]+): (.*)$")
 
 
+SPOOL_IN_MEMORY = 1 << 20
+READ_CHUNK = 64 * 1024
+
+
 class CsvParser(BaseParser):
+    """A text/csv body, streamed to a temporary file (in memory up to 1 MB) for the import to read.
+
+    Stops reading, with the 50,000-row error, as soon as the body holds more lines than that."""
+
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read()
+        spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - read by the import
+        lines = 0
+        while stream is not None and (chunk := stream.read(READ_CHUNK)):
+            lines += chunk.count(b"\n")
+            if lines > MAX_ROWS + 1:
+                spooled.close()
+                raise exceptions.ParseError(f"at most {MAX_ROWS:,} rows a request")
+            spooled.write(chunk)
+        spooled.seek(0)
+        return spooled
 
 
-def _csv_bytes(rows: list, columns: tuple[str, ...]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def _csv_file(rows: list, columns: tuple[str, ...]):
+    """JSON rows as a CSV file for the import (a temporary file past 1 MB)."""
+    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - read by the import
+    text = io.TextIOWrapper(spooled, encoding="utf-8", newline="")
+    writer = csv.writer(text)
     writer.writerow(columns)
     for row in rows:
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-    return buffer.getvalue().encode()
+    text.flush()
+    text.detach()
+    spooled.seek(0)
+    return spooled
 
 
 def _shape_errors(data, columns: tuple[str, ...], optional: tuple[str, ...]) -> list[dict]:
@@ -56,29 +80,34 @@ def _shape_errors(data, columns: tuple[str, ...], optional: tuple[str, ...]) -> 
             errors.append({"path": f"[{i}]", "message": "expected an object"})
             continue
         for key in sorted(set(row) - allowed):
-            errors.append({"path": f"[{i}].{key}", "message": f"unknown field (expected {', '.join(columns)})"})
+            errors.append({"path": f"[{i}].{shown(key)}", "message": f"unknown field (expected {', '.join(columns)})"})
         for key, value in row.items():
             if isinstance(value, dict | list | bool):
-                errors.append({"path": f"[{i}].{key}", "message": "expected text, a number or null"})
+                errors.append({"path": f"[{i}].{shown(key)}", "message": "expected text, a number or null"})
     return errors[:50]
 
 
 def import_payload(data, service, columns, optional=(), *, single: bool = False, **kwargs) -> Response:
     """One request, one all-or-nothing import: 201 with counts, or 400 naming every bad row.
 
-    `data`: a JSON list of rows or CSV text. With `single`, error paths drop the "[0]." prefix."""
-    is_csv = isinstance(data, bytes | str)
-    if is_csv:
+    `data`: a JSON list of rows, or a CSV body (a file from CsvParser, or text). With `single`, error
+    paths drop the "[0]." prefix."""
+    is_csv = isinstance(data, bytes | str) or hasattr(data, "read")
+    if isinstance(data, bytes | str):
         body = data if isinstance(data, bytes) else data.encode()
         if body.count(b"\n") > MAX_ROWS + 1:
             return error_response([{"path": "", "message": f"at most {MAX_ROWS:,} rows a request"}])
+        fileobj = io.BytesIO(body)
+    elif is_csv:
+        fileobj = data
     else:
         errors = _shape_errors(data, columns, optional)
         if errors:
             return error_response(errors)
-        body = _csv_bytes(data, columns + optional)
+        fileobj = _csv_file(data, columns + optional)
     try:
-        result = service(io.BytesIO(body), skip_invalid=False, **kwargs)
+        with fileobj:
+            result = service(fileobj, skip_invalid=False, **kwargs)
     except ImportFailed as exc:
         return error_response([{"path": "", "message": str(exc)}])
     if result.error_count:
@@ -92,10 +121,15 @@ def import_payload(data, service, columns, optional=(), *, single: bool = False,
             path = f"line {number}.{column}" if is_csv else column if single else f"[{number - 2}].{column}"
             errors.append({"path": path, "message": reason})
         return error_response(errors)
-    return Response({"created": result.created, "updated": result.updated}, status=status.HTTP_201_CREATED)
+    return Response(
+        {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}, status=status.HTTP_201_CREATED
+    )
 
 
-RESULT = inline_serializer("ImportResult", {"created": serializers.IntegerField(), "updated": serializers.IntegerField()})
+RESULT = inline_serializer(
+    "ImportResult",
+    {"created": serializers.IntegerField(), "updated": serializers.IntegerField(), "unchanged": serializers.IntegerField()},
+)
 
 
 class UsageIngestView(APIView):

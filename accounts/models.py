@@ -243,3 +243,39 @@ class StatedDriver(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.feature}"
+
+
+class ImportJob(models.Model):
+    """A CSV uploaded in the admin, imported by a Celery task (accounts.tasks.import_job_task).
+
+    The upload is kept in the default storage (MEDIA_ROOT, shared by web and workers) until the task
+    has read it; the page polls the job (progress in the cache while running, the result here)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    filename = models.CharField(max_length=255)
+    size = models.BigIntegerField(default=0)
+    skip_invalid = models.BooleanField(default=False)
+    as_of = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import of {self.filename} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

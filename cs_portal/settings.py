@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.api.limits.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cs_portal.middleware.AppErrorPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -121,6 +122,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles any query the planner costs above 100,000 (most dashboard queries at
     # 100,000 accounts): 100+ ms of compiling to save a few ms of executing. Pages want it off.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# Web requests only (applied in cs_portal/wsgi.py, so workers and commands have none): under
+# gunicorn's 30 s timeout, so a query stops when the request is given up. 0 turns it off.
+WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=25_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "people.User"
@@ -206,8 +210,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-# Usage ingestion takes up to 50,000 rows a request (~5 MB of JSON).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=32 * 1024 * 1024)
+# Usage ingestion takes up to 50,000 rows a request (~5 MB of JSON, ~2.5 MB of CSV; 50,000 accounts
+# ~10 MB). A bigger API body is refused with 413 before it is read (core.api.limits).
+API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=16 * 1024 * 1024)
+# The admin import page: bigger uploads are refused before they are read. The file waits in
+# MEDIA_ROOT (a volume shared by web and workers) until the import task has read it.
+IMPORT_UPLOAD_MAX_SIZE = env.int("IMPORT_UPLOAD_MAX_SIZE", default=256 * 1024 * 1024)
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+MEDIA_URL = "media/"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=API_MAX_BODY_SIZE)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CS Portal API",

@@ -335,13 +335,14 @@ def test_admin_index_links_the_operations(client_for, cs_admin):
         assert f'href="{url}"' in page
 
 
+@pytest.mark.django_db(transaction=True)  # the import task is queued on commit
 def test_the_import_linked_from_the_index_lists_every_bad_row(client_for, cs_admin):
     client = client_for(cs_admin)
     assert f'href="{reverse("admin:accounts_import")}"' in client.get("/admin/").content.decode()
     AccountFactory(external_id="ACC-1")
     bad = io.BytesIO(b"account_external_id,date,feature,events,active_users\nACC-1,2026-13-01,x,1,1\nNOPE,2026-01-01,x,1,1\n")
     bad.name = "usage.csv"
-    page = client.post(reverse("admin:accounts_import"), {"kind": "usage", "file": bad}).content.decode()
+    page = client.post(reverse("admin:accounts_import"), {"kind": "usage", "file": bad}, follow=True).content.decode()
     assert "nothing was written" in page
     assert "<code>line 2: date:" in page
     assert "<code>line 3: account_external_id: unknown account &#x27;NOPE&#x27;</code>" in page

@@ -78,9 +78,11 @@ def a1():
 
 def test_usage_ingestion_with_an_ingest_token(a1, ingest_token):
     response = api(token=ingest_token).post("/api/v1/usage/", USAGE, format="json")
-    assert response.status_code == 201 and response.json() == {"created": 2, "updated": 0}
+    assert response.status_code == 201 and response.json() == {"created": 2, "updated": 0, "unchanged": 0}
     again = api(token=ingest_token).post("/api/v1/usage/", USAGE[:1], format="json")
-    assert again.json() == {"created": 0, "updated": 1}
+    assert again.json() == {"created": 0, "updated": 0, "unchanged": 1}  # the same values again
+    changed = api(token=ingest_token).post("/api/v1/usage/", [{**USAGE[0], "events": 99}], format="json")
+    assert changed.json() == {"created": 0, "updated": 1, "unchanged": 0}
     assert UsageDaily.objects.count() == 2
 
 
@@ -142,9 +144,10 @@ def test_bulk_upsert_of_accounts_by_external_id(cs_admin, csm):
     assert response.status_code == 400
     assert {e["path"] for e in response.json()["errors"]} == {"[1].arr", "[1].persona"}
     assert not Account.objects.exists()
-    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 1, "updated": 0}
+    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 1, "updated": 0, "unchanged": 0}
+    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 0, "updated": 0, "unchanged": 1}
     rows[0]["arr"] = "1500"
-    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 0, "updated": 1}
+    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 0, "updated": 1, "unchanged": 0}
     assert Account.objects.get().arr == 1500
 
 

@@ -122,7 +122,7 @@ def test_reimported_triple_is_replaced_not_duplicated(tmp_path):
         "two.csv",
         "A1,2026-06-02,scheduling,9,5\nA1,2026-06-03,scheduling,1,1\nA2,2026-06-02,scheduling,1,1\n",
     )
-    assert "0 created, 3 updated" in out and UsageDaily.objects.count() == 4
+    assert "0 created, 0 updated, 0 skipped, 3 unchanged" in out and UsageDaily.objects.count() == 4
 
 
 @pytest.mark.django_db

@@ -23,6 +23,7 @@ from accounts.imports.common import (
     parse_decimal,
     parse_int,
     parse_required,
+    shown,
 )
 from accounts.models import Account, AccountUseCase, ArrChange, Persona, UseCase, Vertical
 from people import roles
@@ -43,6 +44,11 @@ REQUIRED = (
 )
 OPTIONAL = ("churned_on",)
 PERSONAS = {p.value for p in Persona}
+# What a re-imported row is compared on to be reported "unchanged" (ARR and the use cases too).
+COMPARED = (
+    "name", "vertical_id", "primary_use_case_id", "owner_id", "employees", "persona", "seats",
+    "start_date", "renewal_date", "churned_on",
+)  # fmt: skip
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -77,13 +83,13 @@ def _parse(line: int, cells: list[str], col: dict[str, int], has_churn: bool) ->
     def persona(value: str, column: str) -> str:
         value = value.strip().lower()
         if value and value not in PERSONAS:
-            raise RowInvalid(column, f"'{value}' is not one of {', '.join(sorted(PERSONAS))} (or empty)")
+            raise RowInvalid(column, f"'{shown(value)}' is not one of {', '.join(sorted(PERSONAS))} (or empty)")
         return value
 
     def email(value: str, column: str) -> str:
         value = value.strip().lower()
         if value and not EMAIL_RE.match(value):
-            raise RowInvalid(column, f"'{value}' is not an email address")
+            raise RowInvalid(column, f"'{shown(value)}' is not an email address")
         return value
 
     def name(value: str, column: str) -> str:
@@ -177,7 +183,7 @@ def import_accounts(
             result.error_rows += 1
             continue
         if row.external_id in rows:
-            result.add_error(line, "external_id", f"'{row.external_id}' already appears on line {rows[row.external_id].line}")
+            result.add_error(line, "external_id", f"'{shown(row.external_id)}' already appears on line {rows[row.external_id].line}")
             result.error_rows += 1
             continue
         rows[row.external_id] = row
@@ -199,10 +205,14 @@ def _write(rows: list[AccountRow], as_of: date, result: ImportResult) -> None:
     owners = _owners({r.owner_email for r in rows if r.owner_email})
     external_ids = [r.external_id for r in rows]
     existing = {
-        ext: (pk, arr)
+        ext: (pk, arr, rest)
         for part in chunked(external_ids)
-        for ext, pk, arr in Account.objects.filter(external_id__in=part).values_list("external_id", "pk", "arr")
+        for ext, pk, arr, *rest in Account.objects.filter(external_id__in=part).values_list("external_id", "pk", "arr", *COMPARED)
     }
+    before_use_cases: dict[int, set[int]] = {}
+    for part in chunked([pk for pk, _, _ in existing.values()]):
+        for account_id, use_case_id in AccountUseCase.objects.filter(account_id__in=part).values_list("account_id", "use_case_id"):
+            before_use_cases.setdefault(account_id, set()).add(use_case_id)
     accounts = [
         Account(
             external_id=r.external_id,
@@ -233,7 +243,15 @@ def _write(rows: list[AccountRow], as_of: date, result: ImportResult) -> None:
         for ext, pk in Account.objects.filter(external_id__in=part).values_list("external_id", "pk")
     }
     result.created = sum(1 for r in rows if r.external_id not in existing)
-    result.updated = len(rows) - result.created
+    result.unchanged = sum(
+        1
+        for r, account in zip(rows, accounts, strict=True)
+        if r.external_id in existing
+        and existing[r.external_id][1] == r.arr
+        and existing[r.external_id][2] == [getattr(account, f) for f in COMPARED]
+        and before_use_cases.get(existing[r.external_id][0], set()) == {use_cases[u.lower()].pk for u in r.use_cases}
+    )
+    result.updated = len(rows) - result.created - result.unchanged
 
     for part in chunked(list(ids.values())):
         AccountUseCase.objects.filter(account_id__in=part).delete()

@@ -15,6 +15,7 @@ from accounts.imports.common import (
     parse_date,
     parse_int,
     parse_required,
+    shown,
 )
 from accounts.models import Account, NpsResponse
 
@@ -34,7 +35,7 @@ def import_nps(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Progr
         try:
             external_id = parse_required(cells[source.index["account_external_id"]], "account_external_id")
             if external_id not in accounts:
-                raise RowInvalid("account_external_id", f"unknown account '{external_id}'")
+                raise RowInvalid("account_external_id", f"unknown account '{shown(external_id)}'")
             day = parse_date(cells[source.index["date"]], "date", required=True)
             score = parse_int(cells[source.index["score"]], "score", required=True, high=10)
         except RowInvalid as exc:
@@ -52,9 +53,12 @@ def import_nps(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Progr
         raise ImportFailed("the file has a header row but no data rows")
     with transaction.atomic():
         keys = list(rows)
-        existing = set()
+        existing = {}
         for part in chunked(sorted({a for a, _ in keys})):
-            existing.update(NpsResponse.objects.filter(account_id__in=part).values_list("account_id", "date"))
+            for account_id, day, score, comment in NpsResponse.objects.filter(account_id__in=part).values_list(
+                "account_id", "date", "score", "comment"
+            ):
+                existing[(account_id, day)] = (score, comment)
         NpsResponse.objects.bulk_create(
             rows.values(),
             batch_size=2000,
@@ -62,8 +66,9 @@ def import_nps(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Progr
             unique_fields=["account", "date"],
             update_fields=["score", "comment"],
         )
-    result.updated = sum(1 for key in keys if key in existing)
-    result.created = len(keys) - result.updated
+    result.unchanged = sum(1 for key, row in rows.items() if existing.get(key) == (row.score, row.comment))
+    result.updated = sum(1 for key in keys if key in existing) - result.unchanged
+    result.created = len(keys) - result.updated - result.unchanged
     result.skipped = result.error_rows
     result.written = True
     return result

@@ -22,6 +22,7 @@ from accounts.imports.common import (
     parse_date,
     parse_int,
     parse_required,
+    shown,
 )
 from accounts.imports.usage_copy import CopyRejected, import_usage_copy
 from accounts.models import Account, Feature, UsageDaily
@@ -54,7 +55,7 @@ class _FeatureIds:
         if pk is None:
             normal = normalize_feature_key(key)
             if not normal:
-                raise RowInvalid("feature", f"'{raw}' is not a usable feature key (letters, digits, _ or -)")
+                raise RowInvalid("feature", f"'{shown(raw)}' is not a usable feature key (letters, digits, _ or -)")
             pk = self.ids.get(normal)
             if pk is None:
                 pk = Feature.objects.create(key=normal, name=_feature_name(normal)).pk
@@ -78,7 +79,7 @@ def _parsed_rows(source: CsvSource, result: ImportResult, progress: Progress):
             external_id = parse_required(cells[i_acc], "account_external_id")
             account_id = accounts.get(external_id)
             if account_id is None:
-                raise RowInvalid("account_external_id", f"unknown account '{external_id}'")
+                raise RowInvalid("account_external_id", f"unknown account '{shown(external_id)}'")
             day = parse_date(cells[i_date], "date", required=True)
             feature_id = features.get(parse_required(cells[i_feat], "feature"))
             events = parse_int(cells[i_ev], "events", required=True)
@@ -170,22 +171,40 @@ def _write_postgresql(rows, result: ImportResult, progress: Progress, *, skip_in
                     ORDER BY account_id, date, feature_id, line DESC
                     ON CONFLICT (account_id, date, feature_id)
                     DO UPDATE SET events = EXCLUDED.events, active_users = EXCLUDED.active_users
+                    WHERE ({UsageDaily._meta.db_table}.events, {UsageDaily._meta.db_table}.active_users)
+                        IS DISTINCT FROM (EXCLUDED.events, EXCLUDED.active_users)
                     RETURNING (xmax = 0) AS inserted
                 )
                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
                 """
             )
             result.created, result.updated = cursor.fetchone()
+            cursor.execute("SELECT count(DISTINCT (account_id, date, feature_id)) FROM usage_staging")
+            result.unchanged = cursor.fetchone()[0] - result.created - result.updated
             cursor.execute("DROP TABLE usage_staging")
     return valid
 
 
 def _write_batches(rows, result: ImportResult) -> int:
-    existing_before = UsageDaily.objects.count()
     valid = 0
     batch: dict[tuple, UsageDaily] = {}
 
     def flush():
+        # Rows already stored with the same values are counted as unchanged and not written again.
+        existing = {
+            (a, d, f): (e, u)
+            for a, d, f, e, u in UsageDaily.objects.filter(
+                account_id__in={k[0] for k in batch}, date__in={k[1] for k in batch}, feature_id__in={k[2] for k in batch}
+            ).values_list("account_id", "date", "feature_id", "events", "active_users")
+        }
+        for key, row in list(batch.items()):
+            if key not in existing:
+                result.created += 1
+            elif existing[key] == (row.events, row.active_users):
+                result.unchanged += 1
+                del batch[key]
+            else:
+                result.updated += 1
         UsageDaily.objects.bulk_create(
             batch.values(),
             update_conflicts=True,
@@ -203,7 +222,5 @@ def _write_batches(rows, result: ImportResult) -> int:
             flush()
     if batch:
         flush()
-    result.created = UsageDaily.objects.count() - existing_before
-    result.updated = valid - result.created
     return valid
 

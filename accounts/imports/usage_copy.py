@@ -29,7 +29,16 @@ import psycopg2
 from django.db import DatabaseError, IntegrityError, ProgrammingError, connection, transaction
 from psycopg2 import errors as pg_errors
 
-from accounts.imports.common import MAX_REPORTED_ERRORS, CountingReader, ImportResult, Progress
+from accounts.imports.common import (
+    MAX_CELL,
+    MAX_REPORTED_ERRORS,
+    SHOWN,
+    CountingReader,
+    ImportResult,
+    Progress,
+    record_start_lines,
+    too_long,
+)
 from accounts.models import Account, Feature, UsageDaily
 
 INT_MAX = 2_147_483_647
@@ -46,7 +55,8 @@ class CopyRejected(Exception):
 
 def _copy(
     cursor, fileobj, columns: list[str], header: list[str], key_columns: list[str], progress: Progress, *, typed: bool
-) -> int:
+) -> tuple[int, int]:
+    """Rows loaded, and newlines read (more than rows + 1 when a quoted cell spans lines)."""
     numbers = {"events", "active_users"} if typed else set()
     cursor.execute(
         "DROP TABLE IF EXISTS pg_temp.usage_staging;"
@@ -58,13 +68,22 @@ def _copy(
     )
     fileobj.seek(0)
     progress.stage("loading the file into PostgreSQL (COPY)")
+    reader = CountingReader(fileobj, progress)
     cursor.copy_expert(
         f"COPY usage_staging ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'UTF8',"
         f" FORCE_NOT_NULL ({', '.join(key_columns)}))",
-        CountingReader(fileobj, progress),
+        reader,
         1 << 20,
     )
-    return cursor.rowcount
+    return cursor.rowcount, reader.lines
+
+
+def _shown(expr: str) -> str:
+    """SQL twin of common.shown: a value quoted in a message, cut at SHOWN characters."""
+    return f"CASE WHEN length({expr}) > {SHOWN} THEN left({expr}, {SHOWN}) || '…' ELSE {expr} END"
+
+
+TOO_LONG = f"length(%s) > {MAX_CELL}"
 
 
 def _as_int(expr: str, typed: bool) -> str:
@@ -79,9 +98,10 @@ def _number_problem(col: str, name: str, *, required: bool, typed: bool) -> str:
     v = f"COALESCE(btrim({col}), '')"
     return f"""CASE WHEN {v} ~ '^[0-9]{{1,9}}$' THEN NULL
         WHEN {v} = '' THEN {empty}
-        WHEN {v} !~ '^-?[0-9]+$' THEN '{name}: ''' || {v} || ''' is not a whole number'
-        WHEN {v} ~ '^-' THEN '{name}: ' || {v} || ' is negative; expected a number ≥ 0'
-        WHEN {v}::numeric > {INT_MAX} THEN '{name}: ' || {v} || ' is too large'
+        WHEN {TOO_LONG % v} THEN '{name}: {too_long()}'
+        WHEN {v} !~ '^-?[0-9]+$' THEN '{name}: ''' || {_shown(v)} || ''' is not a whole number'
+        WHEN {v} ~ '^-' THEN '{name}: ' || {_shown(v)} || ' is negative; expected a number ≥ 0'
+        WHEN {v}::numeric > {INT_MAX} THEN '{name}: ' || {_shown(v)} || ' is too large'
     END"""
 
 
@@ -118,7 +138,8 @@ def _lookups(cursor, c: dict[str, str], *, typed: bool) -> bool:
                 ELSE false END AS ok
             FROM (SELECT DISTINCT date AS d FROM usage_values WHERE NOT is_account) dates;
         CREATE TEMPORARY TABLE usage_features AS
-            SELECT t AS text, btrim(t) AS trimmed, {normal_key_sql("btrim(t)")} AS normal, NULL::bigint AS feature_id
+            SELECT t AS text, btrim(t) AS trimmed,
+                   CASE WHEN {TOO_LONG % "t"} THEN '' ELSE {normal_key_sql("btrim(t)")} END AS normal, NULL::bigint AS feature_id
             FROM (SELECT DISTINCT feature AS t FROM usage_values WHERE NOT is_account) features"""
     )
     # A key is used as written when such a feature exists, else in its normal form; features first
@@ -145,15 +166,18 @@ def _lookups(cursor, c: dict[str, str], *, typed: bool) -> bool:
     return cursor.fetchone()[0]
 
 
-def _check_rows(cursor, c: dict[str, str], result: ImportResult, *, typed: bool) -> None:
+def _check_rows(cursor, c: dict[str, str], result: ImportResult, line_of, *, typed: bool) -> None:
     """Each row's problem (or none) into usage_checked, and the first 50 bad rows into `result`."""
     problem = f"""CASE
         WHEN ua.trimmed = '' THEN 'account_external_id: required, but empty'
-        WHEN ua.id IS NULL THEN 'account_external_id: unknown account ''' || ua.trimmed || ''''
+        WHEN ua.id IS NULL AND {TOO_LONG % "ua.trimmed"} THEN 'account_external_id: {too_long()}'
+        WHEN ua.id IS NULL THEN 'account_external_id: unknown account ''' || {_shown("ua.trimmed")} || ''''
         WHEN ud.trimmed = '' THEN 'date: required, but empty'
-        WHEN NOT ud.ok THEN 'date: ''' || ud.trimmed || ''' is not a date in YYYY-MM-DD form'
+        WHEN NOT ud.ok AND {TOO_LONG % "ud.trimmed"} THEN 'date: {too_long()}'
+        WHEN NOT ud.ok THEN 'date: ''' || {_shown("ud.trimmed")} || ''' is not a date in YYYY-MM-DD form'
         WHEN uf.trimmed = '' THEN 'feature: required, but empty'
-        WHEN uf.normal = '' THEN 'feature: ''' || uf.trimmed || ''' is not a usable feature key (letters, digits, _ or -)'
+        WHEN uf.feature_id IS NULL AND {TOO_LONG % "uf.trimmed"} THEN 'feature: {too_long()}'
+        WHEN uf.normal = '' THEN 'feature: ''' || {_shown("uf.trimmed")} || ''' is not a usable feature key (letters, digits, _ or -)'
         ELSE COALESCE({_number_problem("s." + c["events"], "events", required=True, typed=typed)},
                       {_number_problem("s." + c["active_users"], "active_users", required=False, typed=typed)})
     END"""
@@ -176,9 +200,10 @@ def _check_rows(cursor, c: dict[str, str], result: ImportResult, *, typed: bool)
             WHERE problem IS NOT NULL ORDER BY line LIMIT {MAX_REPORTED_ERRORS}"""
     )
     found = cursor.fetchall()
+    lines = line_of([line for line, _, _ in found])
     for line, problem_text, _ in found:
         column, reason = problem_text.split(": ", 1)
-        result.add_error(line, column, reason, new_row=True)
+        result.add_error(lines[line], column, reason, new_row=True)
     if found:
         rest = found[0][2] - len(found)
         result.error_count += rest
@@ -227,7 +252,7 @@ def _write(cursor, source: str, order: str, valid: int, result: ImportResult, pr
             DO UPDATE SET events = EXCLUDED.events, active_users = EXCLUDED.active_users
             WHERE ({usage_t}.events, {usage_t}.active_users) IS DISTINCT FROM (EXCLUDED.events, EXCLUDED.active_users)
             RETURNING (xmax = 0) AS inserted)
-        SELECT count(*) FILTER (WHERE inserted) FROM upserted"""
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"""
     progress.stage(f"upserting {valid:,} rows")
     try:
         with transaction.atomic():
@@ -236,12 +261,12 @@ def _write(cursor, source: str, order: str, valid: int, result: ImportResult, pr
         if not isinstance(exc.__cause__, pg_errors.CardinalityViolation):
             raise
         cursor.execute(upsert.format(select=last_wins))
-        result.created = cursor.fetchone()[0]
+        result.created, result.updated = cursor.fetchone()
         cursor.execute(f"SELECT count(*) FROM ({last_wins}) rows")
-        result.updated = cursor.fetchone()[0] - result.created
+        result.unchanged = cursor.fetchone()[0] - result.created - result.updated
         return
-    result.created = cursor.fetchone()[0]
-    result.updated = valid - result.created
+    result.created, result.updated = cursor.fetchone()
+    result.unchanged = valid - result.created - result.updated
 
 
 def import_usage_copy(
@@ -260,12 +285,12 @@ def import_usage_copy(
         typed = True
         try:
             with transaction.atomic():
-                total = _copy(cursor, fileobj, columns, header, keys, progress, typed=True)
+                total, newlines = _copy(cursor, fileobj, columns, header, keys, progress, typed=True)
         except (DatabaseError, psycopg2.Error):
             typed = False
             try:
                 with transaction.atomic():
-                    total = _copy(cursor, fileobj, columns, header, keys, progress, typed=False)
+                    total, newlines = _copy(cursor, fileobj, columns, header, keys, progress, typed=False)
             except (DatabaseError, psycopg2.Error) as exc:
                 raise CopyRejected(str(exc)) from None
         if not total:
@@ -281,8 +306,15 @@ def import_usage_copy(
             _write(cursor, source, "ord", total, result, progress)
             return total
 
+        def line_of(numbers: list[int]) -> dict[int, int]:
+            """Row numbers (the header is 1) → the file line each row starts on."""
+            if newlines in (total, total + 1):  # one line per row
+                return {n: n for n in numbers}
+            starts = record_start_lines(fileobj, {n - 1 for n in numbers})
+            return {n: starts.get(n - 1, n) for n in numbers}
+
         progress.stage("checking rows")
-        _check_rows(cursor, c, result, typed=typed)
+        _check_rows(cursor, c, result, line_of, typed=typed)
         if result.error_count and not skip_invalid:
             return 0
         cursor.execute("SELECT count(*) FROM usage_checked WHERE problem IS NULL")

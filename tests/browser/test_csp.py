@@ -31,8 +31,8 @@ def admin_pages(world) -> list[str]:
         "/admin/segments/segment/",
         f"/admin/segments/segment/{world['segment'].pk}/change/",
         f"/admin/journeys/journey/{Journey.objects.order_by('pk').first().pk}/change/",
-        "/admin/health/recomputerun/",
-        f"/admin/health/recomputerun/{run.pk}/progress/",
+        "/admin/pipeline/recomputerun/",
+        f"/admin/pipeline/recomputerun/{run.pk}/progress/",
         "/admin/config/",
         "/admin/configuration/auditentry/",
     ]

@@ -55,7 +55,7 @@ def pages(demo, role) -> list[str]:
             "/admin/health/scorecard/", f"/admin/health/scorecard/{demo['scorecard'].pk}/change/",
             "/admin/health/healthscore/", "/admin/segments/segment/", "/admin/segments/segment/add/",
             f"/admin/segments/segment/{demo['segment'].pk}/change/", "/admin/journeys/journey/",
-            "/admin/journeys/journey/add/", "/admin/health/recomputerun/", "/admin/config/",
+            "/admin/journeys/journey/add/", "/admin/pipeline/recomputerun/", "/admin/config/",
         ]  # fmt: skip
     else:
         paths.append("/admin/")  # the app's "Not allowed" page
