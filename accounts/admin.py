@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from accounts import admin_imports
+from accounts import admin_imports, services
 from accounts.models import (
     Account,
     AccountUseCase,
@@ -48,6 +48,11 @@ class AccountAdmin(admin.ModelAdmin):
     inlines = [AccountUseCaseInline]
     readonly_fields = ("created_at", "updated_at")
     show_full_result_count = False  # one count of the filtered list, not a second one of every account
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # After the use cases (inline) are saved too: the mark covers the whole edit.
+        services.account_admin_saved(account=form.instance)
 
     def get_urls(self):
         view = self.admin_site.admin_view(admin_imports.import_view)

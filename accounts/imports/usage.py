@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from django.db import connection, transaction
 
+from accounts.freshness import Reason, dirty_accounts_mark
 from accounts.imports.common import (
     CsvSource,
     ImportFailed,
@@ -176,6 +177,7 @@ def _write_postgresql(rows, result: ImportResult, progress: Progress, *, skip_in
                 """
             )
             result.created, result.updated = cursor.fetchone()
+            dirty_accounts_mark(sql="SELECT account_id FROM usage_staging", reason=Reason.USAGE)
             cursor.execute("DROP TABLE usage_staging")
     return valid
 
@@ -194,8 +196,10 @@ def _write_batches(rows, result: ImportResult) -> int:
         )
         batch.clear()
 
+    accounts: set[int] = set()
     for _line, account_id, day, feature_id, events, active_users in rows:
         valid += 1
+        accounts.add(account_id)
         batch[(account_id, day, feature_id)] = UsageDaily(
             account_id=account_id, date=day, feature_id=feature_id, events=events, active_users=active_users
         )
@@ -203,6 +207,7 @@ def _write_batches(rows, result: ImportResult) -> int:
             flush()
     if batch:
         flush()
+    dirty_accounts_mark(ids=accounts, reason=Reason.USAGE)
     result.created = UsageDaily.objects.count() - existing_before
     result.updated = valid - result.created
     return valid
