@@ -1,10 +1,14 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from accounts import admin_imports, services
 from accounts.models import (
     Account,
     AccountUseCase,
+    DirtyAccount,
     ArrChange,
     Feature,
     NpsResponse,
@@ -84,3 +88,31 @@ class StatedDriverAdmin(admin.ModelAdmin):
     search_fields = ("account__name", "note")
     list_select_related = ("account", "feature", "recorded_by")
     raw_id_fields = ("account",)
+
+
+@admin.register(DirtyAccount)
+class DirtyAccountAdmin(admin.ModelAdmin):
+    """Accounts waiting for the incremental run (SPEC §4.5): read-only; runs delete the marks."""
+
+    list_display = ("account", "reason", "marked_at", "waiting", "claimed_by")
+    list_filter = ("reason",)
+    list_select_related = ("account",)
+    search_fields = ("account__name", "account__external_id")
+    readonly_fields = ("account", "marked_at", "reason", "claimed_by")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Waiting")
+    def waiting(self, mark):
+        return timesince(mark.marked_at, timezone.now())
+
+    def changelist_view(self, request, extra_context=None):
+        runs = reverse("admin:pipeline_recomputerun_changelist") + "?trigger__startswith=incremental"
+        extra = {"title": "Accounts waiting for the incremental run",
+                 "subtitle": format_html('<a href="{}">The last incremental runs</a>', runs)}  # fmt: skip
+        return super().changelist_view(request, {**extra, **(extra_context or {})})

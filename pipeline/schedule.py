@@ -7,7 +7,10 @@ from django.conf import settings
 
 
 def install_beat_schedule(sender=None, **kwargs) -> None:
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+    from django_celery_beat.models import (  # noqa: PLC0415 - a post_migrate handler: the app registry is ready only then
+        CrontabSchedule,
+        PeriodicTask,
+    )
 
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         if PeriodicTask.objects.filter(name=name).exists():

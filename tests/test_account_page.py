@@ -229,5 +229,6 @@ def test_query_count_does_not_grow_with_history(client_for, csm, account, django
     with django_assert_num_queries(len(short)):
         client.get(url(account))
     # Login and permissions (5), then about one query per section of the page (17: cross-pollination
-    # reads the day's VerticalDay row, and asks whether the account itself is a healthy peer).
-    assert len(short) == 22
+    # reads the day's VerticalDay row, and asks whether the account itself is a healthy peer; one
+    # reads the latest usage date for "scored … from usage up to …").
+    assert len(short) == 23

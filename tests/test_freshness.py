@@ -385,3 +385,28 @@ def test_healthz_reports_the_age_of_the_oldest_dirty_mark(world, client):
     DirtyAccount.objects.update(marked_at=timezone.now() - dt.timedelta(seconds=90))
     body = client.get("/healthz").json()
     assert 89 <= body["oldest_dirty_mark_seconds"] < 120 and body["dirty_accounts"] == 2
+
+
+# --- visible freshness ----------------------------------------------------------------------------
+
+
+def test_pages_show_when_each_account_was_scored(world, client_for, csm, cs_admin):
+    today = world
+    e0 = Account.objects.get(external_id="E0")
+    import_usage(csv_bytes(usage_csv([("E0", today, "reminders", 3)])))
+    freshness.incremental_execute(run_id=freshness.incremental_schedule().pk)
+    score = HealthScore.objects.get(account=e0, as_of=today)
+    assert score.computed_at is not None and score.inputs_through <= score.computed_at
+
+    page = client_for(csm).get(f"/accounts/{e0.pk}/").content.decode()
+    assert "scored 0\xa0minutes ago from data received up to" in page
+    assert f"usage up to {today:%Y-%m-%d}" in page
+    listing = client_for(csm).get("/accounts/?q=E0").content.decode()
+    assert "scored 0\xa0minutes ago" in listing and f"usage up to {today:%Y-%m-%d}" in listing
+
+    dirty_accounts_mark(ids=[e0.pk], reason="usage")
+    admin = client_for(cs_admin)
+    pending = admin.get(reverse("admin:accounts_dirtyaccount_changelist")).content.decode()
+    assert "Account E0" in pending and "The last incremental runs" in pending
+    runs = admin.get(reverse("admin:pipeline_recomputerun_changelist") + "?trigger__startswith=incremental")
+    assert runs.status_code == 200 and "incremental" in runs.content.decode()

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account, DirtyAccount
 from configuration.services import config_apply
+from cs_portal.celery import app as celery_app
 from health.models import HealthScore, PublishedDay
 from people.models import ApiToken
 from people.services import api_token_create
@@ -22,8 +23,12 @@ from tests.test_worker import ROOT, worker  # noqa: F401 - the worker fixture
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_debounced_incremental_run(worker, settings, cs_admin):  # noqa: F811
+def test_a_real_worker_runs_the_debounced_incremental_run(worker, settings, monkeypatch, cs_admin):  # noqa: F811
     settings.FRESHNESS_DEBOUNCE_SECONDS = 2
+    # The write path queues through the app's default producer pool: one an earlier test built (or
+    # closed) would point at the wrong broker, so the app builds them again for the test broker.
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     today = timezone.localdate()
     feature = FeatureFactory(key="scheduling")
     accounts = [AccountFactory(external_id=f"A{i}") for i in range(4)]

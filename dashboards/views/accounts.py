@@ -20,7 +20,7 @@ from dashboards.cross_pollination import account_suggestions
 from dashboards.exports import csv_download, export_csv_lines
 from health.explain import score_change
 from health.metrics_catalog import METRICS
-from health.selectors import results_day
+from health.selectors import Freshness, freshness_of, latest_usage_date, results_day
 from segments.models import TouchModel
 
 
@@ -39,6 +39,9 @@ def _filtered_accounts(request):
 def account_list(request):
     form, accounts = _filtered_accounts(request)
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    fresh = freshness_of([a.pk for a in page.object_list], results_day())
+    for a in page.object_list:
+        a.freshness = fresh.get(a.pk)
     query = request.GET.copy()
     query.pop("page", None)
     template = "accounts/partials/account_table.html" if request.htmx else "accounts/account_list.html"
@@ -97,6 +100,8 @@ def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int
         "usage_figure": charts.usage_by_feature_figure(usage),
         "usage_rows": sum(len(s["dates"]) for s in usage["series"].values()),
         "health": health,
+        # The row read above carries when it was computed; the latest usage date is one more query.
+        "freshness": Freshness(health.computed_at, health.inputs_through, latest_usage_date(account.pk, day)) if health else None,
         "touch_model": TouchModel(health.touch_model).label if health and health.touch_model in TouchModel.values else "",
         "measures": _measure_rows(health),
         "trend": trend,
