@@ -8,8 +8,8 @@ from accounts import admin_imports, services
 from accounts.models import (
     Account,
     AccountUseCase,
-    DirtyAccount,
     ArrChange,
+    DirtyAccount,
     Feature,
     NpsResponse,
     StatedDriver,
