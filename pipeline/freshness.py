@@ -130,6 +130,7 @@ def incremental_execute(*, run_id: int) -> RecomputeRun:
         rules = health.ComputeRules() if ids else None
         for i in range(0, len(ids), STAGE_BATCH):
             _stage(run_id=run_id, day=day, ids=ids[i : i + STAGE_BATCH], rules=rules)
+        log.info("incremental run %s: %d accounts computed in %.2fs", run_id, len(ids), time.monotonic() - started)
         with_accounts = mine.filter(reason=Reason.ACCOUNT).exists()
         run = incremental_publish(run_id=run_id, inputs_through=claimed_at, revenue=with_accounts)
     except Exception as exc:
@@ -169,17 +170,23 @@ def incremental_publish(*, run_id: int, inputs_through=None, revenue: bool = Tru
         return run
     day = run.as_of
     staged = StagedResult.objects.filter(run_id=run_id).values("account_id")
+    steps = _Steps(run_id)
     with transaction.atomic():
         results = health.health_day_publish(
             day=day, staged_table=StagedResult._meta.db_table, run_id=run_id,
             inputs_through=inputs_through, accounts_only=True,
         )  # fmt: skip
+        steps("health")
         membership = segments.segments_recompute_accounts(as_of=day, accounts=staged)
         segments.segment_days_write(day=day)
+        steps("segments")
         _plays_step(day=day, accounts=staged)
+        steps("plays")
         dashboards.vertical_days_rollup(start=day)
+        steps("vertical rollups")
         if revenue:
             dashboards.revenue_day_write(day=day)
+            steps("revenue rollup")
         dirty_accounts_clear(run_id=run_id)
         StagedResult.objects.filter(run_id=run_id).delete()
         RecomputeChunk.objects.filter(run_id=run_id).delete()
@@ -189,10 +196,26 @@ def incremental_publish(*, run_id: int, inputs_through=None, revenue: bool = Tru
             accounts_scored=results["scored"], error="",
         )  # fmt: skip
         PublishedDay.objects.filter(day=day).update(refreshed_at=now)
+    steps("bookkeeping")
+    steps.report()
     run.refresh_from_db()
     run.bands = results["bands"]
     run.segments = membership
     return run
+
+
+class _Steps:
+    """Seconds spent in each publish step, logged (INFO) once the run has published."""
+
+    def __init__(self, run_id: int):
+        self.run_id, self.last, self.seconds = run_id, time.monotonic(), {}
+
+    def __call__(self, step: str) -> None:
+        now = time.monotonic()
+        self.seconds[step], self.last = now - self.last, now
+
+    def report(self) -> None:
+        log.info("incremental run %s published: %s", self.run_id, ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items()))
 
 
 def incremental_fail(*, run_id: int, error: str) -> None:

@@ -109,6 +109,8 @@ def segments_recompute_accounts(*, as_of: date, accounts: QuerySet) -> dict:
     TouchModelDay.objects.filter(day=as_of, account_id__in=accounts).delete()
 
     memberships, touch = SegmentMembership._meta.db_table, TouchModelDay._meta.db_table
+    # The anti-joins look only at these accounts' rows, not at every account's.
+    ids_sql, ids_params = accounts.query.sql_with_params()
     entered = left = 0
     segments = list(Segment.objects.order_by("-priority", "name"))
     for segment in segments:
@@ -125,8 +127,8 @@ def segments_recompute_accounts(*, as_of: date, accounts: QuerySet) -> dict:
             _execute(
                 f"""INSERT INTO {touch} (account_id, day, touch_model)
                     SELECT m.id, %s, %s FROM ({members_sql}) m
-                    WHERE m.id NOT IN (SELECT account_id FROM {touch} WHERE day = %s)""",
-                [as_of, segment.touch_model, *members_params, as_of],
+                    WHERE m.id NOT IN (SELECT account_id FROM {touch} WHERE day = %s AND account_id IN ({ids_sql}))""",
+                [as_of, segment.touch_model, *members_params, as_of, *ids_params],
             )
         if backfill:
             continue
@@ -134,7 +136,8 @@ def segments_recompute_accounts(*, as_of: date, accounts: QuerySet) -> dict:
         entered += _execute(
             f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
                 SELECT %s, m.id, %s FROM ({members_sql}) m
-                WHERE m.id NOT IN (SELECT account_id FROM {memberships} WHERE segment_id = %s AND left_on IS NULL)""",
-            [segment.pk, as_of, *members_params, segment.pk],
+                WHERE m.id NOT IN (SELECT account_id FROM {memberships}
+                                   WHERE segment_id = %s AND left_on IS NULL AND account_id IN ({ids_sql}))""",
+            [segment.pk, as_of, *members_params, segment.pk, *ids_params],
         )
     return {"segments": sum(1 for s in segments if s.active), "entered": entered, "left": left}
