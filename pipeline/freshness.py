@@ -29,7 +29,7 @@ from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from accounts.freshness import Reason, dirty_accounts_claim, dirty_accounts_clear, dirty_accounts_release
-from accounts.models import DirtyAccount
+from accounts.models import Account, DirtyAccount
 from core.bulk import bulk_insert
 from dashboards import services as dashboards
 from health import services as health
@@ -132,7 +132,7 @@ def incremental_execute(*, run_id: int) -> RecomputeRun:
             _stage(run_id=run_id, day=day, ids=ids[i : i + STAGE_BATCH], rules=rules)
         log.info("incremental run %s: %d accounts computed in %.2fs", run_id, len(ids), time.monotonic() - started)
         with_accounts = mine.filter(reason=Reason.ACCOUNT).exists()
-        run = incremental_publish(run_id=run_id, inputs_through=claimed_at, revenue=with_accounts)
+        run = incremental_publish(run_id=run_id, inputs_through=claimed_at, revenue=with_accounts, account_ids=ids)
     except Exception as exc:
         log.exception("incremental run %s failed", run_id)
         incremental_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
@@ -157,7 +157,9 @@ def _plays_step(*, day, accounts) -> None:
     (`accounts` is the queryset of re-scored account ids, should plays take a subset)."""
 
 
-def incremental_publish(*, run_id: int, inputs_through=None, revenue: bool = True) -> RecomputeRun:
+def incremental_publish(
+    *, run_id: int, inputs_through=None, revenue: bool = True, account_ids: list[int] | None = None
+) -> RecomputeRun:
     """Publishes an incremental run's staged accounts as today's, in one transaction, in the
     order of pipeline.services.publish: health (those accounts' rows only), segments (their
     memberships and touch models; the day's SegmentDay), plays, the day's VerticalDay and —
@@ -170,6 +172,11 @@ def incremental_publish(*, run_id: int, inputs_through=None, revenue: bool = Tru
         return run
     day = run.as_of
     staged = StagedResult.objects.filter(run_id=run_id).values("account_id")
+    if account_ids is None:
+        account_ids = list(staged.values_list("account_id", flat=True))
+    # Segments get the ids themselves: against the (unanalysed, UNLOGGED) staging table PostgreSQL
+    # misjudges the rules' anti-joins; a literal id list it plans as the small set it is.
+    accounts = Account.objects.filter(pk__in=account_ids).values("pk")
     steps = _Steps(run_id)
     with transaction.atomic():
         results = health.health_day_publish(
@@ -177,10 +184,10 @@ def incremental_publish(*, run_id: int, inputs_through=None, revenue: bool = Tru
             inputs_through=inputs_through, accounts_only=True,
         )  # fmt: skip
         steps("health")
-        membership = segments.segments_recompute_accounts(as_of=day, accounts=staged)
+        membership = segments.segments_recompute_accounts(as_of=day, accounts=accounts)
         segments.segment_days_write(day=day)
         steps("segments")
-        _plays_step(day=day, accounts=staged)
+        _plays_step(day=day, accounts=accounts)
         steps("plays")
         dashboards.vertical_days_rollup(start=day)
         steps("vertical rollups")
