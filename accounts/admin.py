@@ -1,11 +1,15 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
-from accounts import admin_imports
+from accounts import admin_imports, services
 from accounts.models import (
     Account,
     AccountUseCase,
     ArrChange,
+    DirtyAccount,
     Feature,
     NpsResponse,
     StatedDriver,
@@ -49,6 +53,11 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     show_full_result_count = False  # one count of the filtered list, not a second one of every account
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # After the use cases (inline) are saved too: the mark covers the whole edit.
+        services.account_admin_saved(account=form.instance)
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
@@ -85,3 +94,31 @@ class StatedDriverAdmin(admin.ModelAdmin):
     search_fields = ("account__name", "note")
     list_select_related = ("account", "feature", "recorded_by")
     raw_id_fields = ("account",)
+
+
+@admin.register(DirtyAccount)
+class DirtyAccountAdmin(admin.ModelAdmin):
+    """Accounts waiting for the incremental run (SPEC §4.5): read-only; runs delete the marks."""
+
+    list_display = ("account", "reason", "marked_at", "waiting", "claimed_by")
+    list_filter = ("reason",)
+    list_select_related = ("account",)
+    search_fields = ("account__name", "account__external_id")
+    readonly_fields = ("account", "marked_at", "reason", "claimed_by")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Waiting")
+    def waiting(self, mark):
+        return timesince(mark.marked_at, timezone.now())
+
+    def changelist_view(self, request, extra_context=None):
+        runs = reverse("admin:pipeline_recomputerun_changelist") + "?trigger__startswith=incremental"
+        extra = {"title": "Accounts waiting for the incremental run",
+                 "subtitle": format_html('<a href="{}">The last incremental runs</a>', runs)}  # fmt: skip
+        return super().changelist_view(request, {**extra, **(extra_context or {})})

@@ -279,3 +279,24 @@ class ImportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+class DirtyAccount(models.Model):
+    """An account whose inputs (usage, NPS, its own fields, stated drivers) changed after today's
+    results were computed: the incremental run (pipeline.freshness) re-scores it and deletes the
+    mark. One row per account however often it is touched; `marked_at` is the oldest change not
+    yet taken by a run (what /healthz reports the age of).
+
+    `claimed_by` is the pipeline's RecomputeRun that took the mark (an id, not a foreign key: the
+    pipeline sits above accounts). A mark touched again after being claimed is released (NULL),
+    so the run that claimed it, which may have read the older data, does not delete it.
+    """
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    marked_at = models.DateTimeField()
+    reason = models.CharField(max_length=20)
+    claimed_by = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["marked_at"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} dirty since {self.marked_at} ({self.reason})"

@@ -22,6 +22,8 @@ env = environ.Env(
     CSRF_TRUSTED_ORIGINS=(list, []),
     SECURE_SSL_REDIRECT=(bool, True),
     RECOMPUTE_CHUNK_SIZE=(int, 5000),
+    FRESHNESS_ENABLED=(bool, True),
+    FRESHNESS_DEBOUNCE_SECONDS=(int, 30),
 )
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -301,6 +303,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 RECOMPUTE_CHUNK_SIZE = env("RECOMPUTE_CHUNK_SIZE")
+# Fresh between nights (SPEC §4.5): writes mark their accounts dirty and, this many seconds after the
+# first mark of a burst, one incremental run re-scores them (pipeline.freshness). Off: marks are not
+# recorded and results change only with full runs.
+FRESHNESS_ENABLED = env("FRESHNESS_ENABLED")
+FRESHNESS_DEBOUNCE_SECONDS = env("FRESHNESS_DEBOUNCE_SECONDS")
 
 # Email (plays: task notifications and the daily digest). EMAIL_URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587; without it messages go to the console (demo).

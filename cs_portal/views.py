@@ -8,12 +8,15 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
 from cs_portal.celery import app as celery_app
+from pipeline.freshness import dirty_marks_status
 
 
 @login_not_required
 @require_GET
 def healthz(request):
-    """Database and broker status for load balancers and `docker compose` health checks."""
+    """Database and broker status for load balancers and `docker compose` health checks, and
+    freshness (SPEC §4.5): how many accounts wait for an incremental run and the age in seconds of
+    the oldest dirty mark (null when none waits) — a growing age means incremental runs stall."""
     status = {"database": "ok", "broker": "ok"}
     try:
         with connection.cursor() as cursor:
@@ -29,7 +32,8 @@ def healthz(request):
         except Exception as exc:  # noqa: BLE001
             status["broker"] = f"error: {exc.__class__.__name__}"
     healthy = status["database"] == "ok" and not status["broker"].startswith("error")
-    return JsonResponse({"status": "ok" if healthy else "error", **status}, status=200 if healthy else 503)
+    freshness = dirty_marks_status() if status["database"] == "ok" else {}
+    return JsonResponse({"status": "ok" if healthy else "error", **status, **freshness}, status=200 if healthy else 503)
 
 
 @login_not_required

@@ -16,7 +16,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors
+from accounts import selectors, services
 from accounts.api_ingest import account_write
 from accounts.models import Account, AccountUseCase, Feature, StatedDriver
 from dashboards import selectors as dashboard_selectors
@@ -213,8 +213,12 @@ class AccountViewSet(
                 raise PermissionDenied("Recording stated drivers is for CSMs and CS Admins.")
             serializer = DriverSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            serializer.save(account=account, recorded_by=request.user)
-            driver = selectors.drivers_with_usage(account, results_day()).get(pk=serializer.instance.pk)
+            # The service, as the page does: it also marks the account for the incremental run.
+            recorded = services.stated_driver_record(
+                account=account, feature=serializer.validated_data["feature"],
+                note=serializer.validated_data.get("note", ""), recorded_by=request.user,
+            )  # fmt: skip
+            driver = selectors.drivers_with_usage(account, results_day()).get(pk=recorded.pk)
             return Response(DriverSerializer(driver).data, status=201)
         page = self.paginate_queryset(selectors.drivers_with_usage(account, results_day()))
         return self.get_paginated_response(DriverSerializer(page, many=True).data)

@@ -148,6 +148,10 @@ class HealthScore(models.Model):
     # SLIPPING_POINTS or more since then. `slipping` is NULL on days published before it existed.
     score_30d_ago = models.SmallIntegerField(null=True, blank=True)  # no CHECK: adding one scans the table
     slipping = models.BooleanField(null=True, blank=True)
+    # Freshness (SPEC §4.5): when the row was computed, and up to when the run had read every write
+    # received (usage, NPS, account fields). NULL on rows published before they existed.
+    computed_at = models.DateTimeField(null=True, blank=True)
+    inputs_through = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -183,6 +187,9 @@ class PublishedDay(models.Model):
     day = models.DateField(unique=True)
     run_id = models.BigIntegerField(null=True, blank=True)
     published_at = models.DateTimeField()
+    # The last incremental run that re-scored some of the day's accounts (SPEC §4.5); published_at
+    # stays the full run's, which scored every account (the backtest dates rules by it).
+    refreshed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-day"]

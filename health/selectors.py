@@ -1,12 +1,14 @@
 """Reads of the health app: scorecards for the read-only pages and the scorecard preview of the admin."""
 
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db.models import Max, Prefetch, Q, QuerySet
 
+from accounts.models import UsageDaily
 from health.engine.scoring import ScorecardPlan, load_scorecards, score_account, scorecard_plan, select_scorecard
 from health.metrics_catalog import METRICS
-from health.models import CUSTOMER_BANDS, AccountMetrics, Band, Measure, PublishedDay, Scorecard
+from health.models import CUSTOMER_BANDS, AccountMetrics, Band, HealthScore, Measure, PublishedDay, Scorecard
 from health.services import METRIC_COLUMNS
 
 PREVIEW_BANDS = CUSTOMER_BANDS
@@ -128,4 +130,39 @@ def scorecard_preview(*, draft: dict, scorecard_id: int | None, limit: int = 10)
         ],
         "changed": len(changes),
         "changes": changes[:limit],
+    }
+
+
+class Freshness(NamedTuple):
+    """When an account's figures were computed (SPEC §4.5): the row's computed_at, the time up to
+    which the run had read every write (`inputs_through`), and the latest usage date it has."""
+
+    computed_at: datetime | None
+    inputs_through: datetime | None
+    usage_through: date | None
+
+
+def latest_usage_date(account_id: int, day: date) -> date | None:
+    """The latest date up to `day` with a usage row of the account (the usage key, backwards)."""
+    return UsageDaily.objects.filter(account_id=account_id, date__lte=day).aggregate(d=Max("date"))["d"]
+
+
+def freshness_of(account_ids: list[int], day: date | None) -> dict[int, Freshness]:
+    """{account id: Freshness} of `day`'s results for the given accounts (a page of them): two
+    queries, whatever their number — the usage one walks the usage key (account, date) backwards."""
+    if day is None or not account_ids:
+        return {}
+    scored = dict(
+        (pk, (computed, inputs))
+        for pk, computed, inputs in HealthScore.objects.filter(as_of=day, account_id__in=account_ids)
+        .values_list("account_id", "computed_at", "inputs_through")
+    )  # fmt: skip
+    latest = dict(
+        UsageDaily.objects.filter(account_id__in=account_ids, date__lte=day)
+        .values("account_id").annotate(d=Max("date")).order_by().values_list("account_id", "d")
+    )  # fmt: skip
+    return {
+        pk: Freshness(*scored.get(pk, (None, None)), latest.get(pk))
+        for pk in account_ids
+        if pk in scored or pk in latest
     }

@@ -8,10 +8,11 @@ with two INSERT … SELECT statements, each row written once. The order of the w
 """
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Case, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery, When
+from django.utils import timezone
 
 from accounts.models import Tier
 from health.engine.metrics import compute_facts
@@ -40,14 +41,17 @@ class ComputeRules:
         self.tiers = [(t.min_arr, t.pk) for t in Tier.objects.order_by("-min_arr")]
 
 
-def compute_rows(*, as_of: date, first_id: int, last_id: int, rules: ComputeRules | None = None) -> Iterator[tuple]:
-    """The results (STAGED_COLUMNS) of the accounts with id in [first_id, last_id] as of `as_of`.
+def compute_rows(
+    *, as_of: date, first_id: int, last_id: int, rules: ComputeRules | None = None, account_ids: list[int] | None = None
+) -> Iterator[tuple]:
+    """The results (STAGED_COLUMNS) of the accounts with id in [first_id, last_id] as of `as_of`
+    (only those of `account_ids` when given: the incremental run's dirty accounts).
 
     A generator: the caller streams the rows to staging; nothing here outlives the chunk.
     """
     rules = rules or ComputeRules()
     score = rules.scorer.score
-    for facts in compute_facts(as_of, first_id, last_id, rules.features):
+    for facts in compute_facts(as_of, first_id, last_id, rules.features, account_ids):
         metrics = facts.metrics
         stages = rules.journeys.get((facts.vertical_id, facts.primary_use_case_id))
         stage_id = None
@@ -77,8 +81,15 @@ def compute_rows(*, as_of: date, first_id: int, last_id: int, rules: ComputeRule
         )
 
 
-def health_day_publish(*, day: date, staged_table: str, run_id: int) -> dict:
+def health_day_publish(
+    *, day: date, staged_table: str, run_id: int, inputs_through: datetime | None = None, accounts_only: bool = False
+) -> dict:
     """Replaces `day`'s AccountMetrics and HealthScore with the staged rows of run `run_id`.
+
+    With `accounts_only` (the incremental run of today) only the staged accounts' rows of `day`
+    are replaced; every other row is left as it is (not rewritten). Each HealthScore row records
+    when it was computed (`computed_at`, now) and `inputs_through`: the run read every write
+    received up to then.
 
     `staged_table` has STAGED_COLUMNS and `run_id`. Each HealthScore row is written once, with the
     score SLIPPING_DAYS before and `slipping` joined in at insert time. A day published after this
@@ -87,9 +98,13 @@ def health_day_publish(*, day: date, staged_table: str, run_id: int) -> dict:
     """
     metrics, health = AccountMetrics._meta.db_table, HealthScore._meta.db_table
     columns = ", ".join(METRIC_COLUMNS)
+    only, only_params = "", []
+    if accounts_only:
+        only, only_params = f" AND account_id IN (SELECT account_id FROM {staged_table} WHERE run_id = %s)", [run_id]
+    computed_at = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {metrics} WHERE as_of = %s", [day])
-        cursor.execute(f"DELETE FROM {health} WHERE as_of = %s", [day])
+        cursor.execute(f"DELETE FROM {metrics} WHERE as_of = %s{only}", [day, *only_params])
+        cursor.execute(f"DELETE FROM {health} WHERE as_of = %s{only}", [day, *only_params])
         cursor.execute(
             f"""INSERT INTO {metrics} (account_id, as_of, {columns}, journey_stage_id)
                 SELECT account_id, %s, {columns}, journey_stage_id FROM {staged_table} WHERE run_id = %s""",
@@ -97,20 +112,21 @@ def health_day_publish(*, day: date, staged_table: str, run_id: int) -> dict:
         )
         cursor.execute(
             f"""INSERT INTO {health} (account_id, as_of, score, band, scorecard_id, measures, tier_id,
-                                      score_30d_ago, slipping)
+                                      score_30d_ago, slipping, computed_at, inputs_through)
                 SELECT s.account_id, %s, s.score, s.band, s.scorecard_id, s.measures, s.tier_id, p.score,
                        CASE WHEN s.score IS NOT NULL AND p.score IS NOT NULL AND s.score <= p.score - %s
-                            THEN TRUE ELSE FALSE END
+                            THEN TRUE ELSE FALSE END, %s, %s
                 FROM {staged_table} s
                 LEFT JOIN {health} p ON p.account_id = s.account_id AND p.as_of = %s
                 WHERE s.run_id = %s""",
-            [day, SLIPPING_POINTS, day - timedelta(days=SLIPPING_DAYS), run_id],
+            [day, SLIPPING_POINTS, computed_at, inputs_through, day - timedelta(days=SLIPPING_DAYS), run_id],
         )
         cursor.execute(
             f"SELECT band, COUNT(*), COUNT(score) FROM {staged_table} WHERE run_id = %s GROUP BY band", [run_id]
         )
         counts = cursor.fetchall()
-    health_scores_mark_slipping(day=day + timedelta(days=SLIPPING_DAYS))
+    if not accounts_only:  # an incremental run is today's: no later day compares with it
+        health_scores_mark_slipping(day=day + timedelta(days=SLIPPING_DAYS))
     return {"bands": {band: n for band, n, _ in counts}, "scored": sum(scored for _, _, scored in counts)}
 
 

@@ -14,6 +14,7 @@ class RecomputeRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         REFUSED = "refused", "Refused (another run was in progress)"
+        SCHEDULED = "scheduled", "Scheduled (incremental: waiting for the debounce)"
 
     as_of = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -27,6 +28,9 @@ class RecomputeRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # True while queued or running, NULL otherwise: the unique index lets one run hold it at a time.
     active_lock = models.BooleanField(null=True, default=True, unique=True, editable=False)
+    # True while an incremental run waits for its debounce, NULL otherwise: at most one is scheduled,
+    # so a burst of writes makes one run (pipeline.freshness).
+    scheduled_lock = models.BooleanField(null=True, default=None, unique=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,7 +7,7 @@ from django.conf import settings
 
 
 def install_beat_schedule(sender=None, **kwargs) -> None:
-    from django_celery_beat.models import (  # noqa: PLC0415 - only beat's tables, after migrate
+    from django_celery_beat.models import (  # noqa: PLC0415 - a post_migrate handler: the app registry is ready only then
         CrontabSchedule,
         PeriodicTask,
     )

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.freshness import dirty_accounts_claim, dirty_accounts_clear, dirty_accounts_release
 from accounts.models import Account
 from core.bulk import bulk_insert
 from dashboards import services as dashboards
@@ -56,7 +57,10 @@ def recompute_start(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
         recompute_fail(run_id=run_id, error="abandoned: ran past the time limit")
     try:
         with transaction.atomic():
-            return RecomputeRun.objects.create(as_of=as_of, trigger=trigger)
+            run = RecomputeRun.objects.create(as_of=as_of, trigger=trigger)
+            if as_of == timezone.localdate():
+                dirty_accounts_claim(run_id=run.pk)  # a full run of today absorbs pending marks
+            return run
     except IntegrityError:
         busy = RecomputeRun.objects.filter(active_lock=True).first()
         return RecomputeRun.objects.create(
@@ -119,6 +123,7 @@ def recompute_fail(*, run_id: int, error: str) -> None:
     RecomputeRun.objects.filter(pk=run_id, active_lock=True).update(
         status=RecomputeRun.Status.FAILED, finished_at=timezone.now(), error=error[:4000], active_lock=None
     )
+    dirty_accounts_release(run_id=run_id)  # a failed run gives its dirty marks back
     _staging_clear(run_id)
 
 
@@ -138,12 +143,15 @@ def publish(*, run_id: int) -> RecomputeRun:
         return run
     day = run.as_of
     with transaction.atomic():
-        results = health.health_day_publish(day=day, staged_table=StagedResult._meta.db_table, run_id=run_id)
+        results = health.health_day_publish(
+            day=day, staged_table=StagedResult._meta.db_table, run_id=run_id, inputs_through=run.created_at
+        )
         membership = segments.segments_recompute(as_of=day)
         segments.segment_days_write(day=day)
         plays.plays_fire(day=day)
         dashboards.vertical_days_rollup(start=day)
         dashboards.revenue_day_write(day=day)
+        dirty_accounts_clear(run_id=run_id)  # the marks it claimed at its start (SPEC §4.5)
         _staging_clear(run_id)
         now = timezone.now()
         RecomputeRun.objects.filter(pk=run_id).update(

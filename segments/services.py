@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from accounts.models import Account
 from segments.compiler import compile_rule
@@ -90,3 +90,54 @@ def segment_days_write(*, day: date) -> int:
     rows = [SegmentDay(segment_id=pk, day=day, members=f.members, arr=f.arr) for pk, f in figures.items()]
     SegmentDay.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+@transaction.atomic
+def segments_recompute_accounts(*, as_of: date, accounts: QuerySet) -> dict:
+    """segments_recompute restricted to `accounts` (a queryset of one column of account ids: the
+    incremental run's): the same statements with `AND account_id IN (accounts)`, so each of those
+    accounts ends with exactly the memberships, history and touch model a full recompute gives it,
+    and no other account's rows are touched. `as_of` is today (the incremental run's day): with
+    history recorded after it (a backfill), only the touch models are rewritten, as there.
+    """
+    latest = SegmentMembership.objects.aggregate(entered=Max("entered_on"), left=Max("left_on"))
+    backfill = any(d is not None and d > as_of for d in latest.values())
+    mine = SegmentMembership.objects.filter(account_id__in=accounts)
+    if not backfill:
+        mine.filter(entered_on=as_of).delete()
+        mine.filter(left_on=as_of).update(left_on=None)
+    TouchModelDay.objects.filter(day=as_of, account_id__in=accounts).delete()
+
+    memberships, touch = SegmentMembership._meta.db_table, TouchModelDay._meta.db_table
+    # The anti-joins look only at these accounts' rows, not at every account's.
+    ids_sql, ids_params = accounts.query.sql_with_params()
+    entered = left = 0
+    segments = list(Segment.objects.order_by("-priority", "name"))
+    for segment in segments:
+        members = _members(segment, as_of).filter(pk__in=accounts)
+        try:
+            members_sql, members_params = members.query.sql_with_params() if segment.active else ("", ())
+        except EmptyResultSet:
+            members_sql = ""
+        if not members_sql:
+            if not backfill:
+                left += mine.filter(segment=segment, left_on__isnull=True).update(left_on=as_of)
+            continue
+        if segment.touch_model:
+            _execute(
+                f"""INSERT INTO {touch} (account_id, day, touch_model)
+                    SELECT m.id, %s, %s FROM ({members_sql}) m
+                    WHERE m.id NOT IN (SELECT account_id FROM {touch} WHERE day = %s AND account_id IN ({ids_sql}))""",
+                [as_of, segment.touch_model, *members_params, as_of, *ids_params],
+            )
+        if backfill:
+            continue
+        left += mine.filter(segment=segment, left_on__isnull=True).exclude(account_id__in=members).update(left_on=as_of)
+        entered += _execute(
+            f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
+                SELECT %s, m.id, %s FROM ({members_sql}) m
+                WHERE m.id NOT IN (SELECT account_id FROM {memberships}
+                                   WHERE segment_id = %s AND left_on IS NULL AND account_id IN ({ids_sql}))""",
+            [segment.pk, as_of, *members_params, segment.pk, *ids_params],
+        )
+    return {"segments": sum(1 for s in segments if s.active), "entered": entered, "left": left}

@@ -1,9 +1,10 @@
 """The accounts page at scale: its owner filter lists the CSMs who own accounts, in one query."""
 
 import pytest
+from django.utils import timezone
 
 from people import roles
-from tests.factories import AccountFactory, UserFactory
+from tests.factories import AccountFactory, HealthScoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +31,9 @@ def test_every_role_filters_by_owner(request, client_for, who):
 def test_account_list_query_count_does_not_grow(client_for, leader, django_assert_num_queries, accounts):
     owners = [UserFactory(username=f"owner{i}", roles=[roles.CSM]) for i in range(3)]
     for i in range(accounts):
-        AccountFactory(owner=owners[i % 3])
+        HealthScoreFactory(account=AccountFactory(owner=owners[i % 3]), computed_at=timezone.now())
     client = client_for(leader)
-    # + the results day, the tiers and segments of the filters, the count line (active/churned).
-    with django_assert_num_queries(10):
+    # + the results day, the tiers and segments of the filters, the count line (active/churned),
+    # each row's freshness (the page's scores, their latest usage dates).
+    with django_assert_num_queries(12):
         assert client.get("/accounts/").status_code == 200

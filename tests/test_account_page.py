@@ -230,5 +230,6 @@ def test_query_count_does_not_grow_with_history(client_for, csm, account, django
         client.get(url(account))
     # Login and permissions (5), then about one query per section of the page (18: cross-pollination
     # looks up the day's VerticalDay row first, and counts healthy peers live without one), plus
-    # plays (6): open tasks, team members, the timeline's notes, segment stays, bands, task events.
-    assert len(short) == 32
+    # plays (6): open tasks, team members, the timeline's notes, segment stays, bands, task events,
+    # and the latest usage date (freshness: "scored … from usage up to …").
+    assert len(short) == 33

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.text import slugify
 
+from accounts.freshness import Reason, dirty_accounts_mark
 from accounts.imports.common import (
     CsvSource,
     ImportFailed,
@@ -277,3 +278,4 @@ def _write(rows: list[AccountRow], as_of: date, result: ImportResult) -> None:
     ArrChange.objects.bulk_create(
         changes, batch_size=2000, update_conflicts=True, unique_fields=["account", "date"], update_fields=["arr", "previous_arr"]
     )
+    dirty_accounts_mark(ids=ids.values(), reason=Reason.ACCOUNT)

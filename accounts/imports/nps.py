@@ -4,6 +4,7 @@ from typing import BinaryIO
 
 from django.db import transaction
 
+from accounts.freshness import Reason, dirty_accounts_mark
 from accounts.imports.common import (
     CsvSource,
     ImportFailed,
@@ -66,6 +67,7 @@ def import_nps(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Progr
             unique_fields=["account", "date"],
             update_fields=["score", "comment"],
         )
+        dirty_accounts_mark(ids={a for a, _ in keys}, reason=Reason.NPS)
     result.unchanged = sum(1 for key, row in rows.items() if existing.get(key) == (row.score, row.comment))
     result.updated = sum(1 for key in keys if key in existing) - result.unchanged
     result.created = len(keys) - result.updated - result.unchanged

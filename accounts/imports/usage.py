@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from django.db import connection, transaction
 
+from accounts.freshness import Reason, dirty_accounts_mark
 from accounts.imports.common import (
     CsvSource,
     ImportFailed,
@@ -181,6 +182,7 @@ def _write_postgresql(rows, result: ImportResult, progress: Progress, *, skip_in
             result.created, result.updated = cursor.fetchone()
             cursor.execute("SELECT count(DISTINCT (account_id, date, feature_id)) FROM usage_staging")
             result.unchanged = cursor.fetchone()[0] - result.created - result.updated
+            dirty_accounts_mark(sql="SELECT account_id FROM usage_staging", reason=Reason.USAGE)
             cursor.execute("DROP TABLE usage_staging")
     return valid
 
@@ -213,8 +215,10 @@ def _write_batches(rows, result: ImportResult) -> int:
         )
         batch.clear()
 
+    accounts: set[int] = set()
     for _line, account_id, day, feature_id, events, active_users in rows:
         valid += 1
+        accounts.add(account_id)
         batch[(account_id, day, feature_id)] = UsageDaily(
             account_id=account_id, date=day, feature_id=feature_id, events=events, active_users=active_users
         )
@@ -222,5 +226,6 @@ def _write_batches(rows, result: ImportResult) -> int:
             flush()
     if batch:
         flush()
+    dirty_accounts_mark(ids=accounts, reason=Reason.USAGE)
     return valid
 

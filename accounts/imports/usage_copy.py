@@ -29,6 +29,7 @@ import psycopg2
 from django.db import DatabaseError, IntegrityError, ProgrammingError, connection, transaction
 from psycopg2 import errors as pg_errors
 
+from accounts.freshness import Reason, dirty_accounts_mark
 from accounts.imports.common import (
     MAX_CELL,
     MAX_REPORTED_ERRORS,
@@ -224,7 +225,13 @@ def _overlaps(cursor) -> bool:
 
 
 def _write(cursor, source: str, order: str, valid: int, result: ImportResult, progress: Progress) -> None:
-    """Lands the rows of `source` (account_id, day, feature_id, events, active_users, ord)."""
+    """Lands the rows of `source` (account_id, day, feature_id, events, active_users, ord) and
+    marks their accounts dirty (one statement, from the same source)."""
+    _land(cursor, source, order, valid, result, progress)
+    dirty_accounts_mark(sql=f"SELECT account_id FROM ({source}) src", reason=Reason.USAGE)
+
+
+def _land(cursor, source: str, order: str, valid: int, result: ImportResult, progress: Progress) -> None:
     usage_t = UsageDaily._meta.db_table
     columns = "account_id, date, feature_id, events, active_users"
     select = f"SELECT account_id, day, feature_id, events, active_users FROM ({source}) src"

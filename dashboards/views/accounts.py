@@ -23,7 +23,7 @@ from dashboards.forms import AccountListForm
 from health import what_if
 from health.explain import score_change
 from health.metrics_catalog import METRICS
-from health.selectors import results_day
+from health.selectors import Freshness, freshness_of, latest_usage_date, results_day
 from health.units import format_in_sentence, format_metric
 from health.windows import complete_from, is_partial, scorecard_window
 from people import roles
@@ -51,9 +51,11 @@ def account_list(request):
     paginator = Paginator(account_list_selectors.account_rows(filters, day), PAGE_SIZE)
     paginator.count = counts.get(filters.status, counts["total"])  # spares the paginator its COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
+    fresh = freshness_of([a.pk for a in page.object_list], day)
     for account in page.object_list:
         account.days_to_renewal = (account.renewal_date - day).days if account.renewal_date and day else None
         account.is_churned_now = account.churned_on is not None and day is not None and account.churned_on <= day
+        account.freshness = fresh.get(account.pk)
     unsorted = query.copy()
     unsorted.pop("sort", None)
     context = {
@@ -161,6 +163,10 @@ def _render_account(request, pk: int, driver_form: StatedDriverForm, status: int
         "touch_model": TouchModel(touch).label if touch in TouchModel.values else "",
         "measures": measures,
         "plan": plan,
+        # The row read above carries when it was computed; the latest usage date is one more query.
+        "freshness": Freshness(health.computed_at, health.inputs_through, latest_usage_date(account.pk, day))
+        if health
+        else None,
         "trend": trend,
         "partial_until": partial_until,
         "first_usage": first_usage,

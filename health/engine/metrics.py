@@ -41,11 +41,27 @@ def _month_expr() -> str:
     return "strftime('%%Y-%%m', date)"
 
 
-def compute_facts(as_of: date, first_id: int, last_id: int, journey_features: list[int]) -> list[AccountFacts]:
-    """Facts and metrics of the accounts with id in [first_id, last_id], as of `as_of`."""
+def _only(account_ids: list[int] | None) -> tuple[str, list]:
+    """An extra `AND account_id IN …` for the incremental run (its dirty accounts of the range)."""
+    if account_ids is None:
+        return "", []
+    if connection.vendor == "postgresql":
+        return " AND account_id = ANY(%s)", [list(account_ids)]
+    return f" AND account_id IN ({', '.join('%s' for _ in account_ids) or 'NULL'})", list(account_ids)
+
+
+def compute_facts(
+    as_of: date, first_id: int, last_id: int, journey_features: list[int], account_ids: list[int] | None = None
+) -> list[AccountFacts]:
+    """Facts and metrics of the accounts with id in [first_id, last_id] (and, given `account_ids`,
+    among those), as of `as_of`. The same statements either way, so a subset's rows equal a full
+    range's rows for the same accounts."""
+    accounts = Account.objects.filter(pk__gte=first_id, pk__lte=last_id)
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=account_ids)
+    only, only_params = _only(account_ids)
     accounts = (
-        Account.objects.filter(pk__gte=first_id, pk__lte=last_id)
-        .order_by("pk")
+        accounts.order_by("pk")
         .values_list("pk", "vertical_id", "primary_use_case_id", "arr", "seats", "start_date", "churned_on")
     )
     facts = {row[0]: AccountFacts(*row) for row in accounts}
@@ -70,10 +86,10 @@ def compute_facts(as_of: date, first_id: int, last_id: int, journey_features: li
                MAX(date) FILTER (WHERE events > 0)
                {feature_columns}
         FROM {usage}
-        WHERE account_id BETWEEN %s AND %s AND date BETWEEN %s AND %s
+        WHERE account_id BETWEEN %s AND %s AND date BETWEEN %s AND %s{only}
         GROUP BY account_id
     """
-    params = [d30, d90, d30, d30, d90, *feature_params, first_id, last_id, d365, as_of]
+    params = [d30, d90, d30, d30, d90, *feature_params, first_id, last_id, d365, as_of, *only_params]
     last_active: dict[int, date] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -99,8 +115,8 @@ def compute_facts(as_of: date, first_id: int, last_id: int, journey_features: li
         if quiet:
             cursor.execute(
                 f"SELECT account_id, MAX(date) FROM {usage} WHERE account_id BETWEEN %s AND %s"
-                " AND date < %s AND events > 0 GROUP BY account_id",
-                [first_id, last_id, d365],
+                f" AND date < %s AND events > 0{only} GROUP BY account_id",
+                [first_id, last_id, d365, *only_params],
             )
             for account_id, day in cursor.fetchall():
                 if account_id in facts and account_id not in last_active:
@@ -110,9 +126,9 @@ def compute_facts(as_of: date, first_id: int, last_id: int, journey_features: li
         cursor.execute(
             f"""SELECT n.account_id, n.score FROM {nps} n
                 JOIN (SELECT account_id, MAX(date) AS d FROM {nps}
-                      WHERE account_id BETWEEN %s AND %s AND date <= %s GROUP BY account_id) latest
+                      WHERE account_id BETWEEN %s AND %s AND date <= %s{only} GROUP BY account_id) latest
                   ON latest.account_id = n.account_id AND latest.d = n.date""",
-            [first_id, last_id, as_of],
+            [first_id, last_id, as_of, *only_params],
         )
         nps_latest = dict(cursor.fetchall())
 
