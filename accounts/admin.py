@@ -63,8 +63,12 @@ class AccountAdmin(admin.ModelAdmin):
         return [
             path("import/", wrap(admin_imports.import_view), name="accounts_import"),
             path("import/<int:job_id>/", wrap(admin_imports.import_job_view), name="accounts_import_job"),
-            path("import/<int:job_id>/status/", wrap(admin_imports.import_job_view), {"partial": True},
-                 name="accounts_import_job_status"),  # fmt: skip
+            path(
+                "import/<int:job_id>/status/",
+                wrap(admin_imports.import_job_view),
+                {"partial": True},
+                name="accounts_import_job_status",
+            ),  # fmt: skip
             *super().get_urls(),
         ]
 

@@ -122,13 +122,18 @@ def import_payload(data, service, columns, optional=(), *, single: bool = False,
             errors.append({"path": path, "message": reason})
         return error_response(errors)
     return Response(
-        {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}, status=status.HTTP_201_CREATED
+        {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+        status=status.HTTP_201_CREATED,
     )
 
 
 RESULT = inline_serializer(
     "ImportResult",
-    {"created": serializers.IntegerField(), "updated": serializers.IntegerField(), "unchanged": serializers.IntegerField()},
+    {
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+    },
 )
 
 
@@ -151,7 +156,20 @@ class UsageIngestView(APIView):
             many=True,
         ),
         responses={201: RESULT},
-        examples=[OpenApiExample("rows", value=[{"account_external_id": "A1", "date": "2026-11-01", "feature": "scheduling", "events": 3, "active_users": 2}])],
+        examples=[
+            OpenApiExample(
+                "rows",
+                value=[
+                    {
+                        "account_external_id": "A1",
+                        "date": "2026-11-01",
+                        "feature": "scheduling",
+                        "events": 3,
+                        "active_users": 2,
+                    }
+                ],
+            )
+        ],
     )
     def post(self, request):
         return import_payload(request.data, import_usage, usage_import.REQUIRED)
@@ -186,7 +204,17 @@ class AccountBulkUpsertView(APIView):
     permission_classes = [IsAdminOrReadOnly]
     parser_classes = [JSONParser, CsvParser]
 
-    @extend_schema(request=inline_serializer("AccountRow", {c: serializers.CharField(required=c in ("external_id", "name", "vertical")) for c in account_import.REQUIRED + account_import.OPTIONAL}, many=True), responses={201: RESULT})
+    @extend_schema(
+        request=inline_serializer(
+            "AccountRow",
+            {
+                c: serializers.CharField(required=c in ("external_id", "name", "vertical"))
+                for c in account_import.REQUIRED + account_import.OPTIONAL
+            },
+            many=True,
+        ),
+        responses={201: RESULT},
+    )
     def post(self, request):
         # Keys a JSON row leaves out become empty cells, as in a CSV.
         return import_payload(request.data, import_accounts, account_import.REQUIRED, account_import.OPTIONAL)

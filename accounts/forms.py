@@ -14,9 +14,7 @@ class AccountFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["vertical"].choices = [("", "All verticals")] + list(
-            Vertical.objects.values_list("slug", "name")
-        )
+        self.fields["vertical"].choices = [("", "All verticals")] + list(Vertical.objects.values_list("slug", "name"))
         # EXISTS per team member (an index probe each), not a DISTINCT over a join with every account.
         owners = get_user_model().objects.filter(Exists(Account.objects.filter(owner=OuterRef("pk"))))
         self.fields["owner"].choices = [("", "All owners")] + [(str(u.pk), str(u)) for u in owners]

@@ -101,9 +101,7 @@ class Account(models.Model):
     primary_use_case = models.ForeignKey(
         UseCase, on_delete=models.PROTECT, null=True, blank=True, related_name="primary_accounts"
     )
-    use_cases = models.ManyToManyField(
-        UseCase, through="AccountUseCase", related_name="accounts", blank=True
-    )
+    use_cases = models.ManyToManyField(UseCase, through="AccountUseCase", related_name="accounts", blank=True)
     arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -145,9 +143,7 @@ class AccountUseCase(models.Model):
     use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "use_case"], name="uniq_account_use_case")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "use_case"], name="uniq_account_use_case")]
 
     def __str__(self) -> str:
         return f"{self.account} · {self.use_case}"
@@ -219,9 +215,7 @@ class ArrChange(models.Model):
     class Meta:
         verbose_name = "ARR change"
         ordering = ["account", "date"]
-        constraints = [
-            models.UniqueConstraint(fields=["account", "date"], name="uniq_arr_account_date")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "date"], name="uniq_arr_account_date")]
 
     def __str__(self) -> str:
         return f"{self.account} {self.date}: {self.arr}"
@@ -233,9 +227,7 @@ class StatedDriver(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stated_drivers")
     feature = models.ForeignKey(Feature, on_delete=models.PROTECT, related_name="stated_drivers")
     note = models.TextField(blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
-    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -279,6 +271,8 @@ class ImportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
 class DirtyAccount(models.Model):
     """An account whose inputs (usage, NPS, its own fields, stated drivers) changed after today's
     results were computed: the incremental run (pipeline.freshness) re-scores it and deletes the

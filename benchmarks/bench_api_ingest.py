@@ -91,7 +91,10 @@ def main() -> None:
     with timed("import_usage (same rows, one file)", results):
         manage("import_usage", str(usage_csv), url=url)
 
-    api, cli = results[f"POST /api/v1/usage/ ({len(batches)} batches of ≤{BATCH:,})"], results["import_usage (same rows, one file)"]
+    api, cli = (
+        results[f"POST /api/v1/usage/ ({len(batches)} batches of ≤{BATCH:,})"],
+        results["import_usage (same rows, one file)"],
+    )
     print()
     print(f"{'':44} {'seconds':>8} {'rows/s':>10}")
     print(f"{'POST /api/v1/usage/':44} {api:8.1f} {rows / api:10,.0f}")

@@ -557,7 +557,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the database if it already holds the data")
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--no-backfill", action="store_true", help="with --reuse: migrate only, skip the backfill commands")
+    parser.add_argument(
+        "--no-backfill", action="store_true", help="with --reuse: migrate only, skip the backfill commands"
+    )
     parser.add_argument("--only", default="", help="time only the pages whose URL matches this regex (no downloads)")
     parser.add_argument("--roles", default=",".join(ROLES), help="comma-separated roles to time as (default all)")
     args = parser.parse_args()

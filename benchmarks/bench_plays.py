@@ -88,7 +88,9 @@ def part_recompute(args, url: str, as_of: date, results: dict) -> None:
     cur.execute("UPDATE plays_play SET active = true")
     with timed("recompute, 10 plays active", results):
         print("   ", recompute(as_of, url, args.chunk_size))
-    cur.execute("SELECT p.name, count(f.id) FROM plays_play p LEFT JOIN plays_playfiring f ON f.play_id = p.id GROUP BY p.name ORDER BY p.name")
+    cur.execute(
+        "SELECT p.name, count(f.id) FROM plays_play p LEFT JOIN plays_playfiring f ON f.play_id = p.id GROUP BY p.name ORDER BY p.name"
+    )
     for name, n in cur.fetchall():
         print(f"    {n:>7,} firings  {name}")
     cur.execute("SELECT count(*) FROM plays_task")
@@ -113,12 +115,38 @@ def part_burst(args, url: str, results: dict) -> None:
     cur.execute("""INSERT INTO plays_delivery (firing_id, channel, key, payload, status, attempts, last_error, created_at)
                     SELECT id, 'webhook', 'burst-' || id, jsonb_build_object('url', %s::text, 'body', %s::jsonb), 'pending', 0, '', now()
                     FROM plays_playfiring WHERE play_id = %s""", [receiver.url, body, play_id])  # fmt: skip
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "cs_portal.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS,
+        "DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "cs_portal.settings",
+    }
     subprocess.run([sys.executable, "-c", f"import redis; redis.Redis.from_url('{REDIS}').flushdb()"], check=True)
     workers = [
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "cs_portal", "worker", "--pool", "solo", "-n", f"bench{i}@%h",
-                          "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "cs_portal",
+                "worker",
+                "--pool",
+                "solo",
+                "-n",
+                f"bench{i}@%h",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         for i in range(2)
     ]
     try:
@@ -126,11 +154,20 @@ def part_burst(args, url: str, results: dict) -> None:
         start = time.perf_counter()
         enqueue = ("from plays.models import Delivery; from plays.services import deliveries_enqueue; "
                    f"print(deliveries_enqueue(delivery_ids=list(Delivery.objects.filter(firing__play_id={play_id}).values_list('pk', flat=True))))")  # fmt: skip
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", enqueue], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "shell", "-c", enqueue],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         results["enqueue"] = time.perf_counter() - start
         delivered = 0
         while time.perf_counter() - start < 300:
-            cur.execute("SELECT count(*) FROM plays_delivery d JOIN plays_playfiring f ON f.id = d.firing_id WHERE f.play_id = %s AND d.status = 'delivered'", [play_id])
+            cur.execute(
+                "SELECT count(*) FROM plays_delivery d JOIN plays_playfiring f ON f.id = d.firing_id WHERE f.play_id = %s AND d.status = 'delivered'",
+                [play_id],
+            )
             delivered = cur.fetchone()[0]
             if delivered >= args.burst:
                 break

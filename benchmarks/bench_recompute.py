@@ -24,7 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, ROOT, connect, fresh_database, manage, timed  # noqa: E402
 
 VERTICALS = ["Education", "Tech Sales", "Recruiting", "Customer Success", "Healthcare"]
-FEATURES = ["scheduling", "reminders", "calendar_sync", "video_rooms", "round_robin", "booking_pages", "crm_sync", "analytics"]
+FEATURES = [
+    "scheduling",
+    "reminders",
+    "calendar_sync",
+    "video_rooms",
+    "round_robin",
+    "booking_pages",
+    "crm_sync",
+    "analytics",
+]
 
 
 def config() -> dict:
@@ -219,10 +228,17 @@ def bench(n: int, database: str, chunk_size: int, workers: int, broker: str) -> 
     with conn.cursor() as cur, timed("load accounts and usage (generate_series)", results):
         rows = load(cur, n, as_of)
     print(f"  {rows:,} usage rows")
-    params = {"d": as_of, "d30": as_of - timedelta(days=29), "d90": as_of - timedelta(days=89), "d365": as_of - timedelta(days=364)}
+    params = {
+        "d": as_of,
+        "d30": as_of - timedelta(days=29),
+        "d90": as_of - timedelta(days=89),
+        "d365": as_of - timedelta(days=364),
+    }
     with conn.cursor() as cur:
         # Every output column is used, so PostgreSQL cannot skip computing any aggregate.
-        floor_sql = f"SELECT count(*), sum(a + b + c + m + coalesce(e, 0) + coalesce(u, 0) + f), max(last) FROM ({FLOOR}) t"
+        floor_sql = (
+            f"SELECT count(*), sum(a + b + c + m + coalesce(e, 0) + coalesce(u, 0) + f), max(last) FROM ({FLOOR}) t"
+        )
         cur.execute(floor_sql, params)  # warm the cache once
         with timed("floor: one GROUP BY pass", results):
             cur.execute(floor_sql, params)
@@ -243,8 +259,12 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, nargs="+", default=[50000, 100000])
     parser.add_argument("--database", default="cs_portal_bench_recompute_pipeline")
     parser.add_argument("--chunk-size", type=int, default=10000, help="accounts per chunk of the command")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="also run the recompute through this many Celery workers (at the largest --accounts)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also run the recompute through this many Celery workers (at the largest --accounts)",
+    )
     parser.add_argument("--broker", default=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/11"))
     args = parser.parse_args()
     runs = [

@@ -22,7 +22,9 @@ MAX_BYTES = 5 * 1024 * 1024
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="Configuration file", help_text="A JSON document as written by Download or export_config.")
+    file = forms.FileField(
+        label="Configuration file", help_text="A JSON document as written by Download or export_config."
+    )
     prune = forms.BooleanField(
         required=False, help_text="Delete the scorecards, segments, journeys… the file does not list (like --prune)."
     )
@@ -83,7 +85,9 @@ def config_view(request):
                 context["errors"] = exc.errors
             else:
                 if apply:
-                    messages.success(request, f"Applied {filename or 'the configuration'}: " + "; ".join(report.lines()))
+                    messages.success(
+                        request, f"Applied {filename or 'the configuration'}: " + "; ".join(report.lines())
+                    )
                     return redirect("admin-config")
                 context.update(report=report, document=json.dumps(document), prune=prune, filename=filename)
     context.update(

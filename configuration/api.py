@@ -36,7 +36,9 @@ def _errors(exc: ConfigInvalid, prefix: str = "") -> list[dict]:
     return [{"path": problem.under(prefix), "message": problem.message} for problem in exc.errors]
 
 
-class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class DocumentItemViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """One kind of the configuration document as a REST collection (read: everyone; write: admins)."""
 
     permission_classes = [IsAdminOrReadOnly]
@@ -62,9 +64,13 @@ class DocumentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
             item = {**current, **item}
             for key in self.identity:
                 if item.get(key) != current.get(key):
-                    return error_response([{"path": key, "message": f"{key} can't be changed here: create a new one and delete this one"}])
+                    return error_response(
+                        [{"path": key, "message": f"{key} can't be changed here: create a new one and delete this one"}]
+                    )
         try:
-            config_apply(document={"version": 1, self.kind: [item]}, actor=self.request.user, source=AuditEntry.Source.API)
+            config_apply(
+                document={"version": 1, self.kind: [item]}, actor=self.request.user, source=AuditEntry.Source.API
+            )
         except ConfigInvalid as exc:
             return error_response(_errors(exc, f"{self.kind}[0]."))
         obj = self.lookup_saved(item)
@@ -285,7 +291,9 @@ class PlayTaskDoc(serializers.Serializer):
 
 class PlayWebhookDoc(serializers.Serializer):
     url = serializers.CharField()
-    secret = serializers.CharField(help_text="read back as '********<fingerprint>'; sending that back keeps the stored secret")
+    secret = serializers.CharField(
+        help_text="read back as '********<fingerprint>'; sending that back keeps the stored secret"
+    )
 
 
 class PlayDoc(serializers.Serializer):
@@ -341,8 +349,16 @@ class SegmentViewSet(DocumentItemViewSet):
             stays = memberships_on(day).filter(segment=segment).select_related("account") if day else stays.none()
         page = self.paginate_queryset(stays)
         return self.get_paginated_response(
-            [{"account_id": s.account_id, "external_id": s.account.external_id, "name": s.account.name,
-              "entered_on": s.entered_on, "left_on": s.left_on} for s in page]  # fmt: skip
+            [
+                {
+                    "account_id": s.account_id,
+                    "external_id": s.account.external_id,
+                    "name": s.account.name,
+                    "entered_on": s.entered_on,
+                    "left_on": s.left_on,
+                }
+                for s in page
+            ]  # fmt: skip
         )
 
 
@@ -373,7 +389,9 @@ class JourneyViewSet(DocumentItemViewSet):
     )
 
     def lookup_saved(self, item):
-        return self.get_queryset().get(vertical__name__iexact=item["vertical"].strip(), use_case__name__iexact=item["use_case"].strip())
+        return self.get_queryset().get(
+            vertical__name__iexact=item["vertical"].strip(), use_case__name__iexact=item["use_case"].strip()
+        )
 
 
 REPORT = inline_serializer("ApplyReport", {

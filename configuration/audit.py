@@ -25,7 +25,11 @@ def audit_record(
     if before == after:
         return None
     action = (
-        AuditEntry.Action.CREATED if before is None else AuditEntry.Action.DELETED if after is None else AuditEntry.Action.UPDATED
+        AuditEntry.Action.CREATED
+        if before is None
+        else AuditEntry.Action.DELETED
+        if after is None
+        else AuditEntry.Action.UPDATED
     )
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None

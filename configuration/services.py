@@ -415,7 +415,9 @@ class _Applier:
                 task = {"title": task["title"], "body": task.get("body", ""), "assignee": task.get("assignee", "owner").strip(),
                         "due_in_days": task.get("due_in_days", 3), "priority": task.get("priority", "normal")}  # fmt: skip
             stored_channels = play.notify if play else []
-            channels = list(dict.fromkeys(play_secrets.unmask_channel(c.strip(), stored_channels) for c in item.get("notify") or []))
+            channels = list(
+                dict.fromkeys(play_secrets.unmask_channel(c.strip(), stored_channels) for c in item.get("notify") or [])
+            )
             webhook = item.get("webhook")
             secret = ""
             if webhook is not None:
@@ -428,7 +430,9 @@ class _Applier:
                 "cooldown_days": item.get("cooldown_days", 0),
                 "task": task,
                 "notify": [play_secrets.mask_channel(c) for c in channels],
-                "webhook": {"url": webhook["url"].strip(), "secret": play_secrets.mask_secret(secret)} if webhook else None,
+                "webhook": {"url": webhook["url"].strip(), "secret": play_secrets.mask_secret(secret)}
+                if webhook
+                else None,
             }
             before = _play_dict(play) if play else None
             if not self._track("plays", name, before, after):
@@ -530,7 +534,9 @@ def audit_revert(*, entry: AuditEntry, actor) -> AuditEntry | None:
             type(obj).objects.filter(pk=obj.pk).update(name=target["name"])
         if obj is not None and kind == "journeys":
             # A journey is known by its vertical and use case: move it back to the old scope first.
-            scope = Journey.objects.filter(vertical__name__iexact=target["vertical"], use_case__name__iexact=target["use_case"])
+            scope = Journey.objects.filter(
+                vertical__name__iexact=target["vertical"], use_case__name__iexact=target["use_case"]
+            )
             if scope.exclude(pk=obj.pk).exists():
                 raise ConfigInvalid([Problem("journeys[0]", f"another journey now covers {rule_label(kind, target)}")])
             vertical = Vertical.objects.filter(name__iexact=target["vertical"]).first()

@@ -282,7 +282,9 @@ def _validate_slugs(model, items, fallback: str, prune: bool, errors: list[str])
             continue
         slug = slugify(obj["name"].strip())[:140] or fallback
         if slug in taken:
-            errors.append(Problem(f"{path}.name", f"'{obj['name']}' has the same URL slug '{slug}' as {taken[slug]}; rename one"))
+            errors.append(
+                Problem(f"{path}.name", f"'{obj['name']}' has the same URL slug '{slug}' as {taken[slug]}; rename one")
+            )
         taken.setdefault(slug, path)
 
 
@@ -305,7 +307,9 @@ def _validate_tiers(tiers, prune: bool, errors: list[str]) -> None:
 def _ref(value, known: set[str], what: str, where: str, errors: list[str]) -> None:
     if value is not None and _norm(value) not in known:
         errors.append(
-            Problem(f"{where}", f"unknown {what} '{value}' (define it under {what.replace(' ', '_')}s or import it first)")
+            Problem(
+                f"{where}", f"unknown {what} '{value}' (define it under {what.replace(' ', '_')}s or import it first)"
+            )
         )
 
 
@@ -323,7 +327,10 @@ def _validate_scorecards(scorecards, verticals, use_cases, prune: bool, errors: 
     for path, sc in scorecards:
         _ref(sc.get("vertical"), verticals, "vertical", f"{path}.vertical", errors)
         _ref(sc.get("use_case"), use_cases, "use case", f"{path}.use_case", errors)
-        healthy_at, at_risk_below = sc.get("healthy_at", DEFAULT_HEALTHY_AT), sc.get("at_risk_below", DEFAULT_AT_RISK_BELOW)
+        healthy_at, at_risk_below = (
+            sc.get("healthy_at", DEFAULT_HEALTHY_AT),
+            sc.get("at_risk_below", DEFAULT_AT_RISK_BELOW),
+        )
         if 0 <= at_risk_below <= 100 and 0 <= healthy_at <= 100 and at_risk_below > healthy_at:
             errors.append(Problem(f"{path}.at_risk_below", f"{at_risk_below} is above healthy_at {healthy_at}"))
         if not sc["measures"]:
@@ -347,8 +354,11 @@ def _validate_scorecards(scorecards, verticals, use_cases, prune: bool, errors: 
             scope = tuple(_norm(v) if isinstance(v, str) else None for v in (sc.get("vertical"), sc.get("use_case")))
             if scope in scopes:
                 errors.append(
-                    Problem(f"{path}", f"another active scorecard has the same scope ({scopes[scope]}); "
-                    "make one inactive or change its vertical / use case")
+                    Problem(
+                        f"{path}",
+                        f"another active scorecard has the same scope ({scopes[scope]}); "
+                        "make one inactive or change its vertical / use case",
+                    )
                 )
             scopes.setdefault(scope, path)
 
@@ -357,7 +367,9 @@ def _validate_segments(segments, errors: list[str]) -> None:
     for path, seg in segments:
         touch = seg.get("touch_model")
         if touch not in (None, "", *TOUCH_MODELS):
-            errors.append(Problem(f"{path}.touch_model", f"'{touch}' is not one of {', '.join(TOUCH_MODELS)} (or empty)"))
+            errors.append(
+                Problem(f"{path}.touch_model", f"'{touch}' is not one of {', '.join(TOUCH_MODELS)} (or empty)")
+            )
         errors.extend(validate_rule(seg["rule"], f"{path}.rule"))
 
 
@@ -369,7 +381,10 @@ def _validate_journeys(journeys, verticals, use_cases, features, errors: list[st
         scope = (_norm(journey["vertical"]), _norm(journey["use_case"]))
         if scope in seen:
             errors.append(
-                Problem(f"{path}", f"a journey for {journey['vertical']} / {journey['use_case']} is already defined at {seen[scope]}")
+                Problem(
+                    f"{path}",
+                    f"a journey for {journey['vertical']} / {journey['use_case']} is already defined at {seen[scope]}",
+                )
             )
         seen.setdefault(scope, path)
         if not journey["stages"]:
@@ -381,7 +396,9 @@ def _validate_journeys(journeys, verticals, use_cases, features, errors: list[st
                 continue
             name = _norm(stage["name"])
             if name in names:
-                errors.append(Problem(f"{spath}.name", f"'{stage['name']}' is already a stage of this journey at {names[name]}"))
+                errors.append(
+                    Problem(f"{spath}.name", f"'{stage['name']}' is already a stage of this journey at {names[name]}")
+                )
             names.setdefault(name, spath)
             if not stage["features"]:
                 errors.append(Problem(f"{spath}.features", "a stage needs at least one feature"))
@@ -403,8 +420,11 @@ def _prune_blockers(items) -> list[str]:
     for vertical in doomed:
         if counts[vertical.pk]:
             errors.append(
-                Problem("verticals", f"cannot prune '{vertical.name}': {_plural(counts[vertical.pk], 'account is', 'accounts are')} "
-                "in it (add it back to the document or move the accounts first)")
+                Problem(
+                    "verticals",
+                    f"cannot prune '{vertical.name}': {_plural(counts[vertical.pk], 'account is', 'accounts are')} "
+                    "in it (add it back to the document or move the accounts first)",
+                )
             )
     keep = {_norm(o["name"]) for _, o in items["use_cases"]}
     doomed = [u for u in UseCase.objects.all() if u.name.lower() not in keep]
@@ -414,8 +434,11 @@ def _prune_blockers(items) -> list[str]:
     for use_case in doomed:
         if counts[use_case.pk]:
             errors.append(
-                Problem("use_cases", f"cannot prune '{use_case.name}': {_plural(counts[use_case.pk], 'account runs', 'accounts run')} "
-                "it (add it back to the document)")
+                Problem(
+                    "use_cases",
+                    f"cannot prune '{use_case.name}': {_plural(counts[use_case.pk], 'account runs', 'accounts run')} "
+                    "it (add it back to the document)",
+                )
             )
     keep = {_norm(o["key"]) for _, o in items["features"]}
     doomed = [f for f in Feature.objects.all() if f.key.lower() not in keep]
@@ -425,7 +448,10 @@ def _prune_blockers(items) -> list[str]:
         for feature in doomed:
             if feature.pk in used:
                 errors.append(
-                    Problem("features", f"cannot prune '{feature.key}': usage or stated drivers refer to it (add it back to the document)")
+                    Problem(
+                        "features",
+                        f"cannot prune '{feature.key}': usage or stated drivers refer to it (add it back to the document)",
+                    )
                 )
     return errors
 
@@ -436,13 +462,19 @@ def _validate_trigger(trigger: dict, segments: set[str], path: str, errors: list
         if "type" not in trigger:
             errors.append(Problem(f"{path}.type", f"required (one of {', '.join(TRIGGER_PARAMS)})"))
         else:
-            errors.append(Problem(f"{path}.type", f"unknown trigger type {describe_value(kind)} (one of {', '.join(TRIGGER_PARAMS)})"))
+            errors.append(
+                Problem(
+                    f"{path}.type", f"unknown trigger type {describe_value(kind)} (one of {', '.join(TRIGGER_PARAMS)})"
+                )
+            )
         return
     param, expected = TRIGGER_PARAMS[kind]
     allowed = {"type", param} - {None}
     for key in trigger:
         if key not in allowed:
-            errors.append(Problem(f"{path}.{key}", f"unknown key for trigger '{kind}' (expected {', '.join(sorted(allowed))})"))
+            errors.append(
+                Problem(f"{path}.{key}", f"unknown key for trigger '{kind}' (expected {', '.join(sorted(allowed))})")
+            )
     if param is None:
         return
     if param not in trigger:
@@ -454,7 +486,9 @@ def _validate_trigger(trigger: dict, segments: set[str], path: str, errors: list
         if not isinstance(value, str) or not value.strip():
             errors.append(Problem(f"{where}", f"expected a segment name, got {describe_value(value)}"))
         elif _norm(value) not in segments:
-            errors.append(Problem(f"{where}", f"unknown segment '{value}' (define it under segments or create it first)"))
+            errors.append(
+                Problem(f"{where}", f"unknown segment '{value}' (define it under segments or create it first)")
+            )
     elif expected == "band":
         if not isinstance(value, str) or value.lower() not in BANDS:
             errors.append(Problem(f"{where}", f"{describe_value(value)} is not a band (one of {', '.join(BANDS)})"))
@@ -480,7 +514,9 @@ def _validate_assignee(value: str, where: str, errors: list[str]) -> None:
         if not Group.objects.filter(name__iexact=name).exists():
             errors.append(Problem(f"{where}", f"unknown group '{name}'"))
         return
-    errors.append(Problem(f"{where}", f"{describe_value(value)} is not an assignee (owner, user:<email> or group:<group name>)"))
+    errors.append(
+        Problem(f"{where}", f"{describe_value(value)} is not an assignee (owner, user:<email> or group:<group name>)")
+    )
 
 
 def _validate_plays(plays, segments: set[str], errors: list[str]) -> None:
@@ -498,7 +534,12 @@ def _validate_plays(plays, segments: set[str], errors: list[str]) -> None:
             if "assignee" in task:
                 _validate_assignee(task["assignee"], f"{path}.task.assignee", errors)
             if task.get("priority", "normal") not in Priority.values:
-                errors.append(Problem(f"{path}.task.priority", f"{describe_value(task['priority'])} is not one of {', '.join(Priority.values)}"))
+                errors.append(
+                    Problem(
+                        f"{path}.task.priority",
+                        f"{describe_value(task['priority'])} is not one of {', '.join(Priority.values)}",
+                    )
+                )
         for i, channel in enumerate(play.get("notify") or []):
             where = f"{path}.notify[{i}]"
             if not isinstance(channel, str) or not channel.strip():
@@ -507,18 +548,41 @@ def _validate_plays(plays, segments: set[str], errors: list[str]) -> None:
                 continue
             elif play_secrets.MASKED_URL.match(channel):
                 if old is None or play_secrets.unmask_channel(channel, old.notify) is None:
-                    errors.append(Problem(f"{where}", f"'{channel}' stands for a stored URL, but this play has none like it; write the URL"))
+                    errors.append(
+                        Problem(
+                            f"{where}",
+                            f"'{channel}' stands for a stored URL, but this play has none like it; write the URL",
+                        )
+                    )
             elif len(channel) > 2000 or apprise.Apprise.instantiate(channel) is None:
-                errors.append(Problem(f"{where}", f"{describe_value(channel[:80])} is neither 'email' nor an Apprise URL Apprise understands"))
+                errors.append(
+                    Problem(
+                        f"{where}",
+                        f"{describe_value(channel[:80])} is neither 'email' nor an Apprise URL Apprise understands",
+                    )
+                )
         webhook = play.get("webhook")
         if webhook is not None and check_shape(webhook, "play_webhook", f"{path}.webhook", errors):
             url = webhook["url"].strip()
             if not re.match(r"^https?://[^\s/]+", url):
-                errors.append(Problem(f"{path}.webhook.url", f"expected an http(s) URL, got {describe_value(url[:80])}"))
+                errors.append(
+                    Problem(f"{path}.webhook.url", f"expected an http(s) URL, got {describe_value(url[:80])}")
+                )
             if play_secrets.is_masked(webhook["secret"]):
-                if old is None or not old.webhook_secret or play_secrets.mask_secret(old.webhook_secret) not in (webhook["secret"], play_secrets.MASK):
-                    errors.append(Problem(f"{path}.webhook.secret", "the placeholder keeps a stored secret, but this play has a different one or none; write the secret"))
+                if (
+                    old is None
+                    or not old.webhook_secret
+                    or play_secrets.mask_secret(old.webhook_secret) not in (webhook["secret"], play_secrets.MASK)
+                ):
+                    errors.append(
+                        Problem(
+                            f"{path}.webhook.secret",
+                            "the placeholder keeps a stored secret, but this play has a different one or none; write the secret",
+                        )
+                    )
             elif len(webhook["secret"]) < 8:
-                errors.append(Problem(f"{path}.webhook.secret", "at least 8 characters (the receiver checks the HMAC with it)"))
+                errors.append(
+                    Problem(f"{path}.webhook.secret", "at least 8 characters (the receiver checks the HMAC with it)")
+                )
         if not play.get("task") and not play.get("notify") and not play.get("webhook"):
             errors.append(Problem(f"{path}", "a play needs an action: a task, notify channels or a webhook"))

@@ -224,7 +224,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=API
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CS Portal API",
-    "DESCRIPTION": "Accounts, health, segments, rules and usage ingestion. Errors: {\"errors\": [{\"path\", \"message\"}]}.",
+    "DESCRIPTION": 'Accounts, health, segments, rules and usage ingestion. Errors: {"errors": [{"path", "message"}]}.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs are for the team: a session or a token of a user with a role.

@@ -50,7 +50,9 @@ def journey_steps(account: Account) -> dict | None:
     )
     if not stages:
         return None
-    latest = AccountMetrics.objects.filter(account=account).order_by("-as_of").values("as_of", "journey_stage_id").first()
+    latest = (
+        AccountMetrics.objects.filter(account=account).order_by("-as_of").values("as_of", "journey_stage_id").first()
+    )
     reached_id = latest["journey_stage_id"] if latest else None
     ids = [s["id"] for s in stages]
     reached_upto = ids.index(reached_id) if reached_id in ids else -1

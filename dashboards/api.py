@@ -119,7 +119,17 @@ class AccountFilter(filters.FilterSet):
 
     class Meta:
         model = Account
-        fields = ["vertical", "use_case", "segment", "band", "tier", "owner", "score_min", "score_max", "renewal_within_days"]
+        fields = [
+            "vertical",
+            "use_case",
+            "segment",
+            "band",
+            "tier",
+            "owner",
+            "score_min",
+            "score_max",
+            "renewal_within_days",
+        ]
 
     def filter_use_case(self, queryset, name, value):
         return queryset.filter(pk__in=AccountUseCase.objects.filter(use_case__name__iexact=value).values("account_id"))

@@ -356,7 +356,9 @@ def stale_dates(report: dict) -> dict[str, dict]:
     dates = [date.fromisoformat(d) for d in report.get("observation_dates", [])]
     if not names or not dates:
         return {}
-    changes = Scorecard.objects.filter(name__in=names, rules_changed_at__isnull=False).values("name", "rules_changed_at")
+    changes = Scorecard.objects.filter(name__in=names, rules_changed_at__isnull=False).values(
+        "name", "rules_changed_at"
+    )
     runs = dict(PublishedDay.objects.filter(day__in=dates).values_list("day", "published_at"))
     stale = {}
     for change in changes:

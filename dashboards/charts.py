@@ -110,7 +110,9 @@ def adoption_figure(rows: list[dict], counts: dict | None = None) -> str:
         n = f" (n={counts[band]})" if counts and band in counts else ""
         fig.add_trace(go.Bar(x=names, y=[r[f"{band}_share"] for r in rows], name=f"{BAND_LABELS[band]} accounts{n}",
                              marker_color=BAND_COLOURS[band]))  # fmt: skip
-    return _layout(fig, barmode="group", yaxis={"title": {"text": "% of the band's accounts running it"}, "range": [0, 100]})
+    return _layout(
+        fig, barmode="group", yaxis={"title": {"text": "% of the band's accounts running it"}, "range": [0, 100]}
+    )
 
 
 def vertical_history_figure(days: list) -> str:

@@ -37,10 +37,13 @@ def _healthy_counts(
     of the day. An account is not its own peer: when it is healthy that day, it is taken out of the
     total and of the use cases it runs (`own_use_cases`)."""
     total = rollup.healthy
-    running = {pk: counts.healthy for pk, counts in VerticalUseCaseCounts.from_json(rollup.use_cases).by_use_case.items()}
-    if exclude_account is not None and HealthScore.objects.filter(
-        account_id=exclude_account, as_of=day, band=Band.HEALTHY
-    ).exists():
+    running = {
+        pk: counts.healthy for pk, counts in VerticalUseCaseCounts.from_json(rollup.use_cases).by_use_case.items()
+    }
+    if (
+        exclude_account is not None
+        and HealthScore.objects.filter(account_id=exclude_account, as_of=day, band=Band.HEALTHY).exists()
+    ):
         total -= 1
         for pk in own_use_cases:
             if pk in running:

@@ -54,14 +54,16 @@ class AccountListForm(forms.Form):
         self.fields["vertical"].choices = [("", "All verticals")] + list(Vertical.objects.values_list("slug", "name"))
         owners = get_user_model().objects.filter(Exists(Account.objects.filter(owner=OuterRef("pk"))))
         mine = [(str(user.pk), "My accounts")] if user is not None and user.is_authenticated else []
-        self.fields["owner"].choices = (
-            [("", "All owners"), *mine] + [(str(u.pk), str(u)) for u in owners if not mine or u.pk != user.pk]
-        )
+        self.fields["owner"].choices = [("", "All owners"), *mine] + [
+            (str(u.pk), str(u)) for u in owners if not mine or u.pk != user.pk
+        ]
         self.fields["band"].choices = [("", "All bands")] + [
             (b, BAND_LABELS[b]) for b in ("healthy", "neutral", "at_risk", "unknown")
         ]
         self.fields["segment"].choices = [("", "All segments")] + list(Segment.objects.values_list("slug", "name"))
-        self.fields["tier"].choices = [("", "All tiers")] + [(str(pk), name) for pk, name in Tier.objects.values_list("pk", "name")]
+        self.fields["tier"].choices = [("", "All tiers")] + [
+            (str(pk), name) for pk, name in Tier.objects.values_list("pk", "name")
+        ]
         self.fields["renewal"].choices = [("", "Any renewal date"), *RENEWAL_WINDOWS.items()]
         self.fields["status"].choices = list(STATUSES.items())
         self.fields["sort"].choices = [(s, s) for key in SORTS for s in (key, f"-{key}")]
@@ -70,7 +72,9 @@ class AccountListForm(forms.Form):
         """The valid filters (an invalid one is dropped, its error shown by the page)."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
-        values = {name: data.get(name) or "" for name in ("q", "vertical", "owner", "band", "segment", "tier", "renewal")}
+        values = {
+            name: data.get(name) or "" for name in ("q", "vertical", "owner", "band", "segment", "tier", "renewal")
+        }
         return ListFilters(**values, status=data.get("status") or "active", sort=data.get("sort") or DEFAULT_SORT)
 
     def error_text(self) -> str:

@@ -76,8 +76,10 @@ def renewals_by_band(day: date | None, *, days: int = RENEWAL_WINDOW_DAYS) -> di
         accounts.filter(window | overdue)
         .values(band=Coalesce(F("now__band"), Value(Band.UNKNOWN)))
         .annotate(
-            n=Count("pk", filter=window), window_arr=Coalesce(Sum("arr", filter=window), Value(Decimal(0))),
-            late=Count("pk", filter=overdue), late_arr=Coalesce(Sum("arr", filter=overdue), Value(Decimal(0))),
+            n=Count("pk", filter=window),
+            window_arr=Coalesce(Sum("arr", filter=window), Value(Decimal(0))),
+            late=Count("pk", filter=overdue),
+            late_arr=Coalesce(Sum("arr", filter=overdue), Value(Decimal(0))),
         )  # fmt: skip
         .order_by()
     )
@@ -121,7 +123,9 @@ def look_first(verticals: list[dict], day: date | None) -> list[dict]:
     if day is not None:
         before = {
             r["vertical__slug"]: r
-            for r in VerticalDay.objects.filter(day=day - timedelta(days=30)).values("vertical__slug", "arr", "arr_at_risk")
+            for r in VerticalDay.objects.filter(day=day - timedelta(days=30)).values(
+                "vertical__slug", "arr", "arr_at_risk"
+            )
         }
         worst, worst_rise = None, 0.0
         for v in verticals:

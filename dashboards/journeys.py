@@ -71,7 +71,9 @@ def journey_funnels(day: date | None, *, vertical: Vertical | None = None) -> li
 
 
 def _active_metrics(day: date) -> QuerySet[AccountMetrics]:
-    return AccountMetrics.objects.filter(as_of=day).filter(Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day))
+    return AccountMetrics.objects.filter(as_of=day).filter(
+        Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day)
+    )
 
 
 def stuck_compared_on(day: date, *, days: int = STUCK_DAYS) -> date | None:
@@ -101,7 +103,14 @@ def stuck_accounts(day: date | None, *, vertical: Vertical | None = None, limit:
     `rolled_up` is False for a day without a rollup (nothing listed)."""
     if limit > STUCK_LIMIT:
         raise ValueError(f"the rollup keeps the {STUCK_LIMIT} largest stuck accounts per vertical, not {limit}")
-    result = {"accounts": [], "count": 0, "arr": Decimal(0), "compared_on": None, "days": STUCK_DAYS, "rolled_up": False}
+    result = {
+        "accounts": [],
+        "count": 0,
+        "arr": Decimal(0),
+        "compared_on": None,
+        "days": STUCK_DAYS,
+        "rolled_up": False,
+    }
     if day is None:
         return result
     rows = list(_day_rows(day, vertical).values_list("stuck", flat=True))

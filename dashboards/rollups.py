@@ -56,7 +56,9 @@ class UseCaseCounts:
 
     @classmethod
     def from_json(cls, data: dict) -> UseCaseCounts:
-        return cls(healthy=data["healthy"], at_risk=data["at_risk"], accounts=data["accounts"], arr=Decimal(data["arr"]))
+        return cls(
+            healthy=data["healthy"], at_risk=data["at_risk"], accounts=data["accounts"], arr=Decimal(data["arr"])
+        )
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,14 @@ def revenue_by_vertical(day: date | None) -> list[dict]:
     total = sum((r.arr for r in rows), Decimal(0))
     out = [
         {
-            "vertical": r.vertical.name, "slug": r.vertical.slug, "accounts": r.accounts, "arr": r.arr,
+            "vertical": r.vertical.name,
+            "slug": r.vertical.slug,
+            "accounts": r.accounts,
+            "arr": r.arr,
             "share_of_arr": round(float(r.arr) / float(total) * 100, 2) if total else 0.0,
             "average_arr": round(float(r.arr) / r.accounts, 2) if r.accounts else 0.0,
-            "arr_at_risk": r.arr_at_risk, "health_mix": {band: getattr(r, band) for band in BANDS},
+            "arr_at_risk": r.arr_at_risk,
+            "health_mix": {band: getattr(r, band) for band in BANDS},
         }  # fmt: skip
         for r in rows
     ]
@@ -152,11 +156,15 @@ def risk_matrix(vertical: Vertical, day: date | None, *, scored_accounts: int) -
         return {"points": [], "accounts": 0, "capped": False}
     # Walked from the account side, largest ARR first, through the (vertical, arr) index: each
     # account's score of the day is one unique-index lookup, and the walk stops at the limit.
-    scored = Account.objects.annotate(day_score=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day)))
+    scored = Account.objects.annotate(
+        day_score=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day))
+    )
     scored = scored.filter(vertical=vertical, arr__gt=0, day_score__score__isnull=False)
     fields = ("pk", "name", "arr", "day_score__score", "day_score__band")
     top = scored.order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_TOP]
-    at_risk = scored.filter(day_score__band=Band.AT_RISK).order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_AT_RISK]
+    at_risk = (
+        scored.filter(day_score__band=Band.AT_RISK).order_by("-arr", "pk").values_list(*fields)[:RISK_MATRIX_AT_RISK]
+    )
     top = list(top)
     points = {row[0]: row for row in [*top, *at_risk]}
     total = max(scored_accounts, len(points))
@@ -205,6 +213,7 @@ def vertical_history(vertical: Vertical, day: date | None, *, days: int = 365) -
 # pass over ArrChange with conditional sums gives every month end at once — no per-account or
 # per-month query. Churned accounts count from their churned_on on as 0.
 
+
 def _arr_deltas_sql() -> str:
     return (
         f"SELECT account_id, date, arr - COALESCE(LAG(arr) OVER (PARTITION BY account_id ORDER BY date), 0) AS delta "
@@ -230,7 +239,8 @@ def arr_trend(day: date, months: int = 12) -> RevenueTrend:
     """ARR per vertical at each of month_ends(day), largest (at `day`) first. One query."""
     dates = month_ends(day, months)
     columns = ", ".join(
-        "SUM(CASE WHEN d.date <= %s AND (a.churned_on IS NULL OR a.churned_on > %s) THEN d.delta ELSE 0 END)" for _ in dates
+        "SUM(CASE WHEN d.date <= %s AND (a.churned_on IS NULL OR a.churned_on > %s) THEN d.delta ELSE 0 END)"
+        for _ in dates
     )
     params = [p for d in dates for p in (d, d)] + [dates[-1]]
     sql = (
@@ -356,7 +366,6 @@ def revenue_history(day: date | None) -> RevenueHistory | None:
 
 
 # --- Risk: at-risk and slipping accounts ------------------------------------------------------
-
 
 
 def _with_health(accounts: QuerySet[Account], **days: date) -> QuerySet[Account]:

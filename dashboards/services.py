@@ -69,7 +69,9 @@ def _stuck_by_vertical(start: date, end: date) -> dict[tuple[int, date], StuckSu
                 top=[a.account_id for a in accounts[:STUCK_LIMIT]],
             )  # fmt: skip
         # A vertical with no stuck account that day still says so (and is read from the rollup).
-        with_metrics = AccountMetrics.objects.filter(as_of=day).values_list("account__vertical_id", flat=True).distinct()
+        with_metrics = (
+            AccountMetrics.objects.filter(as_of=day).values_list("account__vertical_id", flat=True).distinct()
+        )
         for vertical_id in set(with_metrics) - set(by_vertical):
             out[(vertical_id, day)] = StuckSummary(compared_on=compared_on, accounts=0, arr=Decimal(0), top=[])
     return out
@@ -142,13 +144,21 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
     VerticalDay.objects.bulk_create(
         [
             VerticalDay(
-                vertical_id=r["account__vertical_id"], day=r["as_of"], accounts=r["accounts"], arr=r["arr"] or 0,
-                healthy=r["healthy"], neutral=r["neutral"], at_risk=r["at_risk"], unknown=r["unknown"],
+                vertical_id=r["account__vertical_id"],
+                day=r["as_of"],
+                accounts=r["accounts"],
+                arr=r["arr"] or 0,
+                healthy=r["healthy"],
+                neutral=r["neutral"],
+                at_risk=r["at_risk"],
+                unknown=r["unknown"],
                 arr_at_risk=r["arr_at_risk"] or 0,
                 median_score=r["median_score"] if postgres else medians.get((r["account__vertical_id"], r["as_of"])),
                 histogram=[b.to_json() for b in histograms.get((r["account__vertical_id"], r["as_of"]), [])],
                 use_cases=VerticalUseCaseCounts(use_cases.get((r["account__vertical_id"], r["as_of"]), {})).to_json(),
-                journey_stages=JourneyStageCounts(journey_stages.get((r["account__vertical_id"], r["as_of"]), {})).to_json(),
+                journey_stages=JourneyStageCounts(
+                    journey_stages.get((r["account__vertical_id"], r["as_of"]), {})
+                ).to_json(),
                 stuck=(stuck.get((r["account__vertical_id"], r["as_of"])) or no_stuck(r["as_of"])).to_json(),
             )  # fmt: skip
             for r in rows

@@ -17,7 +17,6 @@ class HealthScoreAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator  # a row per account and day: never count them all
 
 
-
 @admin.register(AccountMetrics)
 class AccountMetricsAdmin(admin.ModelAdmin):
     list_display = ("account", "as_of", "active_days_30d", "active_days_90d", "events_30d", "days_since_last_activity")

@@ -79,7 +79,13 @@ def _movement(label: str, then, now, fmt: Callable[[object], str] = _fmt) -> str
 
 
 def score_change(
-    now, then, *, days: int, then_day: date, label: Callable[[str], str], scorecard_name: Callable[[int | None], str],
+    now,
+    then,
+    *,
+    days: int,
+    then_day: date,
+    label: Callable[[str], str],
+    scorecard_name: Callable[[int | None], str],
     fmt: Callable[[str, object], str] | None = None,
 ) -> ScoreChange:
     """Compare the latest result `now` with `then` (a HealthScore or None), measure by measure.
@@ -89,6 +95,7 @@ def score_change(
     each and rounding (of each line and of both scores) account for is listed in `rest`.
     `fmt(metric, value)` formats values with their units (default: the bare number).
     """
+
     def value_fmt(metric):
         return (lambda v: fmt(metric, v)) if fmt else _fmt
 
@@ -123,7 +130,9 @@ def score_change(
         if change.scorecard_changed:
             lines.append({"metric": metric, "points": None, "whole": None, "text": text})
         else:
-            lines.append({"metric": metric, "points": points, "whole": round(points), "text": f"{signed(points)}: {text}"})
+            lines.append(
+                {"metric": metric, "points": points, "whole": round(points), "text": f"{signed(points)}: {text}"}
+            )
     if not change.scorecard_changed:
         # Same scorecard, edited since: a measure it no longer has took its points with it.
         kept = {m["metric"] for m in now.measures}
@@ -131,7 +140,14 @@ def score_change(
             points = -earned_then.get(m["metric"], 0.0)
             if m["metric"] not in kept and points:
                 text = f"{_lower_first(label(m['metric']))} was taken out of the scorecard"
-                lines.append({"metric": m["metric"], "points": points, "whole": round(points), "text": f"{signed(points)}: {text}"})
+                lines.append(
+                    {
+                        "metric": m["metric"],
+                        "points": points,
+                        "whole": round(points),
+                        "text": f"{signed(points)}: {text}",
+                    }
+                )
     change.lines = sorted(lines, key=lambda line: -abs(line["points"] or 0))
     if change.score_delta is not None and not change.scorecard_changed:
         change.rest = _rest(change.score_delta - sum(line["whole"] for line in lines), small, label)

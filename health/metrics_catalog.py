@@ -34,7 +34,9 @@ METRICS: dict[str, MetricInfo] = {
             "100 × active users (30d) / seats; none without seats",
             True,
         ),
-        MetricInfo("features_used_90d", "Features used (90d)", "Distinct features with events in the last 90 days", True),
+        MetricInfo(
+            "features_used_90d", "Features used (90d)", "Distinct features with events in the last 90 days", True
+        ),
         MetricInfo(
             "days_since_last_activity",
             "Days since last activity",

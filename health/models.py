@@ -42,12 +42,8 @@ class Scorecard(models.Model):
     """
 
     name = models.CharField(max_length=120, unique=True)
-    vertical = models.ForeignKey(
-        Vertical, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards"
-    )
-    use_case = models.ForeignKey(
-        UseCase, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards"
-    )
+    vertical = models.ForeignKey(Vertical, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards")
+    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, null=True, blank=True, related_name="scorecards")
     active = models.BooleanField(default=True)
     # When its scoring (measures, thresholds, scope, active) last changed — written with every
     # change-history entry — so the backtest can tell which days were scored under older rules.
@@ -114,9 +110,7 @@ class AccountMetrics(models.Model):
 
     class Meta:
         verbose_name_plural = "account metrics"
-        constraints = [
-            models.UniqueConstraint(fields=["account", "as_of"], name="uniq_metrics_account_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "as_of"], name="uniq_metrics_account_day")]
         indexes = [models.Index(fields=["as_of"], name="metrics_as_of_idx")]
 
     def __str__(self) -> str:
@@ -135,13 +129,9 @@ class HealthScore(models.Model):
     as_of = models.DateField()
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     band = models.CharField(max_length=12, choices=Band.choices, default=Band.UNKNOWN)
-    scorecard = models.ForeignKey(
-        Scorecard, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     measures = models.JSONField(default=list, blank=True)
-    tier = models.ForeignKey(
-        "accounts.Tier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    tier = models.ForeignKey("accounts.Tier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # Joined in when the day is published (health.services.health_day_publish), so the
     # risk list is a filter on one day's rows rather than a join of two days for every account:
     # the score SLIPPING_DAYS before (NULL when there was none) and whether the score fell by
@@ -154,9 +144,7 @@ class HealthScore(models.Model):
     inputs_through = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "as_of"], name="uniq_health_account_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "as_of"], name="uniq_health_account_day")]
         indexes = [
             # account_id included: the dashboards read (account, band) of one day for every account
             # straight from the index (an index-only scan), not from 100,000 heap rows.

@@ -27,7 +27,16 @@ METRIC_COLUMNS = (
 )  # fmt: skip
 # One computed row: account id, the metric columns, journey stage id, score, band, scorecard id,
 # measures (the explanation list), tier id. The staging table has these columns (and a run id).
-STAGED_COLUMNS = ("account_id", *METRIC_COLUMNS, "journey_stage_id", "score", "band", "scorecard_id", "measures", "tier_id")
+STAGED_COLUMNS = (
+    "account_id",
+    *METRIC_COLUMNS,
+    "journey_stage_id",
+    "score",
+    "band",
+    "scorecard_id",
+    "measures",
+    "tier_id",
+)
 _FLOAT_METRICS = ("seat_utilization_30d", "journey_progress")
 
 

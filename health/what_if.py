@@ -56,7 +56,9 @@ def moves(measures: list[dict], definitions: dict[str, Definition], *, score: in
           at_risk_below: int) -> tuple[list[MeasureMove], Plan | None]:  # fmt: skip
     """Per measure what would move it, and the combined plan to healthy (None when already healthy
     or not scored)."""
-    valued = [(m, definitions[m["metric"]]) for m in measures if m.get("value") is not None and m["metric"] in definitions]
+    valued = [
+        (m, definitions[m["metric"]]) for m in measures if m.get("value") is not None and m["metric"] in definitions
+    ]
     total = sum((d.weight for _, d in valued), Fraction(0))
     current = {m["metric"]: measure_score(_frac(m["value"]), d.red, d.green) for m, d in valued}
     weighted = sum((d.weight * current[d.metric] for _, d in valued), Fraction(0))
@@ -87,9 +89,7 @@ def moves(measures: list[dict], definitions: dict[str, Definition], *, score: in
             if move.to_next is None:
                 gain = d.weight * (100 - current[d.metric]) / total
                 need = band_next - Fraction(1, 2) - weighted / total
-                move.why_not = (
-                    f"can't lift it alone: at most {float(gain):.0f} more points, {math.ceil(need)} needed"
-                )
+                move.why_not = f"can't lift it alone: at most {float(gain):.0f} more points, {math.ceil(need)} needed"
             elif move.to_healthy is None and band_next != healthy_at:
                 move.why_not = "reaches the next band, not healthy, on its own"
         out.append(move)

@@ -13,9 +13,7 @@ class Journey(models.Model):
 
     class Meta:
         ordering = ["vertical__name", "use_case__name"]
-        constraints = [
-            models.UniqueConstraint(fields=["vertical", "use_case"], name="uniq_journey_scope")
-        ]
+        constraints = [models.UniqueConstraint(fields=["vertical", "use_case"], name="uniq_journey_scope")]
 
     def __str__(self) -> str:
         return f"{self.vertical} · {self.use_case}"

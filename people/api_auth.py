@@ -24,9 +24,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
-        token = (
-            ApiToken.objects.active().select_related("user").filter(key_hash=hash_key(header[1])).first()
-        )
+        token = ApiToken.objects.active().select_related("user").filter(key_hash=hash_key(header[1])).first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         # One write per minute at most keeps "last used" useful without a write per request.

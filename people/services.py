@@ -24,7 +24,11 @@ def api_token_create(*, user: User, name: str, scope: str = ApiToken.SCOPE_READ)
     """Creates a token and returns it with its key; the key is not stored and can't be shown again."""
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name.strip() or "token", prefix=key[: len(TOKEN_PREFIX) + 6], key_hash=hash_key(key), scope=scope
+        user=user,
+        name=name.strip() or "token",
+        prefix=key[: len(TOKEN_PREFIX) + 6],
+        key_hash=hash_key(key),
+        scope=scope,
     )
     return token, key
 

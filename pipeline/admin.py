@@ -16,7 +16,16 @@ from pipeline.services import recompute_enqueue
 
 @admin.register(RecomputeRun)
 class RecomputeRunAdmin(admin.ModelAdmin):
-    list_display = ("as_of", "status", "trigger", "started_at", "finished_at", "accounts_scored", "error", "progress_link")
+    list_display = (
+        "as_of",
+        "status",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "accounts_scored",
+        "error",
+        "progress_link",
+    )
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in RecomputeRun._meta.fields]
     change_list_template = "admin/pipeline/recomputerun/change_list.html"
@@ -34,8 +43,12 @@ class RecomputeRunAdmin(admin.ModelAdmin):
         return [
             path("start/", wrap(self.start_view), name="pipeline_recomputerun_start"),
             path("<int:run_id>/progress/", wrap(self.progress_view), name="pipeline_recomputerun_progress"),
-            path("<int:run_id>/progress/status/", wrap(self.progress_view), {"partial": True},
-                 name="pipeline_recomputerun_status"),  # fmt: skip
+            path(
+                "<int:run_id>/progress/status/",
+                wrap(self.progress_view),
+                {"partial": True},
+                name="pipeline_recomputerun_status",
+            ),  # fmt: skip
             *super().get_urls(),
         ]
 
@@ -70,5 +83,9 @@ class RecomputeRunAdmin(admin.ModelAdmin):
             "finished": run.status not in (RecomputeRun.Status.QUEUED, RecomputeRun.Status.RUNNING),
             "opts": self.opts,
         }
-        template = "admin/pipeline/recomputerun/partials/status.html" if partial else "admin/pipeline/recomputerun/progress.html"
+        template = (
+            "admin/pipeline/recomputerun/partials/status.html"
+            if partial
+            else "admin/pipeline/recomputerun/progress.html"
+        )
         return TemplateResponse(request, template, context)

@@ -103,7 +103,9 @@ def _acquire(run_id: int) -> bool:
             )  # fmt: skip
     except IntegrityError:
         busy = RecomputeRun.objects.filter(active_lock=True).first()
-        raise IncrementalBusy(f"run {busy.pk if busy else '?'} ({busy.trigger if busy else '?'}) holds the lock") from None
+        raise IncrementalBusy(
+            f"run {busy.pk if busy else '?'} ({busy.trigger if busy else '?'}) holds the lock"
+        ) from None
     return bool(taken)
 
 
@@ -222,7 +224,9 @@ class _Steps:
         self.seconds[step], self.last = now - self.last, now
 
     def report(self) -> None:
-        log.info("incremental run %s published: %s", self.run_id, ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items()))
+        log.info(
+            "incremental run %s published: %s", self.run_id, ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
+        )
 
 
 def incremental_fail(*, run_id: int, error: str) -> None:

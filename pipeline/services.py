@@ -91,7 +91,9 @@ def recompute_mark_running(*, run_id: int, chunks: int) -> None:
     )
 
 
-def chunk_stage(*, run_id: int, as_of: date, first_id: int, last_id: int, rules: health.ComputeRules | None = None) -> int:
+def chunk_stage(
+    *, run_id: int, as_of: date, first_id: int, last_id: int, rules: health.ComputeRules | None = None
+) -> int:
     """Computes one chunk and streams its rows into the staging table; records the chunk done."""
     counted = [0]
 

@@ -49,7 +49,17 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("status", "firing__play")
     search_fields = ("firing__account__name", "firing__account__external_id", "key")
     list_select_related = ("firing__play", "firing__account")
-    readonly_fields = ("firing", "kind", "key", "status", "attempts", "last_error", "created_at", "delivered_at", "payload")
+    readonly_fields = (
+        "firing",
+        "kind",
+        "key",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "payload",
+    )
     exclude = ("channel",)  # an Apprise URL holds its tokens: the admin shows the kind only
     inlines = [DeliveryAttemptInline]
     actions = [resend]

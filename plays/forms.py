@@ -9,7 +9,12 @@ from plays.models import Priority, Task, TimelineNote
 
 
 def team_members():
-    return get_user_model().objects.filter(groups__name__in=roles.ROLES, is_active=True).distinct().order_by("first_name", "username")
+    return (
+        get_user_model()
+        .objects.filter(groups__name__in=roles.ROLES, is_active=True)
+        .distinct()
+        .order_by("first_name", "username")
+    )
 
 
 class TaskFilterForm(forms.Form):

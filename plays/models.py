@@ -44,7 +44,9 @@ class Play(models.Model):
     creates_task = models.BooleanField(default=True)
     task_title = models.CharField(max_length=300, blank=True)
     task_body = models.TextField(blank=True)
-    task_assignee = models.CharField(max_length=200, default="owner", help_text="owner, user:<email> or group:<group name>")
+    task_assignee = models.CharField(
+        max_length=200, default="owner", help_text="owner, user:<email> or group:<group name>"
+    )
     task_due_in_days = models.PositiveIntegerField(default=3)
     task_priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     notify = models.JSONField(default=list, blank=True)
@@ -135,7 +137,9 @@ class Task(models.Model):
         constraints = [
             # Dedupe, enforced: one open task per play and account (manual tasks have no play).
             models.UniqueConstraint(
-                fields=["play", "account"], condition=models.Q(status="open", play__isnull=False), name="uniq_open_task_per_play"
+                fields=["play", "account"],
+                condition=models.Q(status="open", play__isnull=False),
+                name="uniq_open_task_per_play",
             )
         ]
 
@@ -148,7 +152,9 @@ class TaskEvent(models.Model):
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     text = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
@@ -170,7 +176,9 @@ class TimelineNote(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     date = models.DateField()
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -69,7 +69,9 @@ def _webhook(payload: dict, *, key: str, secret: str) -> Attempt:
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname, url.port, timeout=settings.PLAYS_WEBHOOK_TIMEOUT)
     try:
-        connection.request("POST", (url.path or "/") + (f"?{url.query}" if url.query else ""), body=body, headers=headers)
+        connection.request(
+            "POST", (url.path or "/") + (f"?{url.query}" if url.query else ""), body=body, headers=headers
+        )
         response = connection.getresponse()
         code, reason = response.status, response.reason
         response.read(65536)

@@ -42,6 +42,8 @@ def unmask_channel(value: str, stored: list[str]) -> str | None:
     if match is None:
         return value
     for channel in stored:
-        if mask_channel(channel) == value or (match["fp"] is None and channel.lower().startswith(match["scheme"].lower() + "://")):
+        if mask_channel(channel) == value or (
+            match["fp"] is None and channel.lower().startswith(match["scheme"].lower() + "://")
+        ):
             return channel
     return None

@@ -91,18 +91,24 @@ def timeline(account: Account, *, limit: int = 400) -> list[TimelineItem]:
     """Notes and what the system saw, newest first (four queries whatever the history's length)."""
     items: list[TimelineItem] = []
     for note in TimelineNote.objects.filter(account=account).select_related("author")[:limit]:
-        items.append(TimelineItem(note.date, note.created_at, note.kind, note.text, str(note.author or ""), system=False))
+        items.append(
+            TimelineItem(note.date, note.created_at, note.kind, note.text, str(note.author or ""), system=False)
+        )
     for stay in SegmentMembership.objects.filter(account=account).select_related("segment")[:limit]:
         items.append(TimelineItem(stay.entered_on, None, "segment_entered", f"Entered segment “{stay.segment.name}”"))
         if stay.left_on:
             items.append(TimelineItem(stay.left_on, None, "segment_left", f"Left segment “{stay.segment.name}”"))
     previous = None
-    for day, band, score in HealthScore.objects.filter(account=account).order_by("as_of").values_list("as_of", "band", "score"):
+    for day, band, score in (
+        HealthScore.objects.filter(account=account).order_by("as_of").values_list("as_of", "band", "score")
+    ):
         if previous is not None and band != previous:
             items.append(TimelineItem(day, None, "band", f"Band {previous.replace('_', ' ')} → {band.replace('_', ' ')}"
                                       + (f" (score {score})" if score is not None else "")))  # fmt: skip
         previous = band
-    events = TaskEvent.objects.filter(task__account=account, kind__in=["opened", "done", "dismissed"]).select_related("task", "actor")
+    events = TaskEvent.objects.filter(task__account=account, kind__in=["opened", "done", "dismissed"]).select_related(
+        "task", "actor"
+    )
     for event in events[:limit]:
         verb = {"opened": "Task opened", "done": "Task done", "dismissed": "Task dismissed"}[event.kind]
         items.append(TimelineItem(timezone.localdate(event.at), event.at, f"task_{event.kind}", f"{verb}: {event.task.title}",
@@ -113,7 +119,11 @@ def timeline(account: Account, *, limit: int = 400) -> list[TimelineItem]:
 
 
 def _band_drops_by_owner(day: date, owner_ids: list[int] | None = None) -> dict[int, list[str]]:
-    then = dict(HealthScore.objects.filter(as_of=day - timedelta(days=7)).exclude(band__in=["unknown"]).values_list("account_id", "band"))
+    then = dict(
+        HealthScore.objects.filter(as_of=day - timedelta(days=7))
+        .exclude(band__in=["unknown"])
+        .values_list("account_id", "band")
+    )
     now = HealthScore.objects.filter(as_of=day, account__owner__isnull=False, band__in=list(BAND_ORDER))
     if owner_ids is not None:
         now = now.filter(account__owner_id__in=owner_ids)
@@ -167,7 +177,9 @@ def tasks_summary(today: date) -> dict[str, list[dict]]:
         full = f"{row['assignee__first_name']} {row['assignee__last_name']}".strip()
         row["name"] = full or row["assignee__username"] or "Unassigned"
     per_vertical = list(
-        Task.objects.values("account__vertical__name").annotate(**counts).order_by("-overdue", "-open", "account__vertical__name")
+        Task.objects.values("account__vertical__name")
+        .annotate(**counts)
+        .order_by("-overdue", "-open", "account__vertical__name")
     )
     return {"per_csm": per_csm, "per_vertical": per_vertical}
 

@@ -65,14 +65,19 @@ class _Assignees:
             email = rule[5:].strip().lower()
             if email not in self.by_email:
                 self.by_email[email] = (
-                    User.objects.filter(email__iexact=email, is_active=True).order_by("pk").values_list("pk", flat=True).first()
+                    User.objects.filter(email__iexact=email, is_active=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                    .first()
                 )
             return self.by_email[email]
         if rule.startswith("group:"):
             name = rule[6:].strip()
             if name not in self.by_group:
                 self.by_group[name] = list(
-                    User.objects.filter(groups__name__iexact=name, is_active=True).order_by("pk").values_list("pk", flat=True)
+                    User.objects.filter(groups__name__iexact=name, is_active=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
                 )
             members = self.by_group[name]
             # Spread the group's accounts over its members, the same member for the same account every time.
@@ -81,7 +86,9 @@ class _Assignees:
 
 
 def _health_rows(ids: list[int], days: list[date]) -> dict[tuple[int, date], tuple]:
-    rows = HealthScore.objects.filter(account_id__in=ids, as_of__in=days).values_list("account_id", "as_of", "score", "band", "measures")
+    rows = HealthScore.objects.filter(account_id__in=ids, as_of__in=days).values_list(
+        "account_id", "as_of", "score", "band", "measures"
+    )
     return {(a, d): (score, band, measures) for a, d, score, band, measures in rows}
 
 
@@ -193,7 +200,9 @@ def plays_fire(*, day: date, notify: bool | None = None, play_ids: list[int] | N
     return report
 
 
-def _fire(play: Play, day: date, hits: dict[int, dict], assignees: _Assignees, notify: bool, report: FireReport) -> None:
+def _fire(
+    play: Play, day: date, hits: dict[int, dict], assignees: _Assignees, notify: bool, report: FireReport
+) -> None:
     described = describe_hits(play, day, hits)
     ids = sorted(described)
     now = timezone.now()
@@ -229,8 +238,14 @@ def _fire(play: Play, day: date, hits: dict[int, dict], assignees: _Assignees, n
             report.tasks_opened += len(created)
             report.tasks_updated += len(updated)
         firings = [
-            PlayFiring(play=play, account_id=pk, day=day, why=described[pk]["why"], facts=described[pk]["facts"],
-                       task=tasks.get(pk))  # fmt: skip
+            PlayFiring(
+                play=play,
+                account_id=pk,
+                day=day,
+                why=described[pk]["why"],
+                facts=described[pk]["facts"],
+                task=tasks.get(pk),
+            )  # fmt: skip
             for pk in chunk
         ]
         PlayFiring.objects.bulk_create(firings, batch_size=2000)
@@ -307,7 +322,11 @@ def delivery_resend(*, delivery: Delivery) -> None:
 def deliveries_sweep(*, older_than_minutes: int = 15) -> int:
     """Re-queues pending deliveries nobody picked up (the broker was down when they were queued)."""
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    ids = list(Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=cutoff, attempts=0).values_list("pk", flat=True)[:10000])
+    ids = list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=cutoff, attempts=0).values_list(
+            "pk", flat=True
+        )[:10000]
+    )
     return deliveries_enqueue(delivery_ids=ids) if ids else 0
 
 
@@ -315,7 +334,9 @@ def deliveries_sweep(*, older_than_minutes: int = 15) -> int:
 
 
 def _event(task: Task, kind: str, actor, text: str = "") -> None:
-    TaskEvent.objects.create(task=task, kind=kind, actor=actor if getattr(actor, "is_authenticated", False) else None, text=text[:300])
+    TaskEvent.objects.create(
+        task=task, kind=kind, actor=actor if getattr(actor, "is_authenticated", False) else None, text=text[:300]
+    )
 
 
 @transaction.atomic
@@ -347,7 +368,9 @@ def task_set_status(*, task: Task, status: str, actor) -> Task:
         with transaction.atomic():
             task.save(update_fields=["status", "closed_by", "closed_at", "updated_at"])
     except IntegrityError:
-        raise ValidationError({"status": "the play has opened another task for this account since; reopen that one"}) from None
+        raise ValidationError(
+            {"status": "the play has opened another task for this account since; reopen that one"}
+        ) from None
     _event(task, {"open": "reopened"}.get(status, status), actor)
     return task
 
@@ -382,7 +405,9 @@ def note_create(*, account: Account, kind: str, text: str, author, day: date | N
         raise ValidationError({"text": "write what happened"})
     if kind not in TimelineNote.Kind.values:
         raise ValidationError({"kind": f"'{kind}' is not one of {', '.join(TimelineNote.Kind.values)}"})
-    return TimelineNote.objects.create(account=account, kind=kind, text=text, author=author, date=day or timezone.localdate())
+    return TimelineNote.objects.create(
+        account=account, kind=kind, text=text, author=author, date=day or timezone.localdate()
+    )
 
 
 # The daily digest -------------------------------------------------------------------------------
@@ -394,7 +419,11 @@ def digest_send(*, day: date) -> int:
     sent = 0
     for user, digest in digest_for(day):
         lines = [f"Your CS Portal digest for {day.isoformat()}", ""]
-        for title, rows in (("New tasks", digest["new"]), ("Overdue tasks", digest["overdue"]), ("Band drops (7 days)", digest["drops"])):
+        for title, rows in (
+            ("New tasks", digest["new"]),
+            ("Overdue tasks", digest["overdue"]),
+            ("Band drops (7 days)", digest["drops"]),
+        ):
             if rows:
                 lines += [f"{title} ({len(rows)}):", *[f"  - {r}" for r in rows], ""]
         lines.append(_site_url("/tasks/?owner=me"))

@@ -46,9 +46,7 @@ TRIGGER_PARAMS = {
 
 def previous_day(day: date) -> date | None:
     """The latest published day before `day` (band changes compare with it; days may have gaps)."""
-    return (
-        HealthScore.objects.filter(as_of__lt=day).order_by("-as_of").values_list("as_of", flat=True).first()
-    )
+    return HealthScore.objects.filter(as_of__lt=day).order_by("-as_of").values_list("as_of", flat=True).first()
 
 
 def eligible_accounts(day: date, condition: dict | None) -> QuerySet[Account]:
@@ -60,7 +58,9 @@ def eligible_accounts(day: date, condition: dict | None) -> QuerySet[Account]:
     return accounts
 
 
-def detect(play, day: date, *, prev_day: date | None = None, eligible: QuerySet[Account] | None = None) -> dict[int, dict]:
+def detect(
+    play, day: date, *, prev_day: date | None = None, eligible: QuerySet[Account] | None = None
+) -> dict[int, dict]:
     """{account id: trigger facts} of the accounts the play fires for on `day`.
 
     `prev_day` (the previous published day) is looked up when not given. An unknown segment
@@ -73,7 +73,9 @@ def detect(play, day: date, *, prev_day: date | None = None, eligible: QuerySet[
         segment = Segment.objects.filter(name__iexact=trigger.get("segment", "")).first()
         if segment is None:
             return {}
-        stays = SegmentMembership.objects.filter(segment=segment, **{"entered_on" if kind == "segment_entered" else "left_on": day})
+        stays = SegmentMembership.objects.filter(
+            segment=segment, **{"entered_on" if kind == "segment_entered" else "left_on": day}
+        )
         ids = accounts.filter(pk__in=stays.values("account_id")).values_list("pk", flat=True)
         return {pk: {"segment": segment.name} for pk in ids}
     if kind == "band_became":
@@ -92,7 +94,9 @@ def detect(play, day: date, *, prev_day: date | None = None, eligible: QuerySet[
         return {pk: {"band": band, "band_then": then, "since": prev_day.isoformat()} for pk, then in rows}
     if kind == "score_dropped":
         points = int(trigger.get("points", 0))
-        then = HealthScore.objects.filter(account_id=OuterRef("account_id"), as_of=day - timedelta(days=SCORE_DROP_DAYS))
+        then = HealthScore.objects.filter(
+            account_id=OuterRef("account_id"), as_of=day - timedelta(days=SCORE_DROP_DAYS)
+        )
         rows = (
             HealthScore.objects.filter(as_of=day, score__isnull=False, account_id__in=accounts.values("pk"))
             .annotate(score_then=Subquery(then.values("score")[:1]))

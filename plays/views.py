@@ -103,7 +103,9 @@ def task_export(request):
 
 def _back(request, task: Task):
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect(reverse("accounts:detail", args=[task.account_id]) + "#tasks")
 
@@ -155,7 +157,9 @@ def task_create(request, account_pk: int):
         raise PermissionDenied
     form = TaskForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Task not added: " + "; ".join(f"{k}: {e}" for k, errs in form.errors.items() for e in errs))
+        messages.error(
+            request, "Task not added: " + "; ".join(f"{k}: {e}" for k, errs in form.errors.items() for e in errs)
+        )
     else:
         services.task_create(account=account, actor=request.user, **form.cleaned_data)
         messages.success(request, f"Task “{form.cleaned_data['title']}” added.")
@@ -168,7 +172,9 @@ def note_create(request, account_pk: int):
     account = _account(account_pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Note not saved: " + "; ".join(f"{k}: {e}" for k, errs in form.errors.items() for e in errs))
+        messages.error(
+            request, "Note not saved: " + "; ".join(f"{k}: {e}" for k, errs in form.errors.items() for e in errs)
+        )
     else:
         services.note_create(account=account, kind=form.cleaned_data["kind"], text=form.cleaned_data["text"],
                              author=request.user, day=form.cleaned_data["date"])  # fmt: skip
@@ -187,7 +193,11 @@ def timeline(request, account_pk: int):
     account = _account(account_pk)
     if not request.htmx:
         return HttpResponseBadRequest("The timeline is part of the account page: open /accounts/<id>/#timeline")
-    return render(request, "plays/partials/timeline_items.html", {"account": account, "timeline": timeline_page(account, request.GET.get("page"))})
+    return render(
+        request,
+        "plays/partials/timeline_items.html",
+        {"account": account, "timeline": timeline_page(account, request.GET.get("page"))},
+    )
 
 
 def account_context(request, account: Account) -> dict:
@@ -206,6 +216,6 @@ def account_context(request, account: Account) -> dict:
 
 
 def home_context(request) -> dict:
-    """"My tasks" for the CSM home: overdue, today, this week."""
+    """ "My tasks" for the CSM home: overdue, today, this week."""
     today = timezone.localdate()
     return {"my_tasks": selectors.my_tasks(request.user, today), "today": today}

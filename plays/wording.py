@@ -85,7 +85,9 @@ def trigger_reason(kind: str, facts: dict) -> str:
         then = BAND_WORDS.get(facts.get("band_then"), facts.get("band_then"))
         return f"band became {BAND_WORDS.get(facts.get('band'), facts.get('band'))} (was {then})"
     if kind == "score_dropped":
-        return f"score fell {facts.get('points')} points in 7 days ({facts.get('score_then')} → {facts.get('score_now')})"
+        return (
+            f"score fell {facts.get('points')} points in 7 days ({facts.get('score_then')} → {facts.get('score_now')})"
+        )
     if kind == "renewal_within":
         n = facts.get("days_to_renewal")
         return f"renewal in {n} day{'' if n == 1 else 's'} ({facts.get('renewal_date')})"
@@ -97,8 +99,12 @@ def trigger_reason(kind: str, facts: dict) -> str:
 
 
 def why_text(kind: str, facts: dict, day: date, *, score, band: str | None, move: dict | None) -> str:
-    """"entered segment 'Education at risk' on 2026-11-23: health 35, at risk; active days (90d) fell 14 → 6"."""
-    health = f"health {score}, {BAND_WORDS.get(band, band)}" if score is not None else f"no health score ({BAND_WORDS.get(band or 'unknown', band)})"
+    """ "entered segment 'Education at risk' on 2026-11-23: health 35, at risk; active days (90d) fell 14 → 6"."""
+    health = (
+        f"health {score}, {BAND_WORDS.get(band, band)}"
+        if score is not None
+        else f"no health score ({BAND_WORDS.get(band or 'unknown', band)})"
+    )
     text = f"{trigger_reason(kind, facts)} on {day.isoformat()}: {health}"
     if move:
         text += f"; {move['text']}"

@@ -167,12 +167,18 @@ def _validate_condition(cond: dict, path: str) -> list[str]:
     if spec is None:
         return [*errors, Problem(f"{path}", f"unknown field {describe_value(name)}")]
     if not isinstance(op, str) or op not in ALL_OPS:
-        return [*errors, Problem(f"{path}.op", f"unknown op {describe_value(op)} for field '{name}' (one of {', '.join(ALL_OPS)})")]
+        return [
+            *errors,
+            Problem(f"{path}.op", f"unknown op {describe_value(op)} for field '{name}' (one of {', '.join(ALL_OPS)})"),
+        ]
     if op not in OPS_BY_KIND[spec.kind]:
         return [
             *errors,
-            Problem(f"{path}.op", f"op '{op}' is not supported for {spec.kind} field '{name}' "
-            f"(use one of {', '.join(OPS_BY_KIND[spec.kind])})"),
+            Problem(
+                f"{path}.op",
+                f"op '{op}' is not supported for {spec.kind} field '{name}' "
+                f"(use one of {', '.join(OPS_BY_KIND[spec.kind])})",
+            ),
         ]
     return errors + _validate_value(spec, op, cond, f"{path}.value")
 
@@ -181,14 +187,18 @@ def _validate_value(spec: FieldSpec, op: str, cond: dict, where: str) -> list[st
     name = spec.name
     if op in NO_VALUE_OPS:
         if cond.get("value") is not None:
-            return [Problem(f"{where}", f"op '{op}' on field '{name}' takes no value, got {describe_value(cond['value'])}")]
+            return [
+                Problem(f"{where}", f"op '{op}' on field '{name}' takes no value, got {describe_value(cond['value'])}")
+            ]
         return []
     if "value" not in cond:
         return [Problem(f"{where}", f"op '{op}' on field '{name}' needs a value")]
     value = cond["value"]
     if op in LIST_OPS:
         if not isinstance(value, list) or not value:
-            return [Problem(f"{where}", f"op '{op}' on field '{name}' needs a non-empty list, got {describe_value(value)}")]
+            return [
+                Problem(f"{where}", f"op '{op}' on field '{name}' needs a non-empty list, got {describe_value(value)}")
+            ]
         errors = []
         for i, item in enumerate(value):
             errors.extend(_check_scalar(spec, item, f"{where}[{i}]"))
@@ -198,7 +208,9 @@ def _validate_value(spec: FieldSpec, op: str, cond: dict, where: str) -> list[st
             return [Problem(f"{where}", f"'between' on field '{name}' needs [low, high], got {describe_value(value)}")]
         errors = _check_scalar(spec, value[0], f"{where}[0]") + _check_scalar(spec, value[1], f"{where}[1]")
         if not errors and value[0] > value[1]:
-            errors.append(Problem(f"{where}", f"'between' on field '{name}' needs low ≤ high, got [{value[0]}, {value[1]}]"))
+            errors.append(
+                Problem(f"{where}", f"'between' on field '{name}' needs low ≤ high, got [{value[0]}, {value[1]}]")
+            )
         return errors
     return _check_scalar(spec, value, where)
 

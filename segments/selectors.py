@@ -37,7 +37,10 @@ def segment_figures(day: date) -> dict[int, SegmentFigures]:
     SegmentDay rollup stores; pages read the rollup (segment_stats), not this."""
     counted = {
         r["segment_id"]: SegmentFigures(r["members"], r["arr"] or Decimal(0))
-        for r in memberships_on(day).values("segment_id").annotate(members=Count("id"), arr=Sum("account__arr")).order_by()
+        for r in memberships_on(day)
+        .values("segment_id")
+        .annotate(members=Count("id"), arr=Sum("account__arr"))
+        .order_by()
     }
     return {pk: counted.get(pk, SegmentFigures(0, Decimal(0))) for pk in Segment.objects.values_list("pk", flat=True)}
 
@@ -143,6 +146,8 @@ def rule_preview(rule, *, segment: Segment | None = None, as_of: date | None = N
             {"id": a.pk, "name": a.name, "vertical": a.vertical.name, "arr": a.arr, "band": a.band} for a in first
         ],
     }
+
+
 def membership_over_time(day: date, *, segment: Segment | None = None, weeks: int = 52) -> dict:
     """Per segment, over the `weeks` weeks ending `day`: members at each week's end and how many
     stays entered and left during that week. Three grouped queries whatever the number of
@@ -153,7 +158,14 @@ def membership_over_time(day: date, *, segment: Segment | None = None, weeks: in
     ends = [day - timedelta(weeks=k) for k in range(weeks, -1, -1)]
     start = ends[0]
     stays = SegmentMembership.objects.all() if segment is None else SegmentMembership.objects.filter(segment=segment)
-    base = {r["segment_id"]: r["n"] for r in memberships_on(start).filter(pk__in=stays.values("pk")).values("segment_id").annotate(n=Count("id")).order_by()}
+    base = {
+        r["segment_id"]: r["n"]
+        for r in memberships_on(start)
+        .filter(pk__in=stays.values("pk"))
+        .values("segment_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
     series: dict[int, dict] = {}
 
     def of(segment_id: int) -> dict:
@@ -190,6 +202,5 @@ def with_touch_model(health_scores: QuerySet[HealthScore]) -> QuerySet[HealthSco
 def touch_model_on(account_id: int, day) -> str:
     """The account's touch model on `day` ("" when none)."""
     return (
-        TouchModelDay.objects.filter(account_id=account_id, day=day).values_list("touch_model", flat=True).first()
-        or ""
+        TouchModelDay.objects.filter(account_id=account_id, day=day).values_list("touch_model", flat=True).first() or ""
     )

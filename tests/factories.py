@@ -203,7 +203,9 @@ class StageFactory(factory.django.DjangoModelFactory):
 
 
 def usage(account, feature, day, events=1, active_users=1):
-    return UsageDaily.objects.create(account=account, feature=feature, date=day, events=events, active_users=active_users)
+    return UsageDaily.objects.create(
+        account=account, feature=feature, date=day, events=events, active_users=active_users
+    )
 
 
 def write_rollups(day=None):
@@ -232,6 +234,8 @@ class HealthScoreFactory(factory.django.DjangoModelFactory):
         obj = super()._create(model_class, *args, **kwargs)
         PublishedDay.objects.get_or_create(day=obj.as_of, defaults={"published_at": timezone.now()})
         return obj
+
+
 def play_apply(name="Play", trigger=None, **fields):
     """A play written through config_apply (the document's validation), returned from the database."""
     item = {"name": name, "trigger": trigger or {"type": "driver_unused"},

@@ -74,8 +74,6 @@ def test_account_detail_shows_fields_and_chart(client_for, csm):
 
 
 def test_account_page_explains_the_health_score(client_for, csm):
-
-
     account = AccountFactory(name="Lincoln High")
     HealthScoreFactory(
         account=account, as_of=dt.date(2026, 6, 30), score=25, band="at_risk",

@@ -39,9 +39,7 @@ def account():
     a = AccountFactory(
         name="Lincoln High", vertical=VerticalFactory(name="Education"), renewal_date=D + dt.timedelta(days=40)
     )
-    HealthScoreFactory(
-        account=a, as_of=D, score=60, band="neutral", scorecard=scorecard, measures=measures(6, 20)
-    )
+    HealthScoreFactory(account=a, as_of=D, score=60, band="neutral", scorecard=scorecard, measures=measures(6, 20))
     TouchModelDay.objects.create(account=a, day=D, touch_model="mid")
     HealthScoreFactory(
         account=a,

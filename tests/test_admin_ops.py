@@ -253,7 +253,9 @@ def test_recompute_now_queues_a_run_and_shows_its_progress(client_for, cs_admin,
     run.refresh_from_db()
     assert run.status == "succeeded"
     partial = client.get(reverse("admin:pipeline_recomputerun_status", args=[run.pk])).content.decode()
-    assert "Succeeded" in partial and "hx-trigger" not in partial and "Accounts scored" in partial and " s</td>" in partial
+    assert (
+        "Succeeded" in partial and "hx-trigger" not in partial and "Accounts scored" in partial and " s</td>" in partial
+    )
 
 
 def test_recompute_now_while_a_run_is_active_says_so(client_for, cs_admin):
@@ -295,7 +297,9 @@ def test_upload_is_a_dry_run_then_apply(client_for, cs_admin, education):
     page = client.post(reverse("admin-config"), {"file": upload(document)}).content.decode()
     assert "scorecards: would be updated &#x27;Education&#x27;" in page
     assert Scorecard.objects.get(name="Education").healthy_at == 70  # the dry run changed nothing
-    response = client.post(reverse("admin-config"), {"action": "apply", "document": json.dumps(document), "filename": "rules.json"})
+    response = client.post(
+        reverse("admin-config"), {"action": "apply", "document": json.dumps(document), "filename": "rules.json"}
+    )
     assert response.status_code == 302
     assert Scorecard.objects.get(name="Education").healthy_at == 75
     page = client.get(reverse("admin-config")).content.decode()
@@ -320,7 +324,9 @@ def test_an_invalid_document_shows_every_error_and_changes_nothing(client_for, c
     for line in expected:
         assert line in page
     assert "nothing was changed" in page and "Apply these changes" not in page
-    page = client.post(reverse("admin-config"), {"action": "apply", "document": raw.decode("utf-8", "replace")}).content.decode()
+    page = client.post(
+        reverse("admin-config"), {"action": "apply", "document": raw.decode("utf-8", "replace")}
+    ).content.decode()
     assert "nothing was changed" in page
     assert config_export() == before
 
@@ -340,7 +346,9 @@ def test_the_import_linked_from_the_index_lists_every_bad_row(client_for, cs_adm
     client = client_for(cs_admin)
     assert f'href="{reverse("admin:accounts_import")}"' in client.get("/admin/").content.decode()
     AccountFactory(external_id="ACC-1")
-    bad = io.BytesIO(b"account_external_id,date,feature,events,active_users\nACC-1,2026-13-01,x,1,1\nNOPE,2026-01-01,x,1,1\n")
+    bad = io.BytesIO(
+        b"account_external_id,date,feature,events,active_users\nACC-1,2026-13-01,x,1,1\nNOPE,2026-01-01,x,1,1\n"
+    )
     bad.name = "usage.csv"
     page = client.post(reverse("admin:accounts_import"), {"kind": "usage", "file": bad}, follow=True).content.decode()
     assert "nothing was written" in page
@@ -397,6 +405,10 @@ def test_cs_admin_gets_in(client_for, cs_admin, admin_urls):
 def test_staff_without_the_admin_role_cannot_use_the_operations(client_for, admin_urls):
     staff = UserFactory(username="intern", is_staff=True)
     client = client_for(staff)
-    for url in (reverse("admin-config"), reverse("admin-config-download"), reverse("admin:configuration_auditentry_changelist")):
+    for url in (
+        reverse("admin-config"),
+        reverse("admin-config-download"),
+        reverse("admin:configuration_auditentry_changelist"),
+    ):
         assert client.get(url).status_code == 403, url
     assert client.post(reverse("admin:pipeline_recomputerun_start")).status_code == 403

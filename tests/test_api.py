@@ -90,7 +90,9 @@ def test_usage_ingestion_as_csv_body(a1, ingest_token):
     body = "account_external_id,date,feature,events,active_users\nA1,2026-06-01,scheduling,3,2\nA1,2026-06-40,x,1,1\n"
     response = api(token=ingest_token).post("/api/v1/usage/", body, content_type="text/csv")
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"path": "line 3.date", "message": "'2026-06-40' is not a date in YYYY-MM-DD form"}]}
+    assert response.json() == {
+        "errors": [{"path": "line 3.date", "message": "'2026-06-40' is not a date in YYYY-MM-DD form"}]
+    }
 
 
 def test_usage_ingestion_is_all_or_nothing_naming_every_bad_row(a1, ingest_token):
@@ -111,7 +113,10 @@ def test_usage_ingestion_is_all_or_nothing_naming_every_bad_row(a1, ingest_token
         ({"rows": []}, "expected a JSON list of rows"),
         ([], "no rows"),
         ([{"account_external_id": "A1", "day": "x"}], "unknown field"),
-        ([{"account_external_id": False, "date": "2026-06-01", "feature": "x", "events": 1}], "expected text, a number or null"),
+        (
+            [{"account_external_id": False, "date": "2026-06-01", "feature": "x", "events": 1}],
+            "expected text, a number or null",
+        ),
     ],
 )
 def test_usage_payload_shape_errors(a1, ingest_token, payload, message):
@@ -144,10 +149,22 @@ def test_bulk_upsert_of_accounts_by_external_id(cs_admin, csm):
     assert response.status_code == 400
     assert {e["path"] for e in response.json()["errors"]} == {"[1].arr", "[1].persona"}
     assert not Account.objects.exists()
-    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 1, "updated": 0, "unchanged": 0}
-    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 0, "updated": 0, "unchanged": 1}
+    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1,
+    }
     rows[0]["arr"] = "1500"
-    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {"created": 0, "updated": 1, "unchanged": 0}
+    assert api(cs_admin).post("/api/v1/accounts/bulk/", rows[:1], format="json").json() == {
+        "created": 0,
+        "updated": 1,
+        "unchanged": 0,
+    }
     assert Account.objects.get().arr == 1500
 
 

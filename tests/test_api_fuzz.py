@@ -43,7 +43,9 @@ EXCLUDED = [positive_data_acceptance, negative_data_rejection]
 
 @pytest.mark.fuzz
 @schema.parametrize()
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_api_conforms_to_its_schema(case):
     # What the issue asks of every response: no server error, and status code, content type and
     # body all as documented. (Whether a valid-looking request is accepted depends on the data:

@@ -111,8 +111,16 @@ WRITES = [
     ("post", "/api/v1/segments/", {"name": "New", "rule": {"field": "arr", "op": "gt", "value": 1}}, 201),
     ("post", "/api/v1/scorecards/", {"name": "Any", "measures": [{"metric": "events_30d", "red": 0, "green": 9}]}, 201),
     ("post", "/api/v1/config/?dry_run=true", {"version": 1}, 200),
-    ("post", "/api/v1/plays/", {"name": "Renewal", "trigger": {"type": "renewal_within", "days": 30},
-                                "task": {"title": "Renewal of {account.name}"}}, 201),
+    (
+        "post",
+        "/api/v1/plays/",
+        {
+            "name": "Renewal",
+            "trigger": {"type": "renewal_within", "days": 30},
+            "task": {"title": "Renewal of {account.name}"},
+        },
+        201,
+    ),
     ("post", "/api/v1/accounts/bulk/", [{"external_id": "Z1", "name": "Z", "vertical": "Retail", "arr": "1"}], 201),
 ]
 EXPECTED_WRITE = {"anonymous": 401, "csm": 403, "leader": 403, "ingest-token": 403, **NO_ROLE}
@@ -149,7 +157,9 @@ EXPECTED_DRIVER = {"anonymous": 401, "csm": 201, "leader": 403, "cs_admin": 201,
 @pytest.mark.parametrize("who", list(EXPECTED_DRIVER))
 def test_recording_a_stated_driver(world, request, who):
     client = client_as(who, request)
-    response = client.post(url("account-drivers", world), {"feature": "scheduling", "note": "VP says so"}, format="json")
+    response = client.post(
+        url("account-drivers", world), {"feature": "scheduling", "note": "VP says so"}, format="json"
+    )
     assert response.status_code == EXPECTED_DRIVER[who]
 
 
@@ -224,6 +234,8 @@ def test_revenue_report_and_summary_read_the_rollup(world, leader):
     assert report == {"as_of": "2026-06-30", "total_arr": "0.00", "arr_at_risk": "0.00", "verticals": []}
     assert client.get(url("vertical-summary", world)).json()["accounts"] == 0
     assert client.get("/api/v1/verticals/nope/summary/").status_code == 404
+
+
 EXPECTED_TEAM_WRITE = {"anonymous": 401, "csm": 201, "leader": 201, "cs_admin": 201, "ingest-token": 201}
 
 

@@ -18,10 +18,16 @@ def api(user):
 
 
 SEGMENT = {"name": "Big", "touch_model": "high", "priority": 5, "rule": {"field": "arr", "op": "gte", "value": 100000}}
-SCORECARD = {"name": "Edu", "vertical": "Education", "measures": [{"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5}]}
+SCORECARD = {
+    "name": "Edu",
+    "vertical": "Education",
+    "measures": [{"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5}],
+}
 
 
-@pytest.mark.parametrize("url", ["/api/v1/segments/", "/api/v1/scorecards/", "/api/v1/journeys/", "/api/v1/config/", "/api/v1/recompute/"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/segments/", "/api/v1/scorecards/", "/api/v1/journeys/", "/api/v1/config/", "/api/v1/recompute/"]
+)
 @pytest.mark.parametrize("who", ["csm", "leader"])
 def test_csm_and_leader_read_but_cannot_write(request, url, who):
     client = api(request.getfixturevalue(who))

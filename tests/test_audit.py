@@ -55,7 +55,9 @@ def test_apply_config_records_creations_and_changes_only(rules):
 def test_the_command_and_prune_record_too(rules, tmp_path):
     sc, seg = rules
     path = tmp_path / "rules.json"
-    path.write_text(json.dumps({"version": 1, "verticals": [{"name": "Education"}], "scorecards": [{**CARD, "healthy_at": 60}]}))
+    path.write_text(
+        json.dumps({"version": 1, "verticals": [{"name": "Education"}], "scorecards": [{**CARD, "healthy_at": 60}]})
+    )
     call_command("apply_config", str(path), "--prune", stdout=io.StringIO())
     assert entries(sc, "scorecards")[-1].after["healthy_at"] == 60
     deleted = entries(seg, "segments")[-1]
@@ -98,10 +100,12 @@ def test_history_shows_a_readable_diff(rules, client_for, cs_admin):
                  actor=cs_admin)  # fmt: skip
     page = client_for(cs_admin).get(reverse("admin:health_scorecard_history", args=[sc.pk])).content.decode()
     assert "Updated by admin" in page and "<span>Created</span>" in page
-    assert "<td>healthy at</td><td class=\"old\">70</td><td class=\"new\">80</td>" in page
+    assert '<td>healthy at</td><td class="old">70</td><td class="new">80</td>' in page
     assert "measure Days since last activity" in page and "weight 1, red 120, green 30" in page
     assert page.count("Revert this change") == 1  # the creation has nothing to go back to
-    config_apply(document={"version": 1, "segments": [{**SEGMENT, "rule": {"field": "tier", "op": "eq", "value": "Tier 1"}}]})
+    config_apply(
+        document={"version": 1, "segments": [{**SEGMENT, "rule": {"field": "tier", "op": "eq", "value": "Tier 1"}}]}
+    )
     page = client_for(cs_admin).get(reverse("admin:segments_segment_history", args=[seg.pk])).content.decode()
     assert "Tier is Tier 1" in page and "Vertical is Education and health band is At risk" in page
 
@@ -112,7 +116,9 @@ def test_revert_restores_a_scorecard_with_its_measures_and_is_recorded(rules, cl
     client = client_for(cs_admin)
     edit = scorecard_form(sc, name="Schools", healthy_at=80, measures=[{"green": 9}, {"DELETE": "on"}])
     assert client.post(reverse("admin:health_scorecard_change", args=[sc.pk]), edit).status_code == 302
-    assert config_export()["scorecards"][0]["measures"] == [{"metric": "active_days_90d", "weight": 2, "red": 1, "green": 9}]
+    assert config_export()["scorecards"][0]["measures"] == [
+        {"metric": "active_days_90d", "weight": 2, "red": 1, "green": 9}
+    ]
     change = entries(sc, "scorecards")[-1]
     response = client.post(reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk]), follow=True)
     assert "Reverted &#x27;Education&#x27;" in response.content.decode()
@@ -170,7 +176,9 @@ def test_diff_lines_of_stages_and_creations():
         ("stage Reminded: position", "2", "1"),
         ("stage Booked: position", "1", "2"),
     ]
-    created = diff_lines("segments", None, {"name": "X", "active": True, "rule": {"field": "arr", "op": "gt", "value": 1}})
+    created = diff_lines(
+        "segments", None, {"name": "X", "active": True, "rule": {"field": "arr", "op": "gt", "value": 1}}
+    )
     assert created == [("name", "—", "X"), ("active", "—", "yes"), ("rule", "—", "ARR is above $1")]
 
 

@@ -107,7 +107,6 @@ def test_leader_cannot_tune(client_for, leader, history):  # noqa: F811
 
 
 def test_api_returns_the_command_json(client_for, leader, history):  # noqa: F811
-
     response = client_for(leader).get(API, {"compare": "Everyone"})
     assert response.status_code == 200
     out = StringIO()

@@ -20,9 +20,7 @@ def account(vertical, use_cases, band, arr=10000, **kwargs):
     for uc in use_cases[1:]:
         AccountUseCase.objects.create(account=a, use_case=uc)
     if band:
-        HealthScoreFactory(
-            account=a, as_of=D, score={"healthy": 80, "neutral": 55, "at_risk": 20}[band], band=band
-        )
+        HealthScoreFactory(account=a, as_of=D, score={"healthy": 80, "neutral": 55, "at_risk": 20}[band], band=band)
     return a
 
 

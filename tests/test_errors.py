@@ -38,5 +38,7 @@ def test_the_api_reports_the_pairs(cs_admin):
     response = api.post("/api/v1/scorecards/", {"name": "X", "measures": [{"metric": "logins", "red": 0, "green": 1}]},
                         format="json")  # fmt: skip
     assert response.status_code == 400
-    assert {"path": "measures[0].metric", "message": response.json()["errors"][0]["message"]} in response.json()["errors"]
+    assert {"path": "measures[0].metric", "message": response.json()["errors"][0]["message"]} in response.json()[
+        "errors"
+    ]
     assert response.json()["errors"][0]["message"].startswith("unknown metric 'logins'")

@@ -1,4 +1,4 @@
-""""Why it changed" adds up: the whole points listed (measure lines plus the rest: small moves and
+""" "Why it changed" adds up: the whole points listed (measure lines plus the rest: small moves and
 rounding) equal the score difference, or the page says the scorecard changed."""
 
 import random

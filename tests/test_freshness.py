@@ -68,12 +68,16 @@ def accounts_csv(overrides: dict | None = None) -> str:
         row = {"vertical": "Education" if i < N // 2 else "Tech Sales", "use_cases": "PTA meetings" if i < N // 2 else "Demo scheduling",
                "arr": str(20000 * (i + 1)), "seats": "10"}  # fmt: skip
         row.update((overrides or {}).get(ext, {}))
-        lines.append(f"{ext},Account {ext},{row['vertical']},{row['use_cases']},{row['arr']},csm@x.io,,,{row['seats']},2025-01-01,2027-01-01")
+        lines.append(
+            f"{ext},Account {ext},{row['vertical']},{row['use_cases']},{row['arr']},csm@x.io,,,{row['seats']},2025-01-01,2027-01-01"
+        )
     return "\n".join(lines) + "\n"
 
 
 def usage_csv(rows) -> str:
-    return "account_external_id,date,feature,events,active_users\n" + "".join(f"{e},{d},{f},{n},1\n" for e, d, f, n in rows)
+    return "account_external_id,date,feature,events,active_users\n" + "".join(
+        f"{e},{d},{f},{n},1\n" for e, d, f, n in rows
+    )
 
 
 @pytest.fixture
@@ -106,7 +110,9 @@ def token(cs_admin):
     return api_token_create(user=cs_admin, name="pipeline", scope=ApiToken.SCOPE_INGEST)[1]
 
 
-def test_each_import_and_api_write_marks_its_accounts(world, cs_admin, client_for, token, tmp_path, django_capture_on_commit_callbacks):
+def test_each_import_and_api_write_marks_its_accounts(
+    world, cs_admin, client_for, token, tmp_path, django_capture_on_commit_callbacks
+):
     today = world
     marks = DirtyAccount.objects
 
@@ -139,7 +145,12 @@ def test_each_import_and_api_write_marks_its_accounts(world, cs_admin, client_fo
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api.post("/api/v1/usage/", [{"account_external_id": "T2", "date": str(today), "feature": "scheduling", "events": 2}],
                     format="json").status_code == 201  # fmt: skip
-    assert api.post("/api/v1/nps/", [{"account_external_id": "T3", "date": str(today), "score": 1}], format="json").status_code == 201
+    assert (
+        api.post(
+            "/api/v1/nps/", [{"account_external_id": "T3", "date": str(today), "score": 1}], format="json"
+        ).status_code
+        == 201
+    )
     assert ext_ids(marks) == {"T1", "T2", "T3"}
 
     marks.all().delete()
@@ -147,7 +158,9 @@ def test_each_import_and_api_write_marks_its_accounts(world, cs_admin, client_fo
     admin_api.force_authenticate(cs_admin)
     t4 = Account.objects.get(external_id="T4")
     assert admin_api.patch(f"/api/v1/accounts/{t4.pk}/", {"arr": "5"}, format="json").status_code in (200, 201)
-    created = admin_api.post("/api/v1/accounts/", {"external_id": "N1", "name": "New", "vertical": "Education", "arr": "1"}, format="json")
+    created = admin_api.post(
+        "/api/v1/accounts/", {"external_id": "N1", "name": "New", "vertical": "Education", "arr": "1"}, format="json"
+    )
     assert created.status_code == 201, created.data
     assert ext_ids(marks) == {"T4", "N1"}
 
@@ -218,7 +231,11 @@ def test_a_burst_of_20_ingest_calls_gives_one_incremental_run(world, token, djan
         mock.patch.object(pipeline_tasks.incremental_run_task, "apply_async") as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        api.post("/api/v1/usage/", [{"account_external_id": "E0", "date": str(world), "feature": "reminders", "events": 99}], format="json")
+        api.post(
+            "/api/v1/usage/",
+            [{"account_external_id": "E0", "date": str(world), "feature": "reminders", "events": 99}],
+            format="json",
+        )
     assert apply_async.call_count == 1 and RecomputeRun.objects.filter(trigger="incremental").count() == 2
 
 
@@ -235,7 +252,9 @@ def snapshot(day):
     return {
         "metrics": rows(AccountMetrics, as_of=day),
         "health": rows(HealthScore, as_of=day),
-        "memberships": sorted(SegmentMembership.objects.values_list("segment_id", "account_id", "entered_on", "left_on")),
+        "memberships": sorted(
+            SegmentMembership.objects.values_list("segment_id", "account_id", "entered_on", "left_on")
+        ),
         "touch": rows(TouchModelDay, day=day),
         "vertical_days": rows(VerticalDay, day=day),
         "segment_days": rows(SegmentDay, day=day),
@@ -283,7 +302,9 @@ def test_incremental_equals_full_for_the_touched_accounts_and_leaves_the_others_
     assert untouched and {a: after[a] for a in untouched} == {a: xmins[a] for a in untouched}
     assert all(after[a] != xmins[a] for a in touched)
     assert PublishedDay.objects.get(day=today).refreshed_at is not None
-    assert HealthScore.objects.filter(as_of=today, account_id__in=touched, computed_at__isnull=False).count() == len(touched)
+    assert HealthScore.objects.filter(as_of=today, account_id__in=touched, computed_at__isnull=False).count() == len(
+        touched
+    )
 
     recompute(as_of=today)  # the full run of the same day
     full = snapshot(today)

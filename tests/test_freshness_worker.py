@@ -43,7 +43,10 @@ def test_a_real_worker_runs_the_debounced_incremental_run(worker, settings, monk
     token = api_token_create(user=cs_admin, name="pipeline", scope=ApiToken.SCOPE_INGEST)[1]
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    rows = [{"account_external_id": "A1", "date": str(today - dt.timedelta(days=d)), "feature": "scheduling", "events": 2} for d in range(4)]
+    rows = [
+        {"account_external_id": "A1", "date": str(today - dt.timedelta(days=d)), "feature": "scheduling", "events": 2}
+        for d in range(4)
+    ]
     posted = time.monotonic()
     assert api.post("/api/v1/usage/", rows, format="json").status_code == 201
     assert api.post("/api/v1/usage/", rows[:1], format="json").status_code == 201  # same burst

@@ -28,9 +28,7 @@ SCORES = {"healthy": 80, "neutral": 55, "at_risk": 20}
 
 
 def scored(account, band, day=D, score=None):
-    return HealthScoreFactory(
-        account=account, as_of=day, score=SCORES[band] if score is None else score, band=band
-    )
+    return HealthScoreFactory(account=account, as_of=day, score=SCORES[band] if score is None else score, band=band)
 
 
 def book(owner, *, rows=1):

@@ -272,15 +272,25 @@ def test_use_case_names_are_matched_case_insensitively(tmp_path):
 def test_admin_upload_runs_the_same_import_and_lists_errors(client_for, cs_admin):
     client = client_for(cs_admin)
     assert "Import CSV" in client.get("/admin/accounts/account/").content.decode()
-    bad = SimpleUploadedFile("a.csv", f"{ACCOUNT_HEADER}\nA1,Good,Education,,1,,,,,,\nA2,Bad,Education,,-1,,,,,,\n".encode())
-    page = client.post("/admin/accounts/account/import/", {"kind": "accounts", "file": bad}, follow=True).content.decode()
+    bad = SimpleUploadedFile(
+        "a.csv", f"{ACCOUNT_HEADER}\nA1,Good,Education,,1,,,,,,\nA2,Bad,Education,,-1,,,,,,\n".encode()
+    )
+    page = client.post(
+        "/admin/accounts/account/import/", {"kind": "accounts", "file": bad}, follow=True
+    ).content.decode()
     assert "nothing was written" in page and "line 3: arr: -1 is negative" in page
     assert Account.objects.count() == 0
-    again = SimpleUploadedFile("a.csv", f"{ACCOUNT_HEADER}\nA1,Good,Education,,1,,,,,,\nA2,Bad,Education,,-1,,,,,,\n".encode())
-    page = client.post("/admin/accounts/account/import/", {"kind": "accounts", "file": again, "skip_invalid": "on"}, follow=True).content.decode()
+    again = SimpleUploadedFile(
+        "a.csv", f"{ACCOUNT_HEADER}\nA1,Good,Education,,1,,,,,,\nA2,Bad,Education,,-1,,,,,,\n".encode()
+    )
+    page = client.post(
+        "/admin/accounts/account/import/", {"kind": "accounts", "file": again, "skip_invalid": "on"}, follow=True
+    ).content.decode()
     assert "1 created, 0 updated, 1 skipped" in page
     empty = SimpleUploadedFile("e.csv", b"")
-    page = client.post("/admin/accounts/account/import/", {"kind": "usage", "file": empty}, follow=True).content.decode()
+    page = client.post(
+        "/admin/accounts/account/import/", {"kind": "usage", "file": empty}, follow=True
+    ).content.decode()
     assert "e.csv: the file is empty" in page
 
 

@@ -23,7 +23,9 @@ THEN = D - dt.timedelta(days=30)
 def journey():
     edu, pta = VerticalFactory(name="Education"), UseCaseFactory(name="PTA meetings")
     j = Journey.objects.create(vertical=edu, use_case=pta)
-    stages = [Stage.objects.create(journey=j, name=n, position=i) for i, n in enumerate(["Booked", "Reminders", "Recurring"])]
+    stages = [
+        Stage.objects.create(journey=j, name=n, position=i) for i, n in enumerate(["Booked", "Reminders", "Recurring"])
+    ]
     return edu, pta, stages
 
 
@@ -64,7 +66,11 @@ def test_every_role(request, client_for, who, cast):
 def test_funnel_counts(journey, cast):
     [funnel] = journey_funnels(D)
     assert funnel["accounts"] == 5  # the churned account left out
-    assert [(s["stage"], s["accounts"]) for s in funnel["stages"]] == [("Booked", 4), ("Reminders", 3), ("Recurring", 1)]
+    assert [(s["stage"], s["accounts"]) for s in funnel["stages"]] == [
+        ("Booked", 4),
+        ("Reminders", 3),
+        ("Recurring", 1),
+    ]
 
 
 def test_stuck_same_stage_30_days_ago_largest_first(cast):
@@ -85,8 +91,11 @@ def test_stuck_without_history_lists_accounts_whose_next_stage_is_not_reached(jo
 
 def test_page_lists_stuck_accounts_with_links(client_for, leader, cast):
     body = client_for(leader).get("/journeys/").content.decode()
-    section = body[body.index('id="stuck"'):]
-    assert f'href="/accounts/{cast["stuck_big"].pk}/"' in section and f'href="/accounts/{cast["moved"].pk}/"' not in section
+    section = body[body.index('id="stuck"') :]
+    assert (
+        f'href="/accounts/{cast["stuck_big"].pk}/"' in section
+        and f'href="/accounts/{cast["moved"].pk}/"' not in section
+    )
     assert "2 accounts, $10,000 ARR" in section
 
 
@@ -127,8 +136,14 @@ def test_stuck_from_the_days_rollup_is_what_stuck_metrics_computes(journey, cast
             assert (stored["count"], stored["arr"]) == (scope.count(), scope.aggregate(a=Sum("account__arr"))["a"] or 0)
             assert stored["compared_on"] == compared_on == THEN and stored["rolled_up"]
     # It is the rollup that is read.
-    VerticalDay.objects.filter(vertical=edu, day=D).update(stuck={"compared_on": None, "accounts": 7, "arr": "1", "top": []})
-    assert (stuck_accounts(D)["count"], stuck_accounts(D)["accounts"], stuck_accounts(D)["compared_on"]) == (7, [], None)
+    VerticalDay.objects.filter(vertical=edu, day=D).update(
+        stuck={"compared_on": None, "accounts": 7, "arr": "1", "top": []}
+    )
+    assert (stuck_accounts(D)["count"], stuck_accounts(D)["accounts"], stuck_accounts(D)["compared_on"]) == (
+        7,
+        [],
+        None,
+    )
     with pytest.raises(ValueError, match="the 100 largest"):
         stuck_accounts(D, limit=101)  # the rollup keeps no more: never counted live
     # Another comparison window is the computation's own business (the rollup keeps STUCK_DAYS).

@@ -16,7 +16,11 @@ D = dt.date(2026, 6, 30)
 @pytest.fixture
 def setup():
     edu, pta = VerticalFactory(name="Education"), UseCaseFactory(name="PTA meetings")
-    sched, remind, video = FeatureFactory(key="scheduling"), FeatureFactory(key="reminders"), FeatureFactory(key="video")
+    sched, remind, video = (
+        FeatureFactory(key="scheduling"),
+        FeatureFactory(key="reminders"),
+        FeatureFactory(key="video"),
+    )
     journey = Journey.objects.create(vertical=edu, use_case=pta)
     s1 = Stage.objects.create(journey=journey, name="Booked", position=0, min_events_90d=1)
     s1.features.set([sched])

@@ -70,7 +70,13 @@ def test_same_day_on_two_features_is_one_active_day(f1, f2):
 def test_no_usage_gives_zeros_and_days_since_start(f1):
     a = AccountFactory(start_date=day(100), seats=None)
     m = metrics_of(a)
-    assert (m.active_days_30d, m.active_days_365d, m.events_30d, m.active_users_30d, m.features_used_90d) == (0, 0, 0, 0, 0)
+    assert (m.active_days_30d, m.active_days_365d, m.events_30d, m.active_users_30d, m.features_used_90d) == (
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
     assert m.active_months_365d == 0
     assert m.seat_utilization_30d is None
     assert m.days_since_last_activity == 100
@@ -106,7 +112,13 @@ def test_usage_after_d_is_ignored(f1):
 
 def test_active_months_count_calendar_months(f1):
     a = AccountFactory()
-    for d in (dt.date(2026, 6, 1), dt.date(2026, 6, 30), dt.date(2026, 5, 31), dt.date(2025, 9, 3), dt.date(2025, 7, 1)):
+    for d in (
+        dt.date(2026, 6, 1),
+        dt.date(2026, 6, 30),
+        dt.date(2026, 5, 31),
+        dt.date(2025, 9, 3),
+        dt.date(2025, 7, 1),
+    ):
         usage(a, f1, d)
     usage(a, f1, dt.date(2025, 6, 30))  # D-365: outside the window
     m = metrics_of(a)

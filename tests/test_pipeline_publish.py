@@ -40,7 +40,11 @@ def world():
 
 
 def health_writes(queries) -> list[str]:
-    return [q["sql"] for q in queries if "health_healthscore" in q["sql"] and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    return [
+        q["sql"]
+        for q in queries
+        if "health_healthscore" in q["sql"] and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))
+    ]
 
 
 def test_each_health_row_is_written_once_with_slipping_joined_in(world):
@@ -112,7 +116,9 @@ def test_published_day_is_written_last_and_a_failing_publish_keeps_the_previous(
     assert PublishedDay.objects.get(day=BEFORE).run_id == run.pk
     with CaptureQueriesContext(connection) as ctx:
         recompute(as_of=D)
-    writes = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    writes = [
+        q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
     assert "health_publishedday" in writes[-1] and writes[-1].lstrip().upper().startswith("INSERT")
     assert results_day() == D
 

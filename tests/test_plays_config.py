@@ -10,7 +10,10 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-BASE = {"version": 1, "segments": [{"name": "Education at risk", "rule": {"field": "health_band", "op": "eq", "value": "at_risk"}}]}
+BASE = {
+    "version": 1,
+    "segments": [{"name": "Education at risk", "rule": {"field": "health_band", "op": "eq", "value": "at_risk"}}],
+}
 PLAY = {
     "name": "Education at risk before renewal", "active": True,
     "trigger": {"type": "segment_entered", "segment": "Education at risk"},
@@ -69,7 +72,9 @@ def test_round_trip_is_identity_and_secrets_are_masked():
     text = str(exported)
     assert "the-real-secret" not in text and "token=abc" not in text
     assert play["webhook"]["secret"].startswith("********") and play["notify"][1].startswith("json://********")
-    assert {k: v for k, v in play.items() if k not in ("notify", "webhook")} == {k: v for k, v in PLAY.items() if k not in ("notify", "webhook")}
+    assert {k: v for k, v in play.items() if k not in ("notify", "webhook")} == {
+        k: v for k, v in PLAY.items() if k not in ("notify", "webhook")
+    }
     report = config_apply(document=exported)
     assert not report.changed, report.lines()
     stored = Play.objects.get()
@@ -86,11 +91,18 @@ def test_a_new_secret_is_written_and_audited_without_showing_it():
     assert Play.objects.get().webhook_secret == "a-brand-new-secret"
     entries = AuditEntry.objects.filter(kind="plays").order_by("id")
     assert [e.action for e in entries] == ["created", "updated"]
-    assert "secret" not in str([e.before for e in entries] + [e.after for e in entries]).replace("'secret': '********", "")
+    assert "secret" not in str([e.before for e in entries] + [e.after for e in entries]).replace(
+        "'secret': '********", ""
+    )
 
 
 def test_a_placeholder_for_a_play_without_a_stored_secret_is_an_error():
-    new = {**PLAY, "name": "New", "webhook": {"url": "https://x.example.com/", "secret": "********"}, "notify": ["slack://********"]}
+    new = {
+        **PLAY,
+        "name": "New",
+        "webhook": {"url": "https://x.example.com/", "secret": "********"},
+        "notify": ["slack://********"],
+    }
     found = errors({**BASE, "plays": [new]})
     assert any(e.startswith("plays[0].webhook.secret: the placeholder keeps a stored secret") for e in found)
     assert any(e.startswith("plays[0].notify[0]: 'slack://********' stands for a stored URL") for e in found)

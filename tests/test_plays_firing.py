@@ -52,23 +52,36 @@ def edu(db):
 
 
 def test_segment_entered_opens_a_task_with_why(csm_owner, edu):
-    segment = Segment.objects.create(name="Education at risk", rule={"field": "vertical", "op": "eq", "value": "Education"})
+    segment = Segment.objects.create(
+        name="Education at risk", rule={"field": "vertical", "op": "eq", "value": "Education"}
+    )
     lincoln = AccountFactory(name="Lincoln High", vertical=edu, owner=csm_owner)
     other = AccountFactory(vertical=edu)
     score(lincoln, D - WEEK, 62, measures=measures(14, 80))
     score(lincoln, D, 35, measures=measures(6, 70))
     score(other, D, 50)
     SegmentMembership.objects.create(segment=segment, account=lincoln, entered_on=D)
-    SegmentMembership.objects.create(segment=segment, account=other, entered_on=D - WEEK)  # entered earlier: no event today
+    SegmentMembership.objects.create(
+        segment=segment, account=other, entered_on=D - WEEK
+    )  # entered earlier: no event today
     play = play_apply("Edu risk", {"type": "segment_entered", "segment": "Education at risk"})
 
     report = plays_fire(day=D, notify=False)
 
     assert report.fired == 1 and report.tasks_opened == 1
     task = Task.objects.get()
-    assert (task.account, task.play, task.assignee, task.due_date, task.status) == (lincoln, play, csm_owner, D + dt.timedelta(days=3), "open")
+    assert (task.account, task.play, task.assignee, task.due_date, task.status) == (
+        lincoln,
+        play,
+        csm_owner,
+        D + dt.timedelta(days=3),
+        "open",
+    )
     assert task.title == "Call Lincoln High: entered segment 'Education at risk'"
-    assert task.why == "entered segment 'Education at risk' on 2026-06-30: health 35, at risk; active days (90d) fell 14 → 6"
+    assert (
+        task.why
+        == "entered segment 'Education at risk' on 2026-06-30: health 35, at risk; active days (90d) fell 14 → 6"
+    )
     firing = PlayFiring.objects.get()
     assert firing.facts["measure"]["metric"] == "active_days_90d" and firing.facts["score_7d_ago"] == 62
     assert firing.task == task and TaskEvent.objects.get().kind == "opened"
@@ -109,7 +122,12 @@ def test_score_dropped_by_points_within_7_days(edu):
     play_apply("Drop", {"type": "score_dropped", "points": 15})
     plays_fire(day=D, notify=False)
     (firing,) = PlayFiring.objects.all()
-    assert firing.account == big and firing.facts["trigger"] == {"type": "score_dropped", "points": 20, "score_then": 80, "score_now": 60}
+    assert firing.account == big and firing.facts["trigger"] == {
+        "type": "score_dropped",
+        "points": 20,
+        "score_then": 80,
+        "score_now": 60,
+    }
     assert "score fell 20 points in 7 days (80 → 60)" in firing.why
 
 
@@ -119,7 +137,11 @@ def test_renewal_within_fires_when_the_window_is_crossed(edu):
     outside = AccountFactory(vertical=edu, renewal_date=D + dt.timedelta(days=31))
     for account in (crossing, inside, outside):
         score(account, D - dt.timedelta(days=1), 50), score(account, D, 50)
-    play_apply("Renewal", {"type": "renewal_within", "days": 30}, condition={"field": "health_band", "op": "ne", "value": "healthy"})
+    play_apply(
+        "Renewal",
+        {"type": "renewal_within", "days": 30},
+        condition={"field": "health_band", "op": "ne", "value": "healthy"},
+    )
     plays_fire(day=D, notify=False)
     (firing,) = PlayFiring.objects.all()
     assert firing.account == crossing and "renewal in 30 days (2026-07-30)" in firing.why
@@ -147,7 +169,11 @@ def test_condition_filters_with_the_segment_grammar(edu):
     a, b = AccountFactory(vertical=edu), AccountFactory(vertical=tech)
     for account in (a, b):
         score(account, D - WEEK, 90), score(account, D, 50)
-    play_apply("Edu drops", {"type": "score_dropped", "points": 10}, condition={"field": "vertical", "op": "eq", "value": "education"})
+    play_apply(
+        "Edu drops",
+        {"type": "score_dropped", "points": 10},
+        condition={"field": "vertical", "op": "eq", "value": "education"},
+    )
     plays_fire(day=D, notify=False)
     assert list(PlayFiring.objects.values_list("account", flat=True)) == [a.pk]
 
@@ -252,7 +278,9 @@ def test_assignee_rules_user_and_group(edu, csm_owner):
     play_apply("To CSMs", {"type": "score_dropped", "points": 10}, task={"title": "t", "assignee": "group:CSM"})
     plays_fire(day=D, notify=False)
     robin = Task.objects.filter(play__name="To Robin")
-    assert set(robin.values_list("assignee", flat=True)) == {other.pk} and set(robin.values_list("priority", flat=True)) == {"high"}
+    assert set(robin.values_list("assignee", flat=True)) == {other.pk} and set(
+        robin.values_list("priority", flat=True)
+    ) == {"high"}
     spread = set(Task.objects.filter(play__name="To CSMs").values_list("assignee", flat=True))
     assert spread == {csm_owner.pk, other.pk}
 

@@ -40,7 +40,9 @@ def fast_retries(settings):
 
 
 def dropping_accounts(n=1, owner=None, day=D):
-    accounts = [AccountFactory(name=f"Account {i}", vertical=VerticalFactory(name="Education"), owner=owner) for i in range(n)]
+    accounts = [
+        AccountFactory(name=f"Account {i}", vertical=VerticalFactory(name="Education"), owner=owner) for i in range(n)
+    ]
     for account in accounts:
         HealthScoreFactory(account=account, as_of=day - dt.timedelta(days=7), score=90, band="healthy")
         HealthScoreFactory(account=account, as_of=day, score=35, band="at_risk")
@@ -51,7 +53,9 @@ def dropping_accounts(n=1, owner=None, day=D):
 def test_webhook_body_and_signature_reach_a_real_receiver(fast_retries, django_capture_on_commit_callbacks):
     (account,) = dropping_accounts()
     with Receiver() as receiver:
-        play = play_apply("Drop", {"type": "score_dropped", "points": 20}, webhook={"url": receiver.url, "secret": SECRET})
+        play = play_apply(
+            "Drop", {"type": "score_dropped", "points": 20}, webhook={"url": receiver.url, "secret": SECRET}
+        )
         with django_capture_on_commit_callbacks(execute=True):
             report = plays_fire(day=D, notify=True)
         assert report.deliveries == 1
@@ -65,7 +69,10 @@ def test_webhook_body_and_signature_reach_a_real_receiver(fast_retries, django_c
     payload = json.loads(body)
     task = Task.objects.get()
     assert payload["event"] == "play.fired" and payload["day"] == "2026-06-30"
-    assert payload["account"]["external_id"] == account.external_id and payload["play"] == {"id": play.pk, "name": "Drop"}
+    assert payload["account"]["external_id"] == account.external_id and payload["play"] == {
+        "id": play.pk,
+        "name": "Drop",
+    }
     assert payload["trigger"]["type"] == "score_dropped" and payload["trigger"]["points"] == 20
     assert payload["trigger"]["reason"] == "score fell 55 points in 7 days (90 → 35)"
     assert payload["health"]["score"] == 35 and payload["health"]["band"] == "at_risk"
@@ -89,7 +96,11 @@ def test_500_twice_then_200_is_delivered_once_after_three_attempts(fast_retries,
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("delivered", 3)
     attempts = list(DeliveryAttempt.objects.order_by("id").values_list("status_code", "ok", "error"))
-    assert attempts == [(500, False, "HTTP 500 Internal Server Error"), (500, False, "HTTP 500 Internal Server Error"), (200, True, "")]
+    assert attempts == [
+        (500, False, "HTTP 500 Internal Server Error"),
+        (500, False, "HTTP 500 Internal Server Error"),
+        (200, True, ""),
+    ]
     assert len({r["headers"]["Idempotency-Key"] for r in receiver.requests}) == 1  # the receiver can drop repeats
     assert len({r["body"] for r in receiver.requests}) == 1
 
@@ -100,7 +111,9 @@ def test_backoff_is_exponential(settings):
 
 
 @pytest.mark.django_db
-def test_a_receiver_that_never_answers_gives_up_and_the_recompute_is_unaffected(fast_retries, settings, django_capture_on_commit_callbacks):
+def test_a_receiver_that_never_answers_gives_up_and_the_recompute_is_unaffected(
+    fast_retries, settings, django_capture_on_commit_callbacks
+):
     settings.PLAYS_WEBHOOK_TIMEOUT = 0.2
     today = timezone.localdate()
     AccountFactory(name="Quiet one")
@@ -123,7 +136,9 @@ def test_a_receiver_that_never_answers_gives_up_and_the_recompute_is_unaffected(
 @pytest.mark.django_db
 def test_a_broker_that_is_down_never_fails_the_publish(django_capture_on_commit_callbacks):
     dropping_accounts()
-    play_apply("Drop", {"type": "score_dropped", "points": 20}, webhook={"url": "http://127.0.0.1:9/h", "secret": SECRET})
+    play_apply(
+        "Drop", {"type": "score_dropped", "points": 20}, webhook={"url": "http://127.0.0.1:9/h", "secret": SECRET}
+    )
     broken = mock.patch("plays.tasks.deliver.delay", side_effect=OSError("connection refused"))
     with broken, django_capture_on_commit_callbacks(execute=True):
         plays_fire(day=D, notify=True)
@@ -167,7 +182,9 @@ def test_history_days_are_not_notified(django_capture_on_commit_callbacks):
 
 
 @pytest.mark.django_db
-def test_admin_resend_sends_the_same_delivery_again(fast_retries, client_for, cs_admin, django_capture_on_commit_callbacks):
+def test_admin_resend_sends_the_same_delivery_again(
+    fast_retries, client_for, cs_admin, django_capture_on_commit_callbacks
+):
     dropping_accounts()
     with Receiver() as receiver:
         play_apply("Drop", {"type": "score_dropped", "points": 20}, webhook={"url": receiver.url, "secret": SECRET})
@@ -177,7 +194,9 @@ def test_admin_resend_sends_the_same_delivery_again(fast_retries, client_for, cs
         client = client_for(cs_admin)
         assert client.get(reverse("admin:plays_delivery_change", args=[delivery.pk])).status_code == 200
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(reverse("admin:plays_delivery_changelist"), {"action": "resend", "_selected_action": [delivery.pk]})
+            response = client.post(
+                reverse("admin:plays_delivery_changelist"), {"action": "resend", "_selected_action": [delivery.pk]}
+            )
         assert response.status_code == 302
         receiver.wait_for(2)
     assert len(receiver.requests) == 2 and receiver.requests[0]["body"] == receiver.requests[1]["body"]

@@ -56,7 +56,16 @@ def pages(book):
     }
 
 
-OK = {"tasks": 200, "tasks-csv": 200, "timeline": 200, "task-done": 302, "task-create": 302, "note-create": 302, "home": 200, "account": 200}
+OK = {
+    "tasks": 200,
+    "tasks-csv": 200,
+    "timeline": 200,
+    "task-done": 302,
+    "task-create": 302,
+    "note-create": 302,
+    "home": 200,
+    "account": 200,
+}
 PLAYS_PAGES = ["tasks", "tasks-csv", "timeline", "task-done", "task-create", "note-create"]
 
 
@@ -65,7 +74,11 @@ def test_permission_matrix(request, client_for, book, who):
     user = None if who == "anonymous" else request.getfixturevalue(who)
     client = client_for(user)
     for name, (method, url, headers) in pages(book).items():
-        data = {"title": "Call", "priority": "normal", "kind": "call", "date": "2026-06-30", "text": "hi"} if method == "post" else {}
+        data = (
+            {"title": "Call", "priority": "normal", "kind": "call", "date": "2026-06-30", "text": "hi"}
+            if method == "post"
+            else {}
+        )
         response = getattr(client, method)(url, data, **headers)
         if who == "anonymous":
             assert response.status_code == 302 and "/login/" in response["Location"], name
@@ -122,8 +135,14 @@ def test_task_list_filters_and_leader_summary(client_for, leader, csm, book):
     body = client.get(reverse("plays:tasks"), {"due": "overdue"}).content.decode()
     assert body.count('class="task"') == 4 and "overdue 0" in body and "today 0" not in body
     assert 'id="tasks-per-csm"' in body and "Casey" in body
-    assert client.get(reverse("plays:tasks"), {"owner": csm.pk, "status": "done"}).content.decode().count('class="task"') == 0
-    assert client.get(reverse("plays:tasks"), {"play": "manual", "owner": "none"}).content.decode().count('class="task"') == 0
+    assert (
+        client.get(reverse("plays:tasks"), {"owner": csm.pk, "status": "done"}).content.decode().count('class="task"')
+        == 0
+    )
+    assert (
+        client.get(reverse("plays:tasks"), {"play": "manual", "owner": "none"}).content.decode().count('class="task"')
+        == 0
+    )
     partial = client.get(reverse("plays:tasks"), {"due": "today"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and partial.count('class="task"') == 4
     # CSMs do not get the leaders' summary.
@@ -166,13 +185,25 @@ def test_account_page_shows_open_tasks_with_why_and_the_timeline(client_for, csm
     SegmentMembership.objects.create(segment=segment, account=account, entered_on=D - dt.timedelta(days=9), left_on=D)
     HealthScoreFactory(account=account, as_of=D - dt.timedelta(days=1), score=50, band="neutral")
     HealthScoreFactory(account=account, as_of=D, score=30, band="at_risk")
-    TaskFactory(account=account, assignee=csm, title="Call Lincoln", why="entered segment 'Quiet' on 2026-06-30: health 30, at risk")
+    TaskFactory(
+        account=account,
+        assignee=csm,
+        title="Call Lincoln",
+        why="entered segment 'Quiet' on 2026-06-30: health 30, at risk",
+    )
     client = client_for(csm)
-    client.post(reverse("plays:note-create", args=[account.pk]), {"kind": "call", "date": "2026-06-30", "text": "Spoke to the principal"})
+    client.post(
+        reverse("plays:note-create", args=[account.pk]),
+        {"kind": "call", "date": "2026-06-30", "text": "Spoke to the principal"},
+    )
     body = client.get(reverse("accounts:detail", args=[account.pk])).content.decode()
     assert "Call Lincoln" in body and "entered segment &#x27;Quiet&#x27; on 2026-06-30" in body
-    timeline = body[body.index('id="timeline"'):]
-    assert timeline.index("Spoke to the principal") < timeline.index("Band neutral → at risk") < timeline.index("Entered segment")
+    timeline = body[body.index('id="timeline"') :]
+    assert (
+        timeline.index("Spoke to the principal")
+        < timeline.index("Band neutral → at risk")
+        < timeline.index("Entered segment")
+    )
     assert "Left segment “Quiet”" in timeline and "Task opened" not in timeline  # factory tasks have no events
     assert TimelineNote.objects.get().author == csm
 
@@ -183,8 +214,10 @@ def test_timeline_is_paged_with_htmx(client_for, csm):
         NoteFactory(account=account, date=dt.date(2026, 1, 1) + dt.timedelta(days=n), text=f"note {n}")
     client = client_for(csm)
     body = client.get(reverse("accounts:detail", args=[account.pk])).content.decode()
-    assert "note 24" in body and "note 4<" not in body and f"hx-get=\"/accounts/{account.pk}/timeline/?page=2\"" in body
-    second = client.get(reverse("plays:timeline", args=[account.pk]), {"page": 2}, HTTP_HX_REQUEST="true").content.decode()
+    assert "note 24" in body and "note 4<" not in body and f'hx-get="/accounts/{account.pk}/timeline/?page=2"' in body
+    second = client.get(
+        reverse("plays:timeline", args=[account.pk]), {"page": 2}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "note 4" in second and "note 0" in second and "note 5<" not in second and "Older" not in second
     assert client.get(reverse("plays:timeline", args=[account.pk])).status_code == 400  # not HTMX: part of the page
 
@@ -195,7 +228,13 @@ def test_manual_task_from_the_account_page(client_for, csm):
                                     {"title": "Send the QBR deck", "assignee": csm.pk, "due_date": "2026-07-01", "priority": "high"})  # fmt: skip
     assert response.status_code == 302
     task = Task.objects.get()
-    assert (task.play, task.title, task.assignee, task.priority, task.created_by) == (None, "Send the QBR deck", csm, "high", csm)
+    assert (task.play, task.title, task.assignee, task.priority, task.created_by) == (
+        None,
+        "Send the QBR deck",
+        csm,
+        "high",
+        csm,
+    )
     client_for(csm).post(reverse("plays:task-create", args=[account.pk]), {"title": ""})
     assert Task.objects.count() == 1
 
@@ -214,7 +253,9 @@ def test_admin_preview_says_how_many_and_why(client_for, cs_admin):
     body = client.post(reverse("admin:plays_play_preview"), data).content.decode()
     assert "This play would fire for 22 accounts" in body and body.count("<tr>") == 21  # header + first 20
     assert "score fell 40 points in 7 days (90 → 50)" in body
-    bad = client.post(reverse("admin:plays_play_preview"), {**data, "trigger": '{"type": "segment_entered", "segment": "Nope"}'})
+    bad = client.post(
+        reverse("admin:plays_play_preview"), {**data, "trigger": '{"type": "segment_entered", "segment": "Nope"}'}
+    )
     assert "trigger.segment: unknown segment &#x27;Nope&#x27;" in bad.content.decode()
     # Saving goes through the same validation, and is audited.
     saved = client.post(reverse("admin:plays_play_add"), data)
@@ -223,7 +264,11 @@ def test_admin_preview_says_how_many_and_why(client_for, cs_admin):
 
 
 def test_play_admin_change_form_and_delivery_admin_open(client_for, cs_admin):
-    play = play_apply("Drop", {"type": "score_dropped", "points": 10}, webhook={"url": "http://127.0.0.1:9/h", "secret": "s3cret-s3cret"})
+    play = play_apply(
+        "Drop",
+        {"type": "score_dropped", "points": 10},
+        webhook={"url": "http://127.0.0.1:9/h", "secret": "s3cret-s3cret"},
+    )
     client = client_for(cs_admin)
     body = client.get(reverse("admin:plays_play_change", args=[play.pk])).content.decode()
     assert "Preview: who would this play fire for today?" in body and "s3cret-s3cret" not in body

@@ -164,7 +164,9 @@ def test_the_stored_figures_are_what_the_selectors_compute(history):
     stored = selectors.revenue_history(D)
     assert stored.day == D
     assert (stored.trend, stored.retention, stored.pareto) == (
-        selectors.arr_trend(D), selectors.retention(D), selectors.pareto(D)
+        selectors.arr_trend(D),
+        selectors.retention(D),
+        selectors.pareto(D),
     )
     assert stored.pareto and stored.retention.verticals and stored.trend.verticals  # not trivially equal
 
@@ -182,7 +184,10 @@ def test_the_page_reads_the_stored_figures(client_for, leader, history):
     row.save()
     client = client_for(leader)
     assert "12.3%" in client.get("/revenue/").content.decode()
-    assert "Education,3,4000.00,2500.00,2000.00,12.3,50.0" in client.get("/revenue/?format=csv&table=retention").content.decode()
+    assert (
+        "Education,3,4000.00,2500.00,2000.00,12.3,50.0"
+        in client.get("/revenue/?format=csv&table=retention").content.decode()
+    )
     assert ",98765.00," in client.get("/revenue/?format=csv&table=pareto").content.decode()
 
 

@@ -27,8 +27,14 @@ def test_every_role_reads_the_scorecards(request, client_for, who):
     client = client_for(user)
     page = client.get(reverse("health:scorecards")).content.decode()
     assert "Card 0" in page and "Vertical 0 · any use case" in page and "inactive" in page
-    assert "Active days (90d)</strong> (higher is better; weight 2): 0 points at 1 or less, full points at 5 or more" in page
-    assert "Days since last activity</strong> (lower is better; weight 1.5): 0 points at 120 or more, full points at 30 or less" in page
+    assert (
+        "Active days (90d)</strong> (higher is better; weight 2): 0 points at 1 or less, full points at 5 or more"
+        in page
+    )
+    assert (
+        "Days since last activity</strong> (lower is better; weight 1.5): 0 points at 120 or more, full points at 30 or less"
+        in page
+    )
     assert 'href="/scorecards/"' in page  # the nav link
     sc = Scorecard.objects.get(name="Card 0")
     detail = client.get(reverse("health:scorecard", args=[sc.pk])).content.decode()

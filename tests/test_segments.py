@@ -127,7 +127,12 @@ def test_not_is_exactly_the_complement(cast, rule):
 def test_nesting_all_any_not(cast):
     rule = {
         "any": [
-            {"all": [{"field": "vertical", "op": "eq", "value": "Education"}, {"not": {"field": "seats", "op": "is_null"}}]},
+            {
+                "all": [
+                    {"field": "vertical", "op": "eq", "value": "Education"},
+                    {"not": {"field": "seats", "op": "is_null"}},
+                ]
+            },
             {"field": "health_band", "op": "eq", "value": "healthy"},
         ]
     }
@@ -141,13 +146,20 @@ def test_invalid_rule_is_rejected_naming_the_condition(cast):
 
 
 def test_membership_history_and_touch_models(cast):
-    Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 100000}, touch_model="high", priority=5)
+    Segment.objects.create(
+        name="Big", rule={"field": "arr", "op": "gte", "value": 100000}, touch_model="high", priority=5
+    )
     Segment.objects.create(name="Any", rule={"field": "arr", "op": "gte", "value": 0}, touch_model="mid", priority=5)
-    Segment.objects.create(name="Low", rule={"field": "arr", "op": "lt", "value": 100000}, touch_model="self_service", priority=1)
+    Segment.objects.create(
+        name="Low", rule={"field": "arr", "op": "lt", "value": 100000}, touch_model="self_service", priority=1
+    )
     HealthScoreFactory(account=cast["none"], as_of=D, band="unknown")
     segments_recompute(as_of=D)
     models = dict(TouchModelDay.objects.filter(day=D).values_list("account_id", "touch_model"))
-    touch = {h.account.name: models.get(h.account_id, "") for h in HealthScore.objects.filter(as_of=D).select_related("account")}
+    touch = {
+        h.account.name: models.get(h.account_id, "")
+        for h in HealthScore.objects.filter(as_of=D).select_related("account")
+    }
     # big matches Big and Any (same priority): 'Any' comes first alphabetically.
     assert touch == {"big": "mid", "small": "mid", "none": "mid", "churned": ""}
     stays = set(SegmentMembership.objects.values_list("segment__name", "account__name", "entered_on", "left_on"))

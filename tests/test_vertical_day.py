@@ -78,9 +78,7 @@ def test_recompute_publishes_the_rollup_once_per_date():
     assert RevenueDay.objects.get().day == D
 
 
-
 def test_recompute_publishes_the_segment_figures_once_per_date():
-
     big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
     AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)
     AccountFactory(arr=2500)

@@ -34,7 +34,10 @@ def edu():
     edu = VerticalFactory(name="Education")
     pta, board = UseCaseFactory(name="PTA meetings"), UseCaseFactory(name="Board meetings")
     journey = Journey.objects.create(vertical=edu, use_case=pta)
-    s1, s2, s3 = (Stage.objects.create(journey=journey, name=n, position=i) for i, n in enumerate(["Booked", "Reminders", "Recurring"]))
+    s1, s2, s3 = (
+        Stage.objects.create(journey=journey, name=n, position=i)
+        for i, n in enumerate(["Booked", "Reminders", "Recurring"])
+    )
     cast = [  # name, arr, score, band, stage, runs board meetings too
         ("Alpha", 90000, 90, "healthy", s3, True),
         ("Bravo", 40000, 80, "healthy", s2, True),
@@ -95,7 +98,11 @@ def test_funnel_counts_accounts_reaching_each_stage(edu):
     vertical, _ = edu
     [funnel] = journey_funnels(D, vertical=vertical)
     assert funnel["accounts"] == 6  # active accounts of the journey's scope; the churned one left out
-    assert [(s["stage"], s["accounts"]) for s in funnel["stages"]] == [("Booked", 4), ("Reminders", 2), ("Recurring", 1)]
+    assert [(s["stage"], s["accounts"]) for s in funnel["stages"]] == [
+        ("Booked", 4),
+        ("Reminders", 2),
+        ("Recurring", 1),
+    ]
 
 
 def test_use_case_adoption_healthy_vs_at_risk(edu):
@@ -127,7 +134,7 @@ def test_cross_pollination_lists_the_accounts_missing_a_use_case(client_for, csm
     # The healthy peers per use case come from the day's rollup, rewritten with the day's results.
     vertical_days_rollup(start=D)
     body = client_for(csm).get("/verticals/education/").content.decode()
-    section = body[body.index('id="cross-pollination"'):]
+    section = body[body.index('id="cross-pollination"') :]
     assert "Board meetings" in section and "80% of healthy peers" in section  # 4 of 5 healthy accounts
     assert f'href="/accounts/{accounts["Charlie"].pk}/"' in section
     assert f'href="/accounts/{accounts["Alpha"].pk}/"' not in section

@@ -184,7 +184,9 @@ def import_accounts(
             result.error_rows += 1
             continue
         if row.external_id in rows:
-            result.add_error(line, "external_id", f"'{shown(row.external_id)}' already appears on line {rows[row.external_id].line}")
+            result.add_error(
+                line, "external_id", f"'{shown(row.external_id)}' already appears on line {rows[row.external_id].line}"
+            )
             result.error_rows += 1
             continue
         rows[row.external_id] = row
@@ -208,11 +210,15 @@ def _write(rows: list[AccountRow], as_of: date, result: ImportResult) -> None:
     existing = {
         ext: (pk, arr, rest)
         for part in chunked(external_ids)
-        for ext, pk, arr, *rest in Account.objects.filter(external_id__in=part).values_list("external_id", "pk", "arr", *COMPARED)
+        for ext, pk, arr, *rest in Account.objects.filter(external_id__in=part).values_list(
+            "external_id", "pk", "arr", *COMPARED
+        )
     }
     before_use_cases: dict[int, set[int]] = {}
     for part in chunked([pk for pk, _, _ in existing.values()]):
-        for account_id, use_case_id in AccountUseCase.objects.filter(account_id__in=part).values_list("account_id", "use_case_id"):
+        for account_id, use_case_id in AccountUseCase.objects.filter(account_id__in=part).values_list(
+            "account_id", "use_case_id"
+        ):
             before_use_cases.setdefault(account_id, set()).add(use_case_id)
     accounts = [
         Account(
@@ -257,7 +263,11 @@ def _write(rows: list[AccountRow], as_of: date, result: ImportResult) -> None:
     for part in chunked(list(ids.values())):
         AccountUseCase.objects.filter(account_id__in=part).delete()
     AccountUseCase.objects.bulk_create(
-        [AccountUseCase(account_id=ids[r.external_id], use_case=use_cases[u.lower()]) for r in rows for u in r.use_cases],
+        [
+            AccountUseCase(account_id=ids[r.external_id], use_case=use_cases[u.lower()])
+            for r in rows
+            for u in r.use_cases
+        ],
         batch_size=5000,
     )
 
@@ -265,17 +275,25 @@ def _write(rows: list[AccountRow], as_of: date, result: ImportResult) -> None:
     for r in rows:
         before = existing.get(r.external_id)
         if before is None or before[1] != r.arr:
-            changes.append(ArrChange(account_id=ids[r.external_id], date=as_of, arr=r.arr, previous_arr=before and before[1]))
+            changes.append(
+                ArrChange(account_id=ids[r.external_id], date=as_of, arr=r.arr, previous_arr=before and before[1])
+            )
     # A second import on the same day corrects that day's entry; its previous ARR stays the original one.
     same_day = {
         pk: previous
         for part in chunked([c.account_id for c in changes])
-        for pk, previous in ArrChange.objects.filter(account_id__in=part, date=as_of).values_list("account_id", "previous_arr")
+        for pk, previous in ArrChange.objects.filter(account_id__in=part, date=as_of).values_list(
+            "account_id", "previous_arr"
+        )
     }
     for change in changes:
         if change.account_id in same_day:
             change.previous_arr = same_day[change.account_id]
     ArrChange.objects.bulk_create(
-        changes, batch_size=2000, update_conflicts=True, unique_fields=["account", "date"], update_fields=["arr", "previous_arr"]
+        changes,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["account", "date"],
+        update_fields=["arr", "previous_arr"],
     )
     dirty_accounts_mark(ids=ids.values(), reason=Reason.ACCOUNT)

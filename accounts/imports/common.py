@@ -337,7 +337,12 @@ def parse_int(value: str, column: str, *, required: bool = False, low: int = 0, 
     except ValueError:
         raise RowInvalid(column, f"'{shown(value)}' is not a whole number") from None
     if number < low:
-        raise RowInvalid(column, f"{shown(str(number))} is negative; expected a number ≥ {low}" if low == 0 else f"{shown(str(number))} is below {low}")
+        raise RowInvalid(
+            column,
+            f"{shown(str(number))} is negative; expected a number ≥ {low}"
+            if low == 0
+            else f"{shown(str(number))} is below {low}",
+        )
     if high is not None and number > high:
         raise RowInvalid(column, f"{shown(str(number))} is above {high}")
     if number > 2_147_483_647:

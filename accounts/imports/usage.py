@@ -196,7 +196,9 @@ def _write_batches(rows, result: ImportResult) -> int:
         existing = {
             (a, d, f): (e, u)
             for a, d, f, e, u in UsageDaily.objects.filter(
-                account_id__in={k[0] for k in batch}, date__in={k[1] for k in batch}, feature_id__in={k[2] for k in batch}
+                account_id__in={k[0] for k in batch},
+                date__in={k[1] for k in batch},
+                feature_id__in={k[2] for k in batch},
             ).values_list("account_id", "date", "feature_id", "events", "active_users")
         }
         for key, row in list(batch.items()):
@@ -228,4 +230,3 @@ def _write_batches(rows, result: ImportResult) -> int:
         flush()
     dirty_accounts_mark(ids=accounts, reason=Reason.USAGE)
     return valid
-

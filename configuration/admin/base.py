@@ -6,7 +6,6 @@ what those accept. Every save and delete records an AuditEntry; the object's "Hi
 shows them as a before/after diff, with a one-click revert (POST, CS Admins only).
 """
 
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -149,8 +148,11 @@ class AuditedAdminMixin:
 
     def get_urls(self):
         return [
-            path("<path:object_id>/history/<int:entry_id>/revert/", self.admin_site.admin_view(self.revert_view),
-                 name=f"{self.opts.app_label}_{self.opts.model_name}_revert"),  # fmt: skip
+            path(
+                "<path:object_id>/history/<int:entry_id>/revert/",
+                self.admin_site.admin_view(self.revert_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_revert",
+            ),  # fmt: skip
             *super().get_urls(),
         ]
 
@@ -161,9 +163,7 @@ class AuditedAdminMixin:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
-        entries = list(
-            AuditEntry.objects.filter(kind=self.audit_kind, object_id=obj.pk).select_related("actor")[:200]
-        )
+        entries = list(AuditEntry.objects.filter(kind=self.audit_kind, object_id=obj.pk).select_related("actor")[:200])
         for entry in entries:
             entry.diff = diff_lines(entry.kind, entry.before, entry.after)
             entry.can_revert = self.revertible and entry.before is not None

@@ -52,7 +52,9 @@ class PlayAdminForm(forms.ModelForm):
     trigger = JSONText(required=True, help_text='e.g. {"type": "segment_entered", "segment": "Education at risk"}; types: '
                        "segment_entered / segment_left (segment), band_became (band), score_dropped (points), "
                        "renewal_within (days), driver_unused")  # fmt: skip
-    condition = JSONText(help_text="Optional: a segment rule, e.g. {\"field\": \"days_to_renewal\", \"op\": \"between\", \"value\": [0, 120]}")
+    condition = JSONText(
+        help_text='Optional: a segment rule, e.g. {"field": "days_to_renewal", "op": "between", "value": [0, 120]}'
+    )
     notify = JSONText(empty=[], help_text='Channels: ["email", "slack://…", "msteams://…"] (Apprise URLs)')
     webhook_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     webhook_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
@@ -111,7 +113,11 @@ class PlayAdminForm(forms.ModelForm):
     def save(self, commit=True):
         play = super().save(commit=False)
         if not self.cleaned_data.get("webhook_secret"):
-            play.webhook_secret = Play.objects.filter(pk=play.pk).values_list("webhook_secret", flat=True).first() or "" if play.pk else ""
+            play.webhook_secret = (
+                Play.objects.filter(pk=play.pk).values_list("webhook_secret", flat=True).first() or ""
+                if play.pk
+                else ""
+            )
         if not play.webhook_url:
             play.webhook_secret = ""
         if play.trigger.get("type") == "band_became" and isinstance(play.trigger.get("band"), str):
@@ -159,7 +165,9 @@ class PlayAdmin(AuditedAdminMixin, admin.ModelAdmin):
         play = form.save(commit=False)
         day = results_day()
         if day is None:
-            return TemplateResponse(request, "admin/plays/play/preview.html", {"errors": ["no results yet: run a recompute first"]})
+            return TemplateResponse(
+                request, "admin/plays/play/preview.html", {"errors": ["no results yet: run a recompute first"]}
+            )
         try:
             hits = detect(play, day)
         except RuleError as exc:
@@ -169,9 +177,12 @@ class PlayAdmin(AuditedAdminMixin, admin.ModelAdmin):
             cooling = set(PlayFiring.objects.filter(play=instance, day__gt=day - timedelta(days=max(instance.cooldown_days, 1)),
                                                     day__lte=day).values_list("account_id", flat=True))  # fmt: skip
         ids = [pk for pk in hits if pk not in cooling]
-        first = list(Account.objects.filter(pk__in=ids).order_by("-arr", "name", "pk").values_list("pk", flat=True)[:PREVIEW_ROWS])
+        first = list(
+            Account.objects.filter(pk__in=ids)
+            .order_by("-arr", "name", "pk")
+            .values_list("pk", flat=True)[:PREVIEW_ROWS]
+        )
         described = describe_hits(play, day, {pk: hits[pk] for pk in first})
         rows = [described[pk] for pk in first]
         context = {"count": len(ids), "day": day, "rows": rows, "cooling": len(cooling & set(hits)), "play": play}
         return TemplateResponse(request, "admin/plays/play/preview.html", context)
-

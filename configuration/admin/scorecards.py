@@ -41,7 +41,6 @@ class MeasureForm(forms.ModelForm):
             "weight": "Greater than 0; measures count in proportion to their weight.",
         }
 
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("weight", "red", "green"):  # 5 rather than 5.000
@@ -81,8 +80,18 @@ class MeasureInline(admin.TabularInline):
 
 
 class ScorecardForm(forms.ModelForm):
-    healthy_at = forms.IntegerField(min_value=0, max_value=100, initial=DEFAULT_HEALTHY_AT, help_text="Score from which an account is healthy (0–100).")
-    at_risk_below = forms.IntegerField(min_value=0, max_value=100, initial=DEFAULT_AT_RISK_BELOW, help_text="Scores below this are at risk (0–100, at most healthy at).")
+    healthy_at = forms.IntegerField(
+        min_value=0,
+        max_value=100,
+        initial=DEFAULT_HEALTHY_AT,
+        help_text="Score from which an account is healthy (0–100).",
+    )
+    at_risk_below = forms.IntegerField(
+        min_value=0,
+        max_value=100,
+        initial=DEFAULT_AT_RISK_BELOW,
+        help_text="Scores below this are at risk (0–100, at most healthy at).",
+    )
 
     class Meta:
         model = Scorecard
@@ -141,7 +150,9 @@ class ScorecardAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 context["errors"] += list(formset.non_form_errors())
                 for i, row in enumerate(formset.forms, start=1):
                     for field, errs in row.errors.items():
-                        context["errors"] += [f"measure row {i}, {field.replace('__all__', '').replace('_', ' ')}: {e}" for e in errs]
+                        context["errors"] += [
+                            f"measure row {i}, {field.replace('__all__', '').replace('_', ' ')}: {e}" for e in errs
+                        ]
         else:
             data = form.cleaned_data
             rows = formsets[0].ordered_forms()

@@ -35,6 +35,9 @@ def add_error_responses(result, generator, request, public):
             for code, description in ERROR_CODES.items():
                 responses.setdefault(
                     code,
-                    {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}},
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}},
+                    },
                 )
     return result

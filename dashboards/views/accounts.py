@@ -36,7 +36,11 @@ def _list_query(request) -> QueryDict:
     chosen (an explicit empty owner means all owners), active accounts when no status was."""
     query = request.GET.copy()
     query.pop("page", None)
-    if "owner" not in query and roles.CSM in roles.role_names(request.user) and not roles.is_leader_or_admin(request.user):
+    if (
+        "owner" not in query
+        and roles.CSM in roles.role_names(request.user)
+        and not roles.is_leader_or_admin(request.user)
+    ):
         query["owner"] = str(request.user.pk)
     return query
 
@@ -198,7 +202,12 @@ def _score_changes(account, health, label) -> list:
     names = {h.scorecard_id: h.scorecard.name for h in [health, *before.values()] if h.scorecard_id}
     return [
         score_change(
-            health, before.get(d), days=n, then_day=d, label=label, fmt=format_in_sentence,
+            health,
+            before.get(d),
+            days=n,
+            then_day=d,
+            label=label,
+            fmt=format_in_sentence,
             scorecard_name=lambda i: names.get(i, "no scorecard"),
         )  # fmt: skip
         for n, d in days.items()

@@ -59,7 +59,9 @@ def segment_detail(request, slug: str):
         paginator.count = figures["members"]  # spares the paginator its COUNT(*) over the stays
     page = paginator.get_page(request.GET.get("page"))
     timeline = membership_over_time(day, segment=segment)
-    flow = timeline["segments"].get(segment.pk) or {k: [0] * len(timeline["weeks"]) for k in ("members", "entered", "left")}
+    flow = timeline["segments"].get(segment.pk) or {
+        k: [0] * len(timeline["weeks"]) for k in ("members", "entered", "left")
+    }
     weekly = [
         {"week": w, "members": m, "entered": e, "left": lft}
         for w, m, e, lft in zip(timeline["weeks"], flow["members"], flow["entered"], flow["left"], strict=True)

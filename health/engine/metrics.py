@@ -60,18 +60,15 @@ def compute_facts(
     if account_ids is not None:
         accounts = accounts.filter(pk__in=account_ids)
     only, only_params = _only(account_ids)
-    accounts = (
-        accounts.order_by("pk")
-        .values_list("pk", "vertical_id", "primary_use_case_id", "arr", "seats", "start_date", "churned_on")
+    accounts = accounts.order_by("pk").values_list(
+        "pk", "vertical_id", "primary_use_case_id", "arr", "seats", "start_date", "churned_on"
     )
     facts = {row[0]: AccountFacts(*row) for row in accounts}
     if not facts:
         return []
 
     d30, d90, d365 = window_start(as_of, 30), window_start(as_of, 90), window_start(as_of, 365)
-    feature_columns = "".join(
-        ", SUM(events) FILTER (WHERE date >= %s AND feature_id = %s)" for _ in journey_features
-    )
+    feature_columns = "".join(", SUM(events) FILTER (WHERE date >= %s AND feature_id = %s)" for _ in journey_features)
     feature_params = [p for f in journey_features for p in (d90, f)]
     usage = UsageDaily._meta.db_table
     sql = f"""

@@ -60,7 +60,13 @@ def load_scorecards() -> dict[tuple[int | None, int | None], ScorecardPlan]:
 
 
 def scorecard_plan(
-    *, id: int, name: str, vertical_id: int | None, use_case_id: int | None, healthy_at: int, at_risk_below: int,
+    *,
+    id: int,
+    name: str,
+    vertical_id: int | None,
+    use_case_id: int | None,
+    healthy_at: int,
+    at_risk_below: int,
     measures: list[tuple],
 ) -> ScorecardPlan:
     """A plan from plain values; `measures` are (metric, weight, red, green), numbers of any kind."""
@@ -202,7 +208,6 @@ def tier_for(arr: Decimal, tiers: list[tuple[Decimal, int]]) -> int | None:
         if min_arr <= arr:
             return tier_id
     return None
-
 
 
 class Scorer:

@@ -60,7 +60,10 @@ def test_editing_a_measure_changes_the_previewed_bands(page, live_server, login,
     assert (band_cell(page, "healthy", "saved"), band_cell(page, "healthy", "edited")) == ("1", "2")
     assert (band_cell(page, "at_risk", "saved"), band_cell(page, "at_risk", "edited")) == ("1", "0")
     rows = page.locator("#scorecard-preview .preview-changes tbody tr").all_inner_texts()
-    assert [" ".join(r.split()) for r in rows] == ["Steady school 60 Neutral → 100 Healthy", "Quiet school 30 At risk → 50 Neutral"]
+    assert [" ".join(r.split()) for r in rows] == [
+        "Steady school 60 Neutral → 100 Healthy",
+        "Quiet school 30 At risk → 50 Neutral",
+    ]
     assert Scorecard.objects.get().measures.get().green == 10  # previewing saved nothing
     assert console_errors == []
 
@@ -93,7 +96,9 @@ def test_recompute_progress_polls_until_the_run_finishes(page, live_server, logi
     login("boss")
     page.goto(f"{live_server.url}/admin/pipeline/recomputerun/{run.pk}/progress/")
     assert "1/4 chunks" in page.inner_text("#run-status")
-    RecomputeRun.objects.filter(pk=run.pk).update(status="succeeded", chunks_done=4, accounts_scored=1234, active_lock=None)
+    RecomputeRun.objects.filter(pk=run.pk).update(
+        status="succeeded", chunks_done=4, accounts_scored=1234, active_lock=None
+    )
     page.wait_for_selector("#run-status .accounts-scored", timeout=10_000)  # the partial re-polled itself
     assert "4/4 chunks" in page.inner_text("#run-status") and "1234" in page.inner_text("#run-status .accounts-scored")
     assert page.get_attribute("#run-status", "hx-trigger") is None  # and stopped polling

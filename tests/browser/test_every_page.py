@@ -67,7 +67,9 @@ def test_every_page_draws_its_charts_for_each_role(browser, live_server, demo, r
             assert response.status == 403 or "/login/" in page.url, (role, path, response.status)
             if response.status == 403:
                 assert "Not allowed" in page.inner_text("h1")  # our page, with the menu
-                errors.remove(f"{page.url}: Failed to load resource: the server responded with a status of 403 (Forbidden)")
+                errors.remove(
+                    f"{page.url}: Failed to load resource: the server responded with a status of 403 (Forbidden)"
+                )
             continue
         assert response.status == 200, (role, path, response.status)
         charts = page.locator("[data-figure]")

@@ -84,8 +84,10 @@ def test_every_page_fits_a_phone_and_shows_no_raw_keys(browser, live_server, dem
         if width > 390:
             problems.append(f"{path}: {width} px wide")
         if path not in KEY_PAGES:
-            text = page.inner_text("body") + " " + " ".join(
-                page.eval_on_selector_all("option", "els => els.map(e => e.textContent)")
+            text = (
+                page.inner_text("body")
+                + " "
+                + " ".join(page.eval_on_selector_all("option", "els => els.map(e => e.textContent)"))
             )
             if hits := sorted(set(RAW_KEYS.findall(text))):
                 problems.append(f"{path}: raw keys {hits}")

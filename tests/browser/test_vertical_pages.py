@@ -29,7 +29,9 @@ def world():
     return accounts
 
 
-def test_leader_goes_from_verticals_to_an_account_through_the_risk_matrix(page, live_server, login, leader, world, console_errors):
+def test_leader_goes_from_verticals_to_an_account_through_the_risk_matrix(
+    page, live_server, login, leader, world, console_errors
+):
     login("leader")
     page.goto(f"{live_server.url}/verticals/")
     page.click("#verticals-table >> text=Education")
