@@ -337,4 +337,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < 31536000:
         raise ImproperlyConfigured("SECURE_HSTS_PRELOAD needs SECURE_HSTS_SECONDS of at least 31536000 (one year)")
+    if not SECURE_HSTS_PRELOAD:
+        # Preload is a deliberate opt-in (a site on the list cannot easily leave it): not a warning.
+        SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
