@@ -154,6 +154,11 @@ class ReferenceViewSet(DocumentItemViewSet, mixins.UpdateModelMixin):
             item = {k: v for k, v in item.items() if k not in self.read_only_keys}
         return super()._apply(item, instance)
 
+    def lookup_saved(self, item):
+        """The object just written: found by its identity key, as config_apply upserts it."""
+        key = self.identity[0]
+        return self.queryset.model.objects.get(**{f"{key}__iexact": str(item[key]).strip()})
+
     def perform_destroy(self, instance):
         # First one small query per protecting relation (at most 3 rows, to name them): a feature
         # with millions of usage rows answers 409 at once, where Django's delete would load every
@@ -184,9 +189,6 @@ class VerticalViewSet(ReferenceViewSet):
     search_fields = ["name"]
     ordering_fields = ["name"]
 
-    def lookup_saved(self, item):
-        return Vertical.objects.get(name__iexact=str(item["name"]).strip())
-
 
 class UseCaseViewSet(ReferenceViewSet):
     kind = "use_cases"
@@ -197,9 +199,6 @@ class UseCaseViewSet(ReferenceViewSet):
     lookup_field = "slug"
     search_fields = ["name"]
     ordering_fields = ["name"]
-
-    def lookup_saved(self, item):
-        return UseCase.objects.get(name__iexact=str(item["name"]).strip())
 
 
 class FeatureViewSet(ReferenceViewSet):
@@ -212,9 +211,6 @@ class FeatureViewSet(ReferenceViewSet):
     search_fields = ["key", "name"]
     ordering_fields = ["key", "name"]
 
-    def lookup_saved(self, item):
-        return Feature.objects.get(key__iexact=str(item["key"]).strip())
-
 
 class TierViewSet(ReferenceViewSet):
     kind = "tiers"
@@ -223,9 +219,6 @@ class TierViewSet(ReferenceViewSet):
     as_dict = staticmethod(services._tier_dict)
     queryset = Tier.objects.order_by("-min_arr")
     ordering_fields = ["min_arr", "name"]
-
-    def lookup_saved(self, item):
-        return Tier.objects.get(name__iexact=str(item["name"]).strip())
 
     def _apply(self, item, instance=None):
         # The serializer writes min_arr as a decimal string ("5.00"); the document takes a number.
