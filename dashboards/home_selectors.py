@@ -148,7 +148,8 @@ def overdue_renewals(user, day: date | None, *, limit: int = 20) -> list[Account
         return []
     accounts = (
         Account.objects.active_on(day)
-        .filter(owner=user, renewal_date__lt=day)
+        .in_book_of(user)
+        .filter(renewal_date__lt=day)
         .annotate(now=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day)))
         .annotate(score_now=F("now__score"), band_now=F("now__band"))
         .select_related("vertical")

@@ -395,7 +395,7 @@ def risk_accounts(day: date, *, vertical: str = "", owner: str = "", segment: st
     if owner:
         accounts = accounts.filter(owner_id=owner)
     if user is not None:
-        accounts = accounts.filter(owner=user)
+        accounts = accounts.in_book_of(user)
     if segment:
         members = memberships_on(day).filter(segment__slug=segment).values("account_id")
         accounts = accounts.filter(pk__in=members)
@@ -446,7 +446,7 @@ def describe_risk_row(account: Account, day: date) -> Account:
 def book_by_vertical(user, day: date | None) -> list[dict]:
     """The user's active accounts per vertical with ARR and band counts on `day` (one query)."""
     today = day or timezone.localdate()
-    accounts = _with_health(Account.objects.active_on(today).filter(owner=user), now=today)
+    accounts = _with_health(Account.objects.active_on(today).in_book_of(user), now=today)
     rows = (
         accounts.values("vertical__name", "vertical__slug")
         .annotate(
@@ -476,7 +476,7 @@ def book_by_vertical(user, day: date | None) -> list[dict]:
 
 def my_at_risk(user, day: date, *, limit: int = 10) -> list[Account]:
     """The user's accounts in the at-risk band on `day`, largest ARR first (top `limit`)."""
-    accounts = _with_health(Account.objects.active_on(day).filter(owner=user), now=day)
+    accounts = _with_health(Account.objects.active_on(day).in_book_of(user), now=day)
     return list(
         accounts.filter(now__band=Band.AT_RISK)
         .annotate(**_risk_row_fields())
@@ -493,7 +493,7 @@ BAND_DROPS = Q(then__band=Band.HEALTHY, now__band__in=[Band.NEUTRAL, Band.AT_RIS
 
 def band_drops(user, day: date, *, days: int = 7, limit: int = 20) -> list[Account]:
     """The user's accounts whose band dropped between `days` days before `day` and `day`."""
-    accounts = _with_health(Account.objects.active_on(day).filter(owner=user), now=day, then=day - timedelta(days=days))
+    accounts = _with_health(Account.objects.active_on(day).in_book_of(user), now=day, then=day - timedelta(days=days))
     dropped = list(
         accounts.filter(BAND_DROPS)
         .annotate(
@@ -511,7 +511,7 @@ def drivers_without_usage(user, day: date, *, limit: int = 20) -> list:
     """Say vs do for a book: stated drivers of the user's active accounts whose feature had no
     events in the 90 days up to `day` (one query; the usage sum is an indexed subquery per driver)."""
     return list(
-        StatedDriver.objects.filter(account__in=Account.objects.active_on(day).filter(owner=user).values("pk"))
+        StatedDriver.objects.filter(account__in=Account.objects.active_on(day).in_book_of(user).values("pk"))
         .annotate(events_90d=driver_events_90d(day))
         .filter(events_90d=0)
         .select_related("account", "feature")
