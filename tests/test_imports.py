@@ -336,3 +336,69 @@ def test_usage_fast_path_reports_exact_lines(tmp_path, two_accounts):
         "line 5: date: '0000-01-01' is not a date in YYYY-MM-DD form",
         "line 6: events: 99999999999 is too large",
     ]
+
+
+# Every problem of a row is reported (each naming its line and column), not only the first.
+
+BAD_CELLS = [
+    "line 2: account_external_id: unknown account 'NOPE'",
+    "line 2: date: '2026-13-01' is not a date in YYYY-MM-DD form",
+    "line 2: events: -4 is negative; expected a number ≥ 0",
+    "line 2: active_users: 'many' is not a whole number",
+]
+
+
+def test_usage_fast_path_reports_every_problem_of_a_row(tmp_path, two_accounts):
+    path = write(tmp_path, "row.csv", f"{USAGE_HEADER}\nNOPE,2026-13-01,scheduling,-4,many\nEDU-1,2026-11-01,a,1,1\n")
+    message, err = run_failing("import_usage", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == BAD_CELLS
+    assert UsageDaily.objects.count() == 0
+
+
+def test_usage_streaming_path_reports_every_problem_of_a_row(tmp_path, two_accounts):
+    # The extra cell on line 3 makes COPY refuse the file, so the row-by-row reader checks it.
+    path = write(tmp_path, "row.csv", f"{USAGE_HEADER}\nNOPE,2026-13-01,scheduling,-4,many\nEDU-1,2026-11-01,a,1,1,x\n")
+    message, err = run_failing("import_usage", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == BAD_CELLS
+
+
+def test_nps_reports_every_problem_of_a_row(tmp_path, two_accounts):
+    path = write(tmp_path, "nps.csv", "account_external_id,date,score\nNOPE,oct,11\nEDU-1,2026-10-01,9\n")
+    message, err = run_failing("import_nps", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == [
+        "line 2: account_external_id: unknown account 'NOPE'",
+        "line 2: date: 'oct' is not a date in YYYY-MM-DD form",
+        "line 2: score: 11 is above 10",
+    ]
+
+
+def test_accounts_report_every_problem_of_a_row(tmp_path):
+    path = write(tmp_path, "acc.csv", f"{ACCOUNT_HEADER}\nA1,,Education,,-5,not-an-email,x,boss,,2026-02-30,\n")
+    message, err = run_failing("import_accounts", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == [
+        "line 2: name: required, but empty",
+        "line 2: arr: -5 is negative; expected a number ≥ 0",
+        "line 2: owner_email: 'not-an-email' is not an email address",
+        "line 2: employees: 'x' is not a whole number",
+        "line 2: persona: 'boss' is not one of executive, individual_contributor, manager (or empty)",
+        "line 2: start_date: '2026-02-30' is not a date in YYYY-MM-DD form",
+    ]
+
+
+@pytest.mark.parametrize("ragged", ["", ",extra"], ids=["fast path", "streaming path"])
+def test_every_problem_counts_towards_the_cap_of_50(tmp_path, two_accounts, ragged):
+    rows = "".join(f"NOPE{i},2026-11-{1 + i:02d},f,-1,x\n" for i in range(20))
+    path = write(tmp_path, "many.csv", f"{USAGE_HEADER}\n{rows}EDU-1,2026-11-01,a,1,1{ragged}\n")
+    message, err = run_failing("import_usage", path)
+    assert "20 invalid rows" in message
+    lines = err.strip().splitlines()
+    assert len(lines) == 51 and lines[:3] == [
+        "line 2: account_external_id: unknown account 'NOPE0'",
+        "line 2: events: -1 is negative; expected a number ≥ 0",
+        "line 2: active_users: 'x' is not a whole number",
+    ]
+    assert lines[-1] == "… and 10 more errors"
