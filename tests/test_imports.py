@@ -1,5 +1,6 @@
 """The three CSV imports through their commands: good rows, bad rows, bad files, upserts."""
 
+import csv
 import datetime as dt
 from decimal import Decimal
 from io import StringIO
@@ -402,3 +403,38 @@ def test_every_problem_counts_towards_the_cap_of_50(tmp_path, two_accounts, ragg
         "line 2: active_users: 'x' is not a whole number",
     ]
     assert lines[-1] == "… and 10 more errors"
+
+
+def test_the_import_page_offers_a_template_per_kind_that_imports_cleanly(
+    client_for, cs_admin, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    client = client_for(cs_admin)
+    page = client.get("/admin/accounts/account/import/").content.decode()
+    for kind in ("accounts", "usage", "nps"):
+        url = f"/admin/accounts/account/import/template/{kind}.csv"
+        assert f'href="{url}"' in page
+        response = client.get(url)
+        assert response["Content-Type"].startswith("text/csv")
+        assert f'filename="{kind}-template.csv"' in response["Content-Disposition"]
+        text = response.content.decode()
+        header, example, *rest = text.splitlines()
+        assert not rest and len(header.split(",")) == len(next(csv.reader([example])))
+        # The same file through the admin upload (and the command): no error, one row created.
+        upload = SimpleUploadedFile(f"{kind}.csv", response.content)
+        with django_capture_on_commit_callbacks(execute=True):
+            queued = client.post("/admin/accounts/account/import/", {"kind": kind, "file": upload})
+        result = client.get(queued["Location"])
+        assert "1 created, 0 updated, 0 skipped" in result.content.decode(), kind
+    assert (
+        client.get("/admin/accounts/account/import/template/accounts.csv").content.decode().splitlines()[0]
+        == ACCOUNT_HEADER + ",churned_on"
+    )
+    account = Account.objects.get(external_id="ACME-001")
+    assert account.usage.count() == 1 and NpsResponse.objects.filter(account=account, score=9).exists()
+
+
+def test_templates_are_for_importers_only_and_unknown_kinds_are_not_found(client_for, cs_admin, csm):
+    assert client_for(cs_admin).get("/admin/accounts/account/import/template/logins.csv").status_code == 404
+    response = client_for(csm).get("/admin/accounts/account/import/template/accounts.csv")
+    assert response.status_code in (302, 403) and b"ACME-001" not in response.content
