@@ -43,6 +43,9 @@ class RecomputeRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # runs are started with "Recompute now" (or nightly), never typed in
 
+    def has_change_permission(self, request, obj=None):
+        return False  # a run is a record: its page is read-only (no Save buttons that save nothing)
+
     @admin.display(description="Progress")
     def progress_link(self, run):
         return format_html('<a href="{}">{}/{} chunks</a>', reverse("admin:pipeline_recomputerun_progress", args=[run.pk]),

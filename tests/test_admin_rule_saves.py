@@ -43,7 +43,8 @@ def test_the_segment_admin_list_and_change_form_word_the_rule(client_for, cs_adm
     assert "Rule in plain words" in listing and WORDS in listing
     assert "days_to_renewal" not in listing and "at_risk" not in listing
     change = client.get(reverse("admin:segments_segment_change", args=[segment.pk])).content.decode()
-    assert WORDS in change
+    assert "Saved rule in plain words" in change and WORDS in change
+    assert "Saved rule in plain words" not in client.get(reverse("admin:segments_segment_add")).content.decode()
 
 
 def test_the_segment_preview_words_the_rule_being_edited(client_for, cs_admin):

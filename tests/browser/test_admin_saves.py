@@ -81,6 +81,13 @@ def test_a_refused_segment_keeps_what_was_typed_and_marks_the_condition(page, li
     assert (numbers.first.input_value(), numbers.nth(1).input_value()) == ("200000", "100000")
     error = page.locator("[data-path='rule.all[1]'] .rb-node-error").inner_text()
     assert error.startswith("rule.all[1].value")
+    # The JSON that was submitted is shown too, as it was posted.
+    assert page.locator("#id_rule").is_visible()
+    assert json.loads(page.input_value("#id_rule"))["all"][1] == {
+        "field": "arr",
+        "op": "between",
+        "value": [200000, 100000],
+    }
     assert console_errors == []
 
 
