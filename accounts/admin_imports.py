@@ -108,6 +108,9 @@ def _content_length(request) -> int:
 
 
 def _page(request, form, *, failure: str | None = None, status: int = 200):
+    recent = list(ImportJob.objects.select_related("created_by")[:10])
+    for job in recent:
+        job.label = KINDS[job.kind][0] if job.kind in KINDS else job.kind
     context = {
         **admin.site.each_context(request),
         "title": "Import CSV",
@@ -115,6 +118,6 @@ def _page(request, form, *, failure: str | None = None, status: int = 200):
         "failure": failure,
         "limit": settings.IMPORT_UPLOAD_MAX_SIZE,
         "templates": [(kind, label) for kind, (label, perm) in KINDS.items() if request.user.has_perm(perm)],
-        "recent": ImportJob.objects.select_related("created_by")[:10],
+        "recent": recent,
     }
     return TemplateResponse(request, "admin/accounts/import.html", context, status=status)

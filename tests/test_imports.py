@@ -430,6 +430,8 @@ def test_the_import_page_offers_a_template_per_kind_that_imports_cleanly(
         client.get("/admin/accounts/account/import/template/accounts.csv").content.decode().splitlines()[0]
         == ACCOUNT_HEADER + ",churned_on"
     )
+    recent = client.get("/admin/accounts/account/import/").content.decode()
+    assert "<td>Daily usage</td>" in recent and "<td>usage</td>" not in recent  # the kind by its label
     account = Account.objects.get(external_id="ACME-001")
     assert account.usage.count() == 1 and NpsResponse.objects.filter(account=account, score=9).exists()
 
