@@ -167,6 +167,8 @@ def test_revert_is_confirmed_first_and_for_cs_admins_only(rules, client_for, cs_
         response = client_for(user).post(url, {"reason": "Rolled out too early"})
         assert response.status_code == 302 and "login/?next=" in response["Location"]
     created = entries(sc, "scorecards")[0]
+    confirm = client_for(cs_admin).get(reverse("admin:health_scorecard_revert", args=[sc.pk, created.pk]))
+    assert "was created by this change" in confirm.content.decode() and 'name="reason"' not in confirm.content.decode()
     page = client_for(cs_admin).post(
         reverse("admin:health_scorecard_revert", args=[sc.pk, created.pk]),
         {"reason": "Rolled out too early"},
