@@ -62,6 +62,7 @@ class AccountAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("import/", wrap(admin_imports.import_view), name="accounts_import"),
+            path("import/template/<str:kind>.csv", wrap(admin_imports.template_view), name="accounts_import_template"),
             path("import/<int:job_id>/", wrap(admin_imports.import_job_view), name="accounts_import_job"),
             path(
                 "import/<int:job_id>/status/",

@@ -9,12 +9,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from accounts.imports.csv_templates import csv_template
 from accounts.imports.jobs import import_job_create, job_progress
 from accounts.models import ImportJob
 
@@ -38,7 +39,7 @@ def too_large_message() -> str:
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(choices=[(k, v[0]) for k, v in KINDS.items()], label="What the file holds")
     file = forms.FileField(
-        allow_empty_file=True, help_text="CSV, UTF-8, with a header row (see the README for the columns)."
+        allow_empty_file=True, help_text="CSV, UTF-8, with a header row (download a template below for the columns)."
     )
     skip_invalid = forms.BooleanField(
         required=False, help_text="Import the valid rows and list the invalid ones (otherwise nothing is written)."
@@ -70,6 +71,17 @@ def import_view(request):
     return _page(request, form)
 
 
+def template_view(request, kind: str):
+    """A CSV template of one import kind (header + an example row), for the user to fill in."""
+    if kind not in KINDS:
+        raise Http404(f"No import of '{kind[:40]}': choose one of {', '.join(KINDS)}")
+    if not request.user.has_perm(KINDS[kind][1]):
+        raise PermissionDenied
+    response = HttpResponse(csv_template(kind), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
+    return response
+
+
 def import_job_view(request, job_id: int, partial: bool = False):
     """The job's status and, once done, its result; the status block polls itself until then."""
     job = get_object_or_404(ImportJob, pk=job_id)
@@ -96,12 +108,16 @@ def _content_length(request) -> int:
 
 
 def _page(request, form, *, failure: str | None = None, status: int = 200):
+    recent = list(ImportJob.objects.select_related("created_by")[:10])
+    for job in recent:
+        job.label = KINDS[job.kind][0] if job.kind in KINDS else job.kind
     context = {
         **admin.site.each_context(request),
         "title": "Import CSV",
         "form": form,
         "failure": failure,
         "limit": settings.IMPORT_UPLOAD_MAX_SIZE,
-        "recent": ImportJob.objects.select_related("created_by")[:10],
+        "templates": [(kind, label) for kind, (label, perm) in KINDS.items() if request.user.has_perm(perm)],
+        "recent": recent,
     }
     return TemplateResponse(request, "admin/accounts/import.html", context, status=status)

@@ -20,6 +20,7 @@ def audit_record(
     actor=None,
     source: str,
     reverted_from: AuditEntry | None = None,
+    reason: str = "",
 ) -> AuditEntry | None:
     """One entry for one changed object; nothing when `before` and `after` are the same."""
     if before == after:
@@ -35,7 +36,7 @@ def audit_record(
         actor = None
     entry = AuditEntry.objects.create(
         kind=kind, object_id=object_id, name=name[:255], action=action, source=source, before=before, after=after,
-        actor=actor, reverted_from=reverted_from,
+        actor=actor, reverted_from=reverted_from, reason=reason,
     )  # fmt: skip
     if kind == AuditEntry.Kind.SCORECARDS and object_id is not None:
         Scorecard.objects.filter(pk=object_id).update(rules_changed_at=entry.created_at)

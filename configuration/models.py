@@ -39,6 +39,7 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reverted_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = models.TextField(blank=True, help_text="Why (asked of a revert)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

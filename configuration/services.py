@@ -512,11 +512,12 @@ class RevertImpossible(Exception):
     """The entry has no earlier state to go back to (it records a creation)."""
 
 
-def audit_revert(*, entry: AuditEntry, actor) -> AuditEntry | None:
+def audit_revert(*, entry: AuditEntry, actor, reason: str = "") -> AuditEntry | None:
     """Puts the object back as it was before `entry`'s change, through `config_apply`'s validation.
 
     The object is found by id, so a rename is undone too; a deleted object is created again.
-    Records one new AuditEntry (source 'revert'); returns it, or None when nothing differed.
+    Records one new AuditEntry (source 'revert', with the admin's `reason`); returns it, or None
+    when nothing differed.
     Raises ConfigInvalid (nothing changed) when the old state is no longer valid, e.g. its
     scope is now taken by another active scorecard.
     """
@@ -552,4 +553,4 @@ def audit_revert(*, entry: AuditEntry, actor) -> AuditEntry | None:
         if after == before:
             return None
         return audit_record(kind=kind, object_id=saved.pk, name=rule_label(kind, after), before=before, after=after,
-                            actor=actor, source=AuditEntry.Source.REVERT, reverted_from=entry)  # fmt: skip
+                            actor=actor, source=AuditEntry.Source.REVERT, reverted_from=entry, reason=reason)  # fmt: skip

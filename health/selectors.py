@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.db.models import Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import UsageDaily
 from health.engine.scoring import ScorecardPlan, load_scorecards, score_account, scorecard_plan, select_scorecard
@@ -18,6 +18,40 @@ def results_day() -> date | None:
     """The latest date whose results are published (complete, rollups included): the default date
     of exports, pages and the API. None before anything was published."""
     return PublishedDay.objects.aggregate(d=Max("day"))["d"]
+
+
+def published_day_before(day: date) -> date | None:
+    """The latest published day before `day` (what a day's changes are measured against)."""
+    return PublishedDay.objects.filter(day__lt=day).aggregate(d=Max("day"))["d"]
+
+
+class BandMove(NamedTuple):
+    """Accounts whose band went from `before` to `after` between two days; `before` is None for
+    accounts without a result on the earlier day (new since)."""
+
+    before: str | None
+    after: str
+    accounts: int
+
+    @property
+    def words(self) -> str:
+        before = Band(self.before).label if self.before else "New account"
+        return f"{before} → {Band(self.after).label}"
+
+
+def band_moves(day: date, previous: date) -> list[BandMove]:
+    """Band changes of the accounts from `previous` to `day`, counted per (band before, band after),
+    most accounts first: one grouped query, whatever the number of accounts."""
+    before = HealthScore.objects.filter(account_id=OuterRef("account_id"), as_of=previous).values("band")[:1]
+    rows = (
+        HealthScore.objects.filter(as_of=day)
+        .annotate(before=Subquery(before))
+        .filter(Q(before__isnull=True) | ~Q(before=F("band")))
+        .values("before", "band")
+        .annotate(accounts=Count("id"))
+        .order_by("-accounts", "before", "band")
+    )
+    return [BandMove(r["before"], r["band"], r["accounts"]) for r in rows]
 
 
 def scorecard_list() -> QuerySet[Scorecard]:

@@ -9,9 +9,18 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from dashboards.selectors import day_changes
 from people.roles import is_admin
 from pipeline.models import RecomputeRun
 from pipeline.services import recompute_enqueue
+
+
+def run_changes(run: RecomputeRun):
+    """What a succeeded run's day changed (dashboards.selectors.day_changes); None for a run that
+    did not publish a day (queued, running, failed, refused)."""
+    if run.status != RecomputeRun.Status.SUCCEEDED:
+        return None
+    return day_changes(run.as_of)
 
 
 @admin.register(RecomputeRun)
@@ -29,9 +38,13 @@ class RecomputeRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in RecomputeRun._meta.fields]
     change_list_template = "admin/pipeline/recomputerun/change_list.html"
+    change_form_template = "admin/pipeline/recomputerun/change_form.html"
 
     def has_add_permission(self, request):
         return False  # runs are started with "Recompute now" (or nightly), never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a run is a record: its page is read-only (no Save buttons that save nothing)
 
     @admin.display(description="Progress")
     def progress_link(self, run):
@@ -51,6 +64,12 @@ class RecomputeRunAdmin(admin.ModelAdmin):
             ),  # fmt: skip
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The run's fields, then what its day changed (as on its progress page)."""
+        run = self.get_object(request, admin.utils.unquote(object_id))
+        extra = {"changes": run_changes(run)} if run is not None else {}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def _check(self, request):
         if not (is_admin(request.user) and self.has_view_permission(request)):
@@ -82,6 +101,7 @@ class RecomputeRunAdmin(admin.ModelAdmin):
             "run": run,
             "finished": run.status not in (RecomputeRun.Status.QUEUED, RecomputeRun.Status.RUNNING),
             "opts": self.opts,
+            "changes": run_changes(run),
         }
         template = (
             "admin/pipeline/recomputerun/partials/status.html"

@@ -24,6 +24,42 @@ def memberships_on(day: date) -> QuerySet[SegmentMembership]:
     return SegmentMembership.objects.filter(entered_on__lte=day).filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
 
 
+class SegmentMoves(NamedTuple):
+    """One segment between two days: accounts that entered and left it, and its members on the later day."""
+
+    name: str
+    slug: str
+    entered: int
+    left: int
+    members: int
+
+
+def segment_moves(day: date, previous: date | None) -> list[SegmentMoves]:
+    """Per segment (active ones, and any other with a move), who entered and who left between
+    `previous` and `day` (a stay that began after `previous` and is open on `day`; one that was
+    open on `previous` and ended by `day`), from the membership history: one grouped query.
+    Without a `previous` day, nobody entered or left: only the members are counted."""
+    open_on_day = Q(memberships__entered_on__lte=day) & (
+        Q(memberships__left_on__isnull=True) | Q(memberships__left_on__gt=day)
+    )
+    if previous is None:
+        entered = left = Value(0)
+    else:
+        entered = Count("memberships", filter=open_on_day & Q(memberships__entered_on__gt=previous))
+        left = Count(
+            "memberships",
+            filter=Q(memberships__entered_on__lte=previous, memberships__left_on__gt=previous,
+                     memberships__left_on__lte=day),
+        )  # fmt: skip
+    rows = (
+        Segment.objects.annotate(entered=entered, left=left, members=Count("memberships", filter=open_on_day))
+        .filter(Q(active=True) | Q(entered__gt=0) | Q(left__gt=0))
+        .order_by("name")
+        .values_list("name", "slug", "entered", "left", "members")
+    )
+    return [SegmentMoves(*row) for row in rows]
+
+
 class SegmentFigures(NamedTuple):
     """A segment's members on a day (stays including it) and their ARR."""
 

@@ -120,7 +120,11 @@ def test_revert_restores_a_scorecard_with_its_measures_and_is_recorded(rules, cl
         {"metric": "active_days_90d", "weight": 2, "red": 1, "green": 9}
     ]
     change = entries(sc, "scorecards")[-1]
-    response = client.post(reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk]), follow=True)
+    response = client.post(
+        reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk]),
+        {"reason": "Rolled out too early"},
+        follow=True,
+    )
     assert "Reverted &#x27;Education&#x27;" in response.content.decode()
     assert config_export()["scorecards"] == original  # name, thresholds and both measures back
     assert Scorecard.objects.get().pk == sc.pk
@@ -133,7 +137,9 @@ def test_revert_a_segment_rule(rules, client_for, cs_admin):
     _, seg = rules
     config_apply(document={"version": 1, "segments": [{**SEGMENT, "rule": {"field": "arr", "op": "gt", "value": 5}}]})
     change = entries(seg, "segments")[-1]
-    client_for(cs_admin).post(reverse("admin:segments_segment_revert", args=[seg.pk, change.pk]))
+    client_for(cs_admin).post(
+        reverse("admin:segments_segment_revert", args=[seg.pk, change.pk]), {"reason": "Rolled out too early"}
+    )
     seg.refresh_from_db()
     assert seg.rule == SEGMENT["rule"]
     assert entries(seg, "segments")[-1].source == "revert"
@@ -146,22 +152,28 @@ def test_revert_that_would_be_invalid_changes_nothing_and_says_why(rules, client
     config_apply(document={"version": 1, "scorecards": [{**CARD, "name": "Education 2"}]})  # takes the scope
     before, count = config_export(), AuditEntry.objects.count()
     url = reverse("admin:health_scorecard_revert", args=[sc.pk, deactivation.pk])
-    page = client_for(cs_admin).post(url, follow=True).content.decode()
+    page = client_for(cs_admin).post(url, {"reason": "Rolled out too early"}, follow=True).content.decode()
     assert "Not reverted: scorecards[0]: another active scorecard has the same scope" in page
     assert config_export() == before and AuditEntry.objects.count() == count
 
 
-def test_revert_is_post_only_and_for_cs_admins_only(rules, client_for, cs_admin, csm, leader):
+def test_revert_is_confirmed_first_and_for_cs_admins_only(rules, client_for, cs_admin, csm, leader):
     sc, _ = rules
     config_apply(document={"version": 1, "scorecards": [{**CARD, "healthy_at": 90}]})
     change = entries(sc, "scorecards")[-1]
     url = reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk])
-    assert client_for(cs_admin).get(url).status_code == 405
+    assert client_for(cs_admin).put(url).status_code == 405
     for user in (None, csm, leader):
-        response = client_for(user).post(url)
+        response = client_for(user).post(url, {"reason": "Rolled out too early"})
         assert response.status_code == 302 and "login/?next=" in response["Location"]
     created = entries(sc, "scorecards")[0]
-    page = client_for(cs_admin).post(reverse("admin:health_scorecard_revert", args=[sc.pk, created.pk]), follow=True)
+    confirm = client_for(cs_admin).get(reverse("admin:health_scorecard_revert", args=[sc.pk, created.pk]))
+    assert "was created by this change" in confirm.content.decode() and 'name="reason"' not in confirm.content.decode()
+    page = client_for(cs_admin).post(
+        reverse("admin:health_scorecard_revert", args=[sc.pk, created.pk]),
+        {"reason": "Rolled out too early"},
+        follow=True,
+    )
     assert "was created by this change" in page.content.decode()
     assert Scorecard.objects.get().healthy_at == 90
 
@@ -197,7 +209,9 @@ def test_revert_a_journey_puts_its_stages_back(client_for, cs_admin):
     assert diff_lines("journeys", change.before, change.after) == [
         ("stage Reminded", "features reminders, at least 5 events in 90 days", "—")
     ]
-    client_for(cs_admin).post(reverse("admin:journeys_journey_revert", args=[saved.pk, change.pk]))
+    client_for(cs_admin).post(
+        reverse("admin:journeys_journey_revert", args=[saved.pk, change.pk]), {"reason": "Rolled out too early"}
+    )
     assert config_export()["journeys"] == [journey]
     assert entries(saved, "journeys")[-1].source == "revert"
 
@@ -236,9 +250,58 @@ def test_a_deleted_scorecard_is_restored_from_the_change_history(rules, client_f
     page = client.get(reverse("admin:configuration_auditentry_change", args=[deletion.pk])).content.decode()
     assert "Restore" in page and "weight 2, red 1, green 5" in page
     url = reverse("admin:configuration_auditentry_revert", args=[deletion.pk])
-    assert client_for(csm).post(url).status_code == 302 and not Scorecard.objects.exists()
-    response = client.post(url)
+    assert (
+        client_for(csm).post(url, {"reason": "Rolled out too early"}).status_code == 302
+        and not Scorecard.objects.exists()
+    )
+    response = client.post(url, {"reason": "Rolled out too early"})
     restored = Scorecard.objects.get()
     assert response["Location"] == reverse("admin:health_scorecard_history", args=[restored.pk])
     assert config_export()["scorecards"] == original
     assert AuditEntry.objects.filter(object_id=restored.pk, source="revert", action="created").exists()
+
+
+def test_a_revert_asks_for_confirmation_showing_what_will_change(rules, client_for, cs_admin):
+    sc, _ = rules
+    config_apply(document={"version": 1, "scorecards": [{**CARD, "healthy_at": 85}]}, actor=cs_admin)
+    change = entries(sc, "scorecards")[-1]
+    client = client_for(cs_admin)
+    history = client.get(reverse("admin:health_scorecard_history", args=[sc.pk])).content.decode()
+    url = reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk])
+    assert f'href="{url}"' in history  # the history links to the confirmation, it does not revert
+    page = client.get(url).content.decode()
+    assert "Revert scorecard &#x27;Education&#x27;?" in page
+    assert '<td>healthy at</td><td class="old">85</td><td class="new">70</td>' in page
+    assert 'name="reason"' in page and "Health scores and bands change only after the next recompute" in page
+    assert Scorecard.objects.get().healthy_at == 85  # looking changed nothing
+    assert len(entries(sc, "scorecards")) == 2
+
+
+@pytest.mark.parametrize("reason", ["", "   \n  "])
+def test_a_revert_without_a_reason_is_refused_on_the_confirmation(rules, client_for, cs_admin, reason):
+    sc, _ = rules
+    config_apply(document={"version": 1, "scorecards": [{**CARD, "healthy_at": 85}]})
+    change = entries(sc, "scorecards")[-1]
+    response = client_for(cs_admin).post(reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk]),
+                                         {"reason": reason})  # fmt: skip
+    assert response.status_code == 200
+    assert "reason: say why you revert this change" in response.content.decode()
+    assert Scorecard.objects.get().healthy_at == 85 and len(entries(sc, "scorecards")) == 2
+
+
+def test_the_reason_is_recorded_and_shown_in_the_history(rules, client_for, cs_admin):
+    _, seg = rules
+    config_apply(document={"version": 1, "segments": [{**SEGMENT, "rule": {"field": "arr", "op": "gt", "value": 5}}]})
+    change = entries(seg, "segments")[-1]
+    client = client_for(cs_admin)
+    url = reverse("admin:segments_segment_revert", args=[seg.pk, change.pk])
+    confirm = client.get(url).content.decode()
+    assert "ARR is above" in confirm and "Vertical is Education and health band is At risk" in confirm
+    response = client.post(url, {"reason": "  CSMs lost  their\nat-risk list "}, follow=True)
+    revert = entries(seg, "segments")[-1]
+    assert (revert.source, revert.reason) == ("revert", "CSMs lost their at-risk list")
+    page = response.content.decode()
+    assert "Reason: CSMs lost their at-risk list" in page
+    assert "Segment memberships and touch models change only after a recompute" in page
+    entry_page = client.get(reverse("admin:configuration_auditentry_change", args=[revert.pk])).content.decode()
+    assert "Reason: CSMs lost their at-risk list" in entry_page

@@ -1,5 +1,6 @@
 """The three CSV imports through their commands: good rows, bad rows, bad files, upserts."""
 
+import csv
 import datetime as dt
 from decimal import Decimal
 from io import StringIO
@@ -336,3 +337,106 @@ def test_usage_fast_path_reports_exact_lines(tmp_path, two_accounts):
         "line 5: date: '0000-01-01' is not a date in YYYY-MM-DD form",
         "line 6: events: 99999999999 is too large",
     ]
+
+
+# Every problem of a row is reported (each naming its line and column), not only the first.
+
+BAD_CELLS = [
+    "line 2: account_external_id: unknown account 'NOPE'",
+    "line 2: date: '2026-13-01' is not a date in YYYY-MM-DD form",
+    "line 2: events: -4 is negative; expected a number ≥ 0",
+    "line 2: active_users: 'many' is not a whole number",
+]
+
+
+def test_usage_fast_path_reports_every_problem_of_a_row(tmp_path, two_accounts):
+    path = write(tmp_path, "row.csv", f"{USAGE_HEADER}\nNOPE,2026-13-01,scheduling,-4,many\nEDU-1,2026-11-01,a,1,1\n")
+    message, err = run_failing("import_usage", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == BAD_CELLS
+    assert UsageDaily.objects.count() == 0
+
+
+def test_usage_streaming_path_reports_every_problem_of_a_row(tmp_path, two_accounts):
+    # The extra cell on line 3 makes COPY refuse the file, so the row-by-row reader checks it.
+    path = write(tmp_path, "row.csv", f"{USAGE_HEADER}\nNOPE,2026-13-01,scheduling,-4,many\nEDU-1,2026-11-01,a,1,1,x\n")
+    message, err = run_failing("import_usage", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == BAD_CELLS
+
+
+def test_nps_reports_every_problem_of_a_row(tmp_path, two_accounts):
+    path = write(tmp_path, "nps.csv", "account_external_id,date,score\nNOPE,oct,11\nEDU-1,2026-10-01,9\n")
+    message, err = run_failing("import_nps", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == [
+        "line 2: account_external_id: unknown account 'NOPE'",
+        "line 2: date: 'oct' is not a date in YYYY-MM-DD form",
+        "line 2: score: 11 is above 10",
+    ]
+
+
+def test_accounts_report_every_problem_of_a_row(tmp_path):
+    path = write(tmp_path, "acc.csv", f"{ACCOUNT_HEADER}\nA1,,Education,,-5,not-an-email,x,boss,,2026-02-30,\n")
+    message, err = run_failing("import_accounts", path)
+    assert "1 invalid row" in message
+    assert err.splitlines() == [
+        "line 2: name: required, but empty",
+        "line 2: arr: -5 is negative; expected a number ≥ 0",
+        "line 2: owner_email: 'not-an-email' is not an email address",
+        "line 2: employees: 'x' is not a whole number",
+        "line 2: persona: 'boss' is not one of executive, individual_contributor, manager (or empty)",
+        "line 2: start_date: '2026-02-30' is not a date in YYYY-MM-DD form",
+    ]
+
+
+@pytest.mark.parametrize("ragged", ["", ",extra"], ids=["fast path", "streaming path"])
+def test_every_problem_counts_towards_the_cap_of_50(tmp_path, two_accounts, ragged):
+    rows = "".join(f"NOPE{i},2026-11-{1 + i:02d},f,-1,x\n" for i in range(20))
+    path = write(tmp_path, "many.csv", f"{USAGE_HEADER}\n{rows}EDU-1,2026-11-01,a,1,1{ragged}\n")
+    message, err = run_failing("import_usage", path)
+    assert "20 invalid rows" in message
+    lines = err.strip().splitlines()
+    assert len(lines) == 51 and lines[:3] == [
+        "line 2: account_external_id: unknown account 'NOPE0'",
+        "line 2: events: -1 is negative; expected a number ≥ 0",
+        "line 2: active_users: 'x' is not a whole number",
+    ]
+    assert lines[-1] == "… and 10 more errors"
+
+
+def test_the_import_page_offers_a_template_per_kind_that_imports_cleanly(
+    client_for, cs_admin, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    client = client_for(cs_admin)
+    page = client.get("/admin/accounts/account/import/").content.decode()
+    for kind in ("accounts", "usage", "nps"):
+        url = f"/admin/accounts/account/import/template/{kind}.csv"
+        assert f'href="{url}"' in page
+        response = client.get(url)
+        assert response["Content-Type"].startswith("text/csv")
+        assert f'filename="{kind}-template.csv"' in response["Content-Disposition"]
+        text = response.content.decode()
+        header, example, *rest = text.splitlines()
+        assert not rest and len(header.split(",")) == len(next(csv.reader([example])))
+        # The same file through the admin upload (and the command): no error, one row created.
+        upload = SimpleUploadedFile(f"{kind}.csv", response.content)
+        with django_capture_on_commit_callbacks(execute=True):
+            queued = client.post("/admin/accounts/account/import/", {"kind": kind, "file": upload})
+        result = client.get(queued["Location"])
+        assert "1 created, 0 updated, 0 skipped" in result.content.decode(), kind
+    assert (
+        client.get("/admin/accounts/account/import/template/accounts.csv").content.decode().splitlines()[0]
+        == ACCOUNT_HEADER + ",churned_on"
+    )
+    recent = client.get("/admin/accounts/account/import/").content.decode()
+    assert "<td>Daily usage</td>" in recent and "<td>usage</td>" not in recent  # the kind by its label
+    account = Account.objects.get(external_id="ACME-001")
+    assert account.usage.count() == 1 and NpsResponse.objects.filter(account=account, score=9).exists()
+
+
+def test_templates_are_for_importers_only_and_unknown_kinds_are_not_found(client_for, cs_admin, csm):
+    assert client_for(cs_admin).get("/admin/accounts/account/import/template/logins.csv").status_code == 404
+    response = client_for(csm).get("/admin/accounts/account/import/template/accounts.csv")
+    assert response.status_code in (302, 403) and b"ACME-001" not in response.content

@@ -75,13 +75,18 @@ ADMIN_PAGES = {
     "/admin/config/download/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     "/admin/configuration/auditentry/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     "/admin/configuration/auditentry/{entry}/change/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/pipeline/recomputerun/{run}/change/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/accounts/account/import/template/accounts.csv": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    # A revert's GET is its confirmation (what will change, a reason to give); only its POST reverts.
+    "/admin/health/scorecard/{scorecard}/history/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
+    "/admin/configuration/auditentry/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK),
     # POST-only actions: a GET changes nothing.
     "/admin/segments/segment/preview/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
     "/admin/health/scorecard/{scorecard}/preview/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
     "/admin/pipeline/recomputerun/start/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
-    "/admin/health/scorecard/{scorecard}/history/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
-    "/admin/configuration/auditentry/{entry}/revert/": (LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, NOT_ALLOWED),
 }
+# The actions a POST performs: the POST-only ones and the reverts (whose GET only asks).
+POSTS = [t for t, roles in ADMIN_PAGES.items() if roles[-1] == NOT_ALLOWED or t.endswith("/revert/")]
 PAGES = {**APP_PAGES, **ADMIN_PAGES}
 ROLES = ("anonymous", "csm", "leader", "cs_admin")
 
@@ -178,27 +183,28 @@ def test_staff_without_a_role_may_read_pages(client_for, world):
 def test_post_only_actions_refuse_everyone_but_cs_admins(request, client_for, world):
     """A POST from a CSM or leader (not staff) goes to the admin login; nothing is run or reverted."""
     people = users(request)
-    posts = [t.format(**world) for t, roles in ADMIN_PAGES.items() if roles[-1] == NOT_ALLOWED]
+    posts = [t.format(**world) for t in POSTS]
     runs, entries = RecomputeRun.objects.count(), AuditEntry.objects.count()
     for role in ROLES[:3]:
         for url in posts:
-            check(client_for(people[role]).post(url), LOGIN if role == "anonymous" else ADMIN_LOGIN, url)
+            check(
+                client_for(people[role]).post(url, {"reason": "r"}), LOGIN if role == "anonymous" else ADMIN_LOGIN, url
+            )
     assert (RecomputeRun.objects.count(), AuditEntry.objects.count()) == (runs, entries)
     # Staff without the CS Admin role may not start a recompute or revert.
     intern = client_for(UserFactory(username="intern", is_staff=True))
     for url in posts:
         if "preview" not in url:
-            assert intern.post(url).status_code in (302, 403), url
+            assert intern.post(url, {"reason": "r"}).status_code in (302, 403), url
     assert (RecomputeRun.objects.count(), AuditEntry.objects.count()) == (runs, entries)
 
 
 def test_post_only_actions_keep_csrf(request, world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(users(request)["cs_admin"])
-    for template, roles in ADMIN_PAGES.items():
-        if roles[-1] == NOT_ALLOWED:
-            url = template.format(**world)
-            assert client.post(url).status_code == 403, url
+    for template in POSTS:
+        url = template.format(**world)
+        assert client.post(url, {"reason": "r"}).status_code == 403, url
     assert client.post(f"/accounts/{world['account']}/drivers/", {"feature": "1"}).status_code == 403
 
 

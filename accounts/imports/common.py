@@ -70,6 +70,30 @@ class ImportResult:
         return f"{verb}: {self.created} created, {self.updated} updated, {self.skipped} skipped, {self.unchanged} unchanged"
 
 
+class RowChecks:
+    """Collects every problem of one row, so a row is reported whole (each cell named), not only
+    its first bad cell: `cell(parse, value, column…)` runs a parser and keeps its RowInvalid."""
+
+    def __init__(self):
+        self.problems: list[RowInvalid] = []
+
+    def cell(self, parse, *args, **kwargs):
+        try:
+            return parse(*args, **kwargs)
+        except RowInvalid as exc:
+            self.problems.append(exc)
+            return None
+
+    def problem(self, column: str, reason: str) -> None:
+        self.problems.append(RowInvalid(column, reason))
+
+    def report(self, line: int, result: "ImportResult") -> bool:
+        """Adds the row's problems to `result` (counted as one bad row); True when there were any."""
+        for number, problem in enumerate(self.problems):
+            result.add_error(line, problem.column, problem.reason, new_row=number == 0)
+        return bool(self.problems)
+
+
 class Progress:
     """Rows done, rows/s and time left on a terminal; silent when the stream is not a TTY."""
 

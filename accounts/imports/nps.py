@@ -10,7 +10,7 @@ from accounts.imports.common import (
     ImportFailed,
     ImportResult,
     Progress,
-    RowInvalid,
+    RowChecks,
     chunked,
     file_size,
     parse_date,
@@ -33,14 +33,13 @@ def import_nps(fileobj: BinaryIO, *, skip_invalid: bool = False, progress: Progr
     rows: dict[tuple, NpsResponse] = {}
     i_comment = source.index.get("comment")
     for line, cells in source.rows():
-        try:
-            external_id = parse_required(cells[source.index["account_external_id"]], "account_external_id")
-            if external_id not in accounts:
-                raise RowInvalid("account_external_id", f"unknown account '{shown(external_id)}'")
-            day = parse_date(cells[source.index["date"]], "date", required=True)
-            score = parse_int(cells[source.index["score"]], "score", required=True, high=10)
-        except RowInvalid as exc:
-            result.add_error(line, exc.column, exc.reason, new_row=True)
+        checks = RowChecks()
+        external_id = checks.cell(parse_required, cells[source.index["account_external_id"]], "account_external_id")
+        if external_id is not None and external_id not in accounts:
+            checks.problem("account_external_id", f"unknown account '{shown(external_id)}'")
+        day = checks.cell(parse_date, cells[source.index["date"]], "date", required=True)
+        score = checks.cell(parse_int, cells[source.index["score"]], "score", required=True, high=10)
+        if checks.report(line, result):
             continue
         comment = cells[i_comment].strip() if i_comment is not None else ""
         # The last answer of an account on a day wins, as a re-import would.

@@ -18,6 +18,7 @@ from accounts.imports.common import (
     ImportFailed,
     ImportResult,
     Progress,
+    RowChecks,
     RowInvalid,
     file_size,
     parse_date,
@@ -76,17 +77,17 @@ def _parsed_rows(source: CsvSource, result: ImportResult, progress: Progress):
         count += 1
         if count % 10000 == 0:
             progress.update(count, source.bytes_read())
-        try:
-            external_id = parse_required(cells[i_acc], "account_external_id")
-            account_id = accounts.get(external_id)
-            if account_id is None:
-                raise RowInvalid("account_external_id", f"unknown account '{shown(external_id)}'")
-            day = parse_date(cells[i_date], "date", required=True)
-            feature_id = features.get(parse_required(cells[i_feat], "feature"))
-            events = parse_int(cells[i_ev], "events", required=True)
-            active_users = parse_int(cells[i_au], "active_users")
-        except RowInvalid as exc:
-            result.add_error(line, exc.column, exc.reason, new_row=True)
+        checks = RowChecks()
+        external_id = checks.cell(parse_required, cells[i_acc], "account_external_id")
+        account_id = accounts.get(external_id) if external_id is not None else None
+        if external_id is not None and account_id is None:
+            checks.problem("account_external_id", f"unknown account '{shown(external_id)}'")
+        day = checks.cell(parse_date, cells[i_date], "date", required=True)
+        key = checks.cell(parse_required, cells[i_feat], "feature")
+        feature_id = checks.cell(features.get, key) if key is not None else None
+        events = checks.cell(parse_int, cells[i_ev], "events", required=True)
+        active_users = checks.cell(parse_int, cells[i_au], "active_users")
+        if checks.report(line, result):
             continue
         yield line, account_id, day, feature_id, events, active_users or 0
     progress.update(count, source.bytes_read())

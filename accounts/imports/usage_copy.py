@@ -16,8 +16,9 @@ only what the floor does, and everything else per *distinct value*:
 - A clean file is written by one `INSERT … SELECT` joining the lookup tables. `ON CONFLICT` (the
   re-import upsert) costs about 1.6× a plain insert per row, so it is used only when some account
   of the file already has a row in the file's date range — one index probe per account tells.
-- Only a file with a bad row pays for per-row checks: each row's problem, with its line number
-  (rows are numbered in the order COPY stored them, the file's order), at most 50 reported.
+- Only a file with a bad row pays for per-row checks: each row's problems (every bad cell of it),
+  with its line number (rows are numbered in the order COPY stored them, the file's order), at
+  most 50 reported.
 
 No sequence fills a line column while loading (it cost ~25% of the COPY): line numbers are only
 needed when some row is bad. A file COPY can't read as CSV (a blank line, a row with more cells
@@ -168,27 +169,33 @@ def _lookups(cursor, c: dict[str, str], *, typed: bool) -> bool:
 
 
 def _check_rows(cursor, c: dict[str, str], result: ImportResult, line_of, *, typed: bool) -> None:
-    """Each row's problem (or none) into usage_checked, and the first 50 bad rows into `result`."""
-    problem = f"""CASE
+    """Each row's problems (every bad cell, not only the first) into usage_checked, and the first
+    50 problems into `result` (each naming its line and column)."""
+    account = f"""CASE
         WHEN ua.trimmed = '' THEN 'account_external_id: required, but empty'
         WHEN ua.id IS NULL AND {TOO_LONG % "ua.trimmed"} THEN 'account_external_id: {too_long()}'
         WHEN ua.id IS NULL THEN 'account_external_id: unknown account ''' || {_shown("ua.trimmed")} || ''''
+    END"""
+    day = f"""CASE
         WHEN ud.trimmed = '' THEN 'date: required, but empty'
         WHEN NOT ud.ok AND {TOO_LONG % "ud.trimmed"} THEN 'date: {too_long()}'
         WHEN NOT ud.ok THEN 'date: ''' || {_shown("ud.trimmed")} || ''' is not a date in YYYY-MM-DD form'
+    END"""
+    feature = f"""CASE
         WHEN uf.trimmed = '' THEN 'feature: required, but empty'
         WHEN uf.feature_id IS NULL AND {TOO_LONG % "uf.trimmed"} THEN 'feature: {too_long()}'
         WHEN uf.normal = '' THEN 'feature: ''' || {_shown("uf.trimmed")} || ''' is not a usable feature key (letters, digits, _ or -)'
-        ELSE COALESCE({_number_problem("s." + c["events"], "events", required=True, typed=typed)},
-                      {_number_problem("s." + c["active_users"], "active_users", required=False, typed=typed)})
     END"""
+    events = _number_problem("s." + c["events"], "events", required=True, typed=typed)
+    active_users = _number_problem("s." + c["active_users"], "active_users", required=False, typed=typed)
+    problems = f"array_remove(ARRAY[{account}, {day}, {feature}, {events}, {active_users}]::text[], NULL)"
     # Line numbers: COPY stored the rows in file order, and the header is line 1.
     cursor.execute(
         f"""CREATE TEMPORARY TABLE usage_checked AS
-            SELECT row_number() OVER (ORDER BY pos) + 1 AS line, problem, account_id, day, feature_id,
-                   CASE WHEN problem IS NULL THEN {_as_int("events", typed)} END AS events,
-                   CASE WHEN problem IS NULL THEN COALESCE({_as_int("active_users", typed)}, 0) END AS active_users
-            FROM (SELECT s.ctid AS pos, {problem} AS problem, ua.id AS account_id,
+            SELECT row_number() OVER (ORDER BY pos) + 1 AS line, problems, account_id, day, feature_id,
+                   CASE WHEN problems = '{{}}' THEN {_as_int("events", typed)} END AS events,
+                   CASE WHEN problems = '{{}}' THEN COALESCE({_as_int("active_users", typed)}, 0) END AS active_users
+            FROM (SELECT s.ctid AS pos, {problems} AS problems, ua.id AS account_id,
                          CASE WHEN ud.ok THEN ud.trimmed::date END AS day, uf.feature_id,
                          s.{c["events"]} AS events, s.{c["active_users"]} AS active_users
                   FROM usage_staging s
@@ -197,18 +204,20 @@ def _check_rows(cursor, c: dict[str, str], result: ImportResult, line_of, *, typ
                   JOIN usage_features uf ON uf.text = s.{c["feature"]}) checked"""
     )
     cursor.execute(
-        f"""SELECT line, problem, count(*) OVER () FROM usage_checked
-            WHERE problem IS NOT NULL ORDER BY line LIMIT {MAX_REPORTED_ERRORS}"""
+        f"""SELECT line, problem, n, count(*) OVER () FROM usage_checked, unnest(problems) WITH ORDINALITY AS p(problem, n)
+            ORDER BY line, n LIMIT {MAX_REPORTED_ERRORS}"""
     )
     found = cursor.fetchall()
-    lines = line_of([line for line, _, _ in found])
-    for line, problem_text, _ in found:
+    if not found:
+        return
+    cursor.execute("SELECT count(*) FROM usage_checked WHERE problems <> '{}'")
+    bad_rows = cursor.fetchone()[0]
+    lines = line_of(sorted({line for line, _, _, _ in found}))
+    for line, problem_text, n, _ in found:
         column, reason = problem_text.split(": ", 1)
-        result.add_error(lines[line], column, reason, new_row=True)
-    if found:
-        rest = found[0][2] - len(found)
-        result.error_count += rest
-        result.error_rows += rest
+        result.add_error(lines[line], column, reason, new_row=n == 1)
+    result.error_count += found[0][3] - len(found)
+    result.error_rows = bad_rows
 
 
 def _overlaps(cursor) -> bool:
@@ -324,10 +333,10 @@ def import_usage_copy(
         _check_rows(cursor, c, result, line_of, typed=typed)
         if result.error_count and not skip_invalid:
             return 0
-        cursor.execute("SELECT count(*) FROM usage_checked WHERE problem IS NULL")
+        cursor.execute("SELECT count(*) FROM usage_checked WHERE problems = '{}'")
         valid = cursor.fetchone()[0]
         if valid:
             source = """SELECT account_id, day, feature_id, events, active_users, line AS ord
-                        FROM usage_checked WHERE problem IS NULL"""
+                        FROM usage_checked WHERE problems = '{}'"""
             _write(cursor, source, "ord", valid, result, progress)
     return valid

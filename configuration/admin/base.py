@@ -11,9 +11,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from configuration.audit import audit_record, diff_lines
 from configuration.models import AuditEntry
@@ -30,10 +33,45 @@ HISTORY_URLS = {
 }
 
 
-def revert_with_message(model_admin, request, entry: AuditEntry) -> AuditEntry | None:
+# What a saved rule changes once a recompute has run (nothing changes before it).
+RECOMPUTE_CHANGES = {
+    "scorecards": "Health scores and bands",
+    "segments": "Segment memberships and touch models",
+    "journeys": "Journey stages (and scores that use journey progress)",
+}
+
+
+def offer_recompute(model_admin, request, kind: str) -> None:
+    """After a rule change: says that results change only after a recompute, and offers one —
+    a button that POSTs to the runs' own "Recompute now" (the same queueing, lock and progress page)."""
+    what = RECOMPUTE_CHANGES.get(kind)
+    if what is None:
+        return
+    today = timezone.localdate()
+    if not is_admin(request.user):
+        model_admin.message_user(request, f"{what} change only after a recompute: ask a CS Admin to run one, "
+                                 "or wait for the nightly run.", messages.WARNING)  # fmt: skip
+        return
+    model_admin.message_user(
+        request,
+        format_html(
+            "{} change only after a recompute; until then every page shows the results of the rules as they were. "
+            '<form method="post" action="{}" class="recompute-offer" style="display:inline">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<button type="submit" class="button" id="recompute-after-save">Recompute now ({})</button></form>',
+            what,
+            reverse("admin:pipeline_recomputerun_start"),
+            get_token(request),
+            f"{today:%Y-%m-%d}",
+        ),  # fmt: skip
+        messages.WARNING,
+    )
+
+
+def revert_with_message(model_admin, request, entry: AuditEntry, reason: str = "") -> AuditEntry | None:
     """Reverts `entry` (see audit_revert) and tells the user how it went; the new entry, if any."""
     try:
-        reverted = audit_revert(entry=entry, actor=request.user)
+        reverted = audit_revert(entry=entry, actor=request.user, reason=reason)
     except RevertImpossible as exc:
         model_admin.message_user(request, str(exc), messages.ERROR)
     except ConfigInvalid as exc:
@@ -44,8 +82,51 @@ def revert_with_message(model_admin, request, entry: AuditEntry) -> AuditEntry |
         else:
             model_admin.message_user(request, f"Reverted '{reverted.name}' to how it was before the change of "
                                      f"{entry.created_at:%Y-%m-%d %H:%M}.", messages.SUCCESS)  # fmt: skip
+            offer_recompute(model_admin, request, reverted.kind)
         return reverted
     return None
+
+
+class RevertForm(forms.Form):
+    reason = forms.CharField(
+        label="Why revert?",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept with the change in the history, for whoever reads it later.",
+        error_messages={"required": "reason: say why you revert this change (it is kept in the change history)"},
+    )
+
+    def clean_reason(self):
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if not reason:
+            raise forms.ValidationError("reason: say why you revert this change (it is kept in the change history)")
+        return reason
+
+
+def revert_confirm(model_admin, request, entry: AuditEntry, *, cancel_url: str, done_url) -> object:
+    """GET: what the revert will change (from the object as it is now to as it was before the entry)
+    and a reason to give; POST with a reason: reverts and redirects to `done_url(reverted)`;
+    POST without one: the same page again, the reason's error on it."""
+    form = RevertForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        reverted = revert_with_message(model_admin, request, entry, form.cleaned_data["reason"])
+        return HttpResponseRedirect(done_url(reverted))
+    current = rule_snapshot(kind=entry.kind, pk=entry.object_id) if entry.object_id else None
+    changes = diff_lines(entry.kind, current, entry.before) if entry.before is not None else []
+    restore = current is None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"{'Restore' if restore else 'Revert'} {entry.get_kind_display().lower()} '{entry.name}'?",
+        "entry": entry,
+        "changes": changes,
+        "restore": restore,
+        "form": form,
+        "cancel_url": cancel_url,
+        "opts": model_admin.opts,
+        "what_changes": RECOMPUTE_CHANGES.get(entry.kind),
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/configuration/revert_confirm.html", context)
 
 
 def _item_place(path: str) -> tuple[str | None, int | None, str | None] | None:
@@ -131,9 +212,11 @@ class AuditedAdminMixin:
         super().save_related(request, form, formsets, change)
         obj = form.instance
         after = rule_snapshot(kind=self.audit_kind, pk=obj.pk)
-        audit_record(kind=self.audit_kind, object_id=obj.pk, name=rule_label(self.audit_kind, after),
-                     before=getattr(obj, "_audit_before", None), after=after, actor=request.user,
-                     source=AuditEntry.Source.ADMIN)  # fmt: skip
+        entry = audit_record(kind=self.audit_kind, object_id=obj.pk, name=rule_label(self.audit_kind, after),
+                             before=getattr(obj, "_audit_before", None), after=after, actor=request.user,
+                             source=AuditEntry.Source.ADMIN)  # fmt: skip
+        if entry is not None:  # something changed: results follow only after a recompute
+            offer_recompute(self, request, self.audit_kind)
 
     def delete_model(self, request, obj):
         before = rule_snapshot(kind=self.audit_kind, pk=obj.pk)
@@ -182,18 +265,22 @@ class AuditedAdminMixin:
         return TemplateResponse(request, self.object_history_template, context)
 
     def revert_view(self, request, object_id, entry_id):
-        """POST: puts the object back as it was before the entry's change (a new entry records it)."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """GET: a confirmation showing what will change and asking why; POST (with a reason): puts
+        the object back as it was before the entry's change (a new entry records it, reason included)."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         obj = self.get_object(request, admin.utils.unquote(object_id))
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not (self.revertible and is_admin(request.user) and self.has_change_permission(request, obj)):
             raise PermissionDenied
         entry = get_object_or_404(AuditEntry, pk=entry_id, kind=self.audit_kind, object_id=obj.pk)
-        revert_with_message(self, request, entry)
-        history = f"admin:{self.opts.app_label}_{self.opts.model_name}_history"
-        return HttpResponseRedirect(reverse(history, args=[obj.pk], current_app=self.admin_site.name))
+        history = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_history",
+            args=[obj.pk],
+            current_app=self.admin_site.name,
+        )
+        return revert_confirm(self, request, entry, cancel_url=history, done_url=lambda reverted: history)
 
 
 @admin.register(AuditEntry)
@@ -232,15 +319,18 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/configuration/entry.html", context)
 
     def revert_view(self, request, entry_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """The revert (or restore) of any entry: confirmation with a reason first, as on an object's history."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         if not is_admin(request.user):
             raise PermissionDenied
         entry = get_object_or_404(AuditEntry, pk=entry_id)
-        reverted = revert_with_message(self, request, entry)
-        if reverted is not None:
-            return HttpResponseRedirect(reverse(HISTORY_URLS[reverted.kind], args=[reverted.object_id]))
-        return HttpResponseRedirect(reverse("admin:configuration_auditentry_change", args=[entry.pk]))
+        here = reverse("admin:configuration_auditentry_change", args=[entry.pk])
+
+        def done(reverted):
+            return reverse(HISTORY_URLS[reverted.kind], args=[reverted.object_id]) if reverted is not None else here
+
+        return revert_confirm(self, request, entry, cancel_url=here, done_url=done)
 
     def has_add_permission(self, request):
         return False

@@ -19,7 +19,7 @@ from plays import secrets as play_secrets
 from plays.models import Play, PlayFiring
 from plays.services import describe_hits
 from plays.triggers import detect
-from segments.rules import RuleError
+from segments.rules import RuleError, describe_rule
 
 PREVIEW_ROWS = 20
 
@@ -131,17 +131,30 @@ class PlayAdminForm(forms.ModelForm):
 class PlayAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_kind = "plays"
     form = PlayAdminForm
-    list_display = ("name", "active", "trigger_type", "cooldown_days", "task_assignee", "updated_at")
+    list_display = (
+        "name",
+        "active",
+        "trigger_type",
+        "condition_in_words",
+        "cooldown_days",
+        "task_assignee",
+        "updated_at",
+    )
+    readonly_fields = ("condition_in_words",)
     list_filter = ("active",)
     search_fields = ("name",)
     change_form_template = "admin/plays/play/change_form.html"
     fieldsets = [
-        (None, {"fields": ["name", "active", "trigger", "condition", "cooldown_days"]}),
+        (None, {"fields": ["name", "active", "trigger", "condition", "condition_in_words", "cooldown_days"]}),
         ("Task", {"fields": ["creates_task", "task_title", "task_body", "task_assignee", "task_due_in_days", "task_priority"],
                   "description": "Templates may use {account.name}, {account.vertical}, {account.days_to_renewal}, "
                                  "{health.score}, {health.band}, {trigger.reason}, {measure.text}, {play.name}…"}),
         ("Notify and webhook", {"fields": ["notify", "webhook_url", "webhook_secret"]}),
     ]  # fmt: skip
+
+    @admin.display(description="Condition in plain words")
+    def condition_in_words(self, play: Play) -> str:
+        return describe_rule(play.condition) if play and play.condition else "—"
 
     def get_urls(self):
         preview = self.admin_site.admin_view(require_POST(self.preview_view))
@@ -184,5 +197,12 @@ class PlayAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
         described = describe_hits(play, day, {pk: hits[pk] for pk in first})
         rows = [described[pk] for pk in first]
-        context = {"count": len(ids), "day": day, "rows": rows, "cooling": len(cooling & set(hits)), "play": play}
+        context = {
+            "count": len(ids),
+            "day": day,
+            "rows": rows,
+            "cooling": len(cooling & set(hits)),
+            "play": play,
+            "condition_text": describe_rule(play.condition) if play.condition else "",
+        }
         return TemplateResponse(request, "admin/plays/play/preview.html", context)

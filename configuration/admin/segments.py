@@ -21,7 +21,8 @@ ID = re.compile(r"[0-9]{1,18}")
 @admin.register(Segment)
 class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_kind = "segments"  # saves, deletes, history and revert: configuration/admin.py
-    list_display = ("name", "touch_model", "priority", "active", "updated_at")
+    list_display = ("name", "rule_in_words", "touch_model", "priority", "active", "updated_at")
+    readonly_fields = ("saved_rule_in_words",)
     list_filter = ("active", "touch_model")
     search_fields = ("name", "description")
     form = SegmentAdminForm
@@ -30,6 +31,20 @@ class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ["css/rule_builder.css"]}
         js = ["js/rule_builder.js"]
+
+    @admin.display(description="Rule in plain words")
+    def rule_in_words(self, segment: Segment) -> str:
+        """The saved rule as the segment pages word it."""
+        return describe_rule(segment.rule) if segment and segment.rule else "—"
+
+    @admin.display(description="Saved rule in plain words")
+    def saved_rule_in_words(self, segment: Segment) -> str:
+        """On the change form: the rule as saved (the builder above edits it; Preview matches
+        words the rule being edited)."""
+        return self.rule_in_words(segment)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()  # a new segment has no saved rule yet
 
     def get_urls(self):
         # admin_view first: non-staff are sent to the login before anything else is answered.

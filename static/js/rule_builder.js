@@ -104,7 +104,11 @@
     this.textarea.addEventListener("input", function () { self.fromJson(false); });
     var parsed = this.fromJson(true);
     this.showJson(!parsed);
-    this.markErrors(Array.prototype.map.call(row.querySelectorAll(".errorlist li"), function (li) { return li.textContent; }));
+    var refused = Array.prototype.map.call(row.querySelectorAll(".errorlist li"), function (li) { return li.textContent; });
+    this.markErrors(refused);
+    // A refused save: the JSON shows exactly what was submitted (a value such as '100k' that a
+    // number box cannot hold is kept there), next to the builder with the errors on its conditions.
+    if (refused.length) this.showJson(true);
   };
 
   RuleBuilder.prototype.showJson = function (show) {

@@ -78,7 +78,10 @@ def test_admin_reverts_a_change_from_the_history(page, live_server, login, boss,
     page.wait_for_selector(".audit-entry")
     first = page.locator(".audit-entry").first
     assert "healthy at" in first.inner_text() and "85" in first.inner_text()
-    first.locator("button.revert-button").click()
+    first.locator(".revert-button").click()
+    page.wait_for_selector(".revert-confirm")  # what will change, and why: then the revert
+    page.fill("textarea[name=reason]", "85 was a typo")
+    page.click("#revert-confirm")
     page.wait_for_selector(".messagelist .success")
     assert "Reverted 'Education'" in page.inner_text(".messagelist")
     newest = page.locator(".audit-entry").first.inner_text()
