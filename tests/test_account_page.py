@@ -8,14 +8,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import AccountUseCase, NpsResponse, StatedDriver
-from health.models import AccountMetrics, Scorecard
-from journeys.models import Journey, Stage
-from segments.models import Segment, SegmentMembership, TouchModelDay
+from accounts.models import AccountUseCase, StatedDriver
+from health.models import Scorecard
+from segments.models import TouchModelDay
 from tests.factories import (
     AccountFactory,
+    AccountMetricsFactory,
     FeatureFactory,
     HealthScoreFactory,
+    JourneyFactory,
+    NpsResponseFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+    StageFactory,
+    StatedDriverFactory,
     UseCaseFactory,
     VerticalFactory,
     usage,
@@ -101,17 +107,16 @@ def test_why_it_changed_says_when_the_scorecard_changed(client_for, csm, account
 
 def test_journey_segments_nps_heatmap_and_suggestions(client_for, csm, account):
     pta = account.primary_use_case
-    journey = Journey.objects.create(vertical=account.vertical, use_case=pta)
+    journey = JourneyFactory(vertical=account.vertical, use_case=pta)
     stages = [
-        Stage.objects.create(journey=journey, name=n, position=i)
-        for i, n in enumerate(["Booked", "Reminders on", "Weekly"])
+        StageFactory(journey=journey, name=n, position=i) for i, n in enumerate(["Booked", "Reminders on", "Weekly"])
     ]
-    AccountMetrics.objects.create(account=account, as_of=D, journey_stage=stages[1])
-    seg = Segment.objects.create(name="Education at risk", rule={})
-    SegmentMembership.objects.create(
+    AccountMetricsFactory(account=account, as_of=D, journey_stage=stages[1])
+    seg = SegmentFactory(name="Education at risk", rule={})
+    SegmentMembershipFactory(
         segment=seg, account=account, entered_on=D - dt.timedelta(days=90), left_on=D - dt.timedelta(days=20)
     )
-    NpsResponse.objects.create(account=account, date=D - dt.timedelta(days=15), score=4, comment="too slow")
+    NpsResponseFactory(account=account, date=D - dt.timedelta(days=15), score=4, comment="too slow")
     usage(account, FeatureFactory(key="scheduling"), D - dt.timedelta(days=3), events=7)
     board = UseCaseFactory(name="Board meetings")
     for _ in range(5):
@@ -133,8 +138,8 @@ def test_journey_segments_nps_heatmap_and_suggestions(client_for, csm, account):
 
 def test_say_vs_do_flags_drivers_without_usage(client_for, csm, account):
     used, unused = FeatureFactory(key="reminders"), FeatureFactory(key="video_rooms")
-    StatedDriver.objects.create(account=account, feature=used)
-    StatedDriver.objects.create(account=account, feature=unused)
+    StatedDriverFactory(account=account, feature=used)
+    StatedDriverFactory(account=account, feature=unused)
     usage(account, used, D - dt.timedelta(days=89), events=2)
     usage(account, unused, D - dt.timedelta(days=90), events=2)  # one day outside the window
     body = client_for(csm).get(url(account)).content.decode()
@@ -203,10 +208,10 @@ def add_history(account, days, start):
         )
         usage(account, feature, day, events=i)
         if i % 10 == 0:
-            NpsResponse.objects.create(account=account, date=day, score=i % 11)
-    seg = Segment.objects.create(name=f"Segment {start}", rule={})
-    SegmentMembership.objects.create(segment=seg, account=account, entered_on=D - dt.timedelta(days=start))
-    StatedDriver.objects.create(account=account, feature=feature)
+            NpsResponseFactory(account=account, date=day, score=i % 11)
+    seg = SegmentFactory(name=f"Segment {start}", rule={})
+    SegmentMembershipFactory(segment=seg, account=account, entered_on=D - dt.timedelta(days=start))
+    StatedDriverFactory(account=account, feature=feature)
 
 
 def test_query_count_does_not_grow_with_history(client_for, csm, account, django_assert_num_queries):

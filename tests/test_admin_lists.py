@@ -7,8 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.paginators import CappedCountPaginator
-from health.models import AccountMetrics
-from tests.factories import AccountFactory, HealthScoreFactory, UsageFactory
+from tests.factories import AccountFactory, AccountMetricsFactory, HealthScoreFactory, UsageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ def seed_days(accounts: int, days: int) -> None:
         for d in range(days):
             day = start + dt.timedelta(days=d)
             HealthScoreFactory(account=account, as_of=day, score=50 + d, band="neutral")
-            AccountMetrics.objects.create(account=account, as_of=day)
+            AccountMetricsFactory(account=account, as_of=day)
             UsageFactory(account=account, date=day)
 
 

@@ -13,7 +13,7 @@ from health.models import Scorecard
 from pipeline.models import RecomputeRun
 from plays.models import Play
 from segments.models import Segment
-from tests.factories import UserFactory, VerticalFactory
+from tests.factories import SegmentFactory, UserFactory, VerticalFactory
 from tests.test_admin_ops import education, journey, journey_form, scorecard_form  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def messages_of(response) -> str:
 
 
 def test_the_segment_admin_list_and_change_form_word_the_rule(client_for, cs_admin):
-    segment = Segment.objects.create(name="Renewing at risk", rule={"all": [AT_RISK, RENEWAL]})
+    segment = SegmentFactory(name="Renewing at risk", rule={"all": [AT_RISK, RENEWAL]})
     client = client_for(cs_admin)
     listing = client.get(reverse("admin:segments_segment_changelist")).content.decode()
     assert "Rule in plain words" in listing and WORDS in listing

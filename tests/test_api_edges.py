@@ -7,8 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Feature, UsageDaily, Vertical
-from segments.models import Segment
-from tests.factories import AccountFactory, FeatureFactory, UsageFactory, VerticalFactory
+from tests.factories import AccountFactory, FeatureFactory, SegmentFactory, UsageFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +65,7 @@ def test_deleting_a_used_feature_is_one_cheap_check(admin_api):
 
 def test_put_needs_the_whole_object(admin_api):
     VerticalFactory(name="Education")
-    Segment.objects.create(name="All", rule={"field": "arr", "op": "gte", "value": 0})
+    SegmentFactory(name="All", rule={"field": "arr", "op": "gte", "value": 0})
     for url in ("/api/v1/verticals/education/", "/api/v1/segments/all/"):
         response = admin_api.put(url)
         assert response.status_code == 400, url
@@ -82,7 +81,7 @@ def test_put_needs_the_whole_object(admin_api):
 @pytest.mark.parametrize("body", ["5", "[1]", '"x"', "null", "true"])
 def test_patch_with_something_other_than_an_object_is_a_400(admin_api, body):
     VerticalFactory(name="Education")
-    Segment.objects.create(name="All", rule={"field": "arr", "op": "gte", "value": 0})
+    SegmentFactory(name="All", rule={"field": "arr", "op": "gte", "value": 0})
     for url in ("/api/v1/verticals/education/", "/api/v1/segments/all/"):
         response = admin_api.patch(url, body, content_type="application/json")
         assert response.status_code == 400, (url, body)

@@ -11,17 +11,21 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from accounts.models import NpsResponse, StatedDriver, UsageDaily
+from accounts.models import NpsResponse, UsageDaily
 from dashboards.models import VerticalDay
 from people.models import ApiToken
 from people.services import api_token_create
 from pipeline.models import RecomputeRun
-from plays.models import PlayFiring, Task, TimelineNote
-from segments.models import Segment, SegmentMembership
+from plays.models import PlayFiring, Task
 from tests.factories import (
     AccountFactory,
     FeatureFactory,
     HealthScoreFactory,
+    NoteFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+    StatedDriverFactory,
+    TaskFactory,
     UsageFactory,
     UserFactory,
     VerticalFactory,
@@ -38,19 +42,19 @@ def world(cs_admin):
     vertical = VerticalFactory(name="Education")
     feature = FeatureFactory(key="scheduling")
     accounts = [AccountFactory(vertical=vertical, arr=1000 * (i + 1)) for i in range(4)]
-    segment = Segment.objects.create(name="All", rule={"field": "arr", "op": "gte", "value": 0})
+    segment = SegmentFactory(name="All", rule={"field": "arr", "op": "gte", "value": 0})
     for a in accounts:
         HealthScoreFactory(account=a, as_of=D, score=50, band="neutral")
-        SegmentMembership.objects.create(segment=segment, account=a, entered_on=D)
-        StatedDriver.objects.create(account=a, feature=feature, note="says so", recorded_by=cs_admin)
+        SegmentMembershipFactory(segment=segment, account=a, entered_on=D)
+        StatedDriverFactory(account=a, feature=feature, note="says so", recorded_by=cs_admin)
         UsageFactory(account=a, feature=feature, date=D)
     RecomputeRun.objects.create(as_of=D, status="succeeded", active_lock=None)
     write_rollups()  # as publish does after the day's results
     play = play_apply("Drop", {"type": "score_dropped", "points": 10})
     for a in accounts:
-        task = Task.objects.create(account=a, play=play, title="Call", assignee=cs_admin, due_date=D)
+        task = TaskFactory(account=a, play=play, title="Call", assignee=cs_admin, due_date=D)
         PlayFiring.objects.create(play=play, account=a, day=D, why="score fell", task=task)
-        TimelineNote.objects.create(account=a, kind="call", date=D, text="hi", author=cs_admin)
+        NoteFactory(account=a, kind="call", date=D, text="hi", author=cs_admin)
     return {"account": accounts[0], "segment": segment, "vertical": vertical, "feature": feature}
 
 

@@ -9,9 +9,15 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import ArrChange
-from health.models import AccountMetrics, Measure, Scorecard
-from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory
+from health.models import Scorecard
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    ArrChangeFactory,
+    HealthScoreFactory,
+    MeasureFactory,
+    VerticalFactory,
+)
 
 D1, D2, LATEST = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 6, 30)
 
@@ -24,14 +30,14 @@ def run(*args) -> dict:
 
 def scorecard(name, vertical=None, red=0, green=10):
     sc = Scorecard.objects.create(name=name, vertical=vertical)
-    Measure.objects.create(scorecard=sc, metric="active_days_30d", weight=1, red=red, green=green)
+    MeasureFactory(scorecard=sc, metric="active_days_30d", weight=1, red=red, green=green)
     return sc
 
 
 def day(account, when, band, score=None, sc=None, active_days=None):
     HealthScoreFactory(account=account, as_of=when, band=band, score=score, scorecard=sc)
     if active_days is not None:
-        AccountMetrics.objects.create(account=account, as_of=when, active_days_30d=active_days)
+        AccountMetricsFactory(account=account, as_of=when, active_days_30d=active_days)
 
 
 @pytest.fixture
@@ -42,10 +48,10 @@ def history(db):
     scorecard("Everyone")
     a1 = AccountFactory(vertical=edu, arr=Decimal("10000"))  # healthy, never churns
     a2 = AccountFactory(vertical=edu, arr=Decimal("9999"), churned_on=D1 + dt.timedelta(days=90))  # edge: counts at D1
-    ArrChange.objects.create(account=a2, date=dt.date(2025, 6, 1), arr=4000)
-    ArrChange.objects.create(account=a2, date=dt.date(2026, 1, 15), arr=5000)
+    ArrChangeFactory(account=a2, date=dt.date(2025, 6, 1), arr=4000)
+    ArrChangeFactory(account=a2, date=dt.date(2026, 1, 15), arr=5000)
     a3 = AccountFactory(vertical=edu, arr=Decimal("1"), churned_on=D2 + dt.timedelta(days=91))  # edge: not within
-    ArrChange.objects.create(account=a3, date=dt.date(2026, 3, 1), arr=7000)  # only later entries: the earliest
+    ArrChangeFactory(account=a3, date=dt.date(2026, 3, 1), arr=7000)  # only later entries: the earliest
     a4 = AccountFactory(vertical=edu, churned_on=dt.date(2025, 12, 1))
     a5 = AccountFactory(vertical=edu, arr=Decimal("2000"), churned_on=dt.date(2026, 2, 15))
     for when, active in ((D1, (10, 1, 5, 1)), (D2, (10, 2, 5, 1))):
@@ -221,7 +227,7 @@ def test_query_count_does_not_grow_with_accounts(accounts, django_assert_num_que
     sc = scorecard("Education", vertical)
     for n in range(accounts):
         account = AccountFactory(vertical=vertical, churned_on=dt.date(2026, 3, 1) if n % 3 == 0 else None)
-        ArrChange.objects.create(account=account, date=dt.date(2025, 1, 1), arr=100 + n)
+        ArrChangeFactory(account=account, date=dt.date(2025, 1, 1), arr=100 + n)
         for when in (D1, D2, LATEST):
             day(account, when, ("healthy", "at_risk")[n % 2], 80 - n, sc, n % 10)
     # published days, the observation groups, scorecards, verticals; compare: the scorecard, its

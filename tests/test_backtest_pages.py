@@ -13,7 +13,7 @@ from django.test import Client
 from accounts.models import UsageDaily
 from configuration.models import AuditEntry
 from health.models import Measure, Scorecard
-from tests.factories import AccountFactory, FeatureFactory, UserFactory, VerticalFactory
+from tests.factories import AccountFactory, FeatureFactory, MeasureFactory, UserFactory, VerticalFactory
 from tests.test_backtest import (
     D1,
     D2,
@@ -165,7 +165,7 @@ def usage_history(db):
     vertical = VerticalFactory(name="Education")
     sc = Scorecard.objects.create(name="Education", vertical=vertical)
     # Thresholds nobody reaches: every account scores 0, at risk — no signal.
-    Measure.objects.create(scorecard=sc, metric="active_days_30d", weight=1, red=25, green=30)
+    MeasureFactory(scorecard=sc, metric="active_days_30d", weight=1, red=25, green=30)
     feature = FeatureFactory(key="scheduling")
     rows = []
     for n in range(20):

@@ -13,7 +13,14 @@ from configuration.services import ApplyReport, ConfigInvalid, config_apply, con
 from health.models import AccountMetrics, Measure, Scorecard
 from journeys.models import Journey, Stage
 from segments.models import Segment
-from tests.factories import AccountFactory, FeatureFactory, UsageFactory, VerticalFactory
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    FeatureFactory,
+    SegmentFactory,
+    UsageFactory,
+    VerticalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +80,7 @@ def test_commands_round_trip(tmp_path):
 
 def test_measures_and_stages_are_replaced_and_unmentioned_objects_left_alone():
     config_apply(document=doc())
-    Segment.objects.create(name="Kept", rule={"field": "arr", "op": "gt", "value": 1})
+    SegmentFactory(name="Kept", rule={"field": "arr", "op": "gt", "value": 1})
     changed = doc(segments=[])
     changed["scorecards"][0]["measures"] = [{"metric": "events_30d", "weight": 1, "red": 0, "green": 100}]
     changed["journeys"][0]["stages"] = changed["journeys"][0]["stages"][:1]
@@ -86,7 +93,7 @@ def test_measures_and_stages_are_replaced_and_unmentioned_objects_left_alone():
 
 def test_prune_deletes_what_the_document_leaves_out():
     config_apply(document=doc())
-    Segment.objects.create(name="Stray", rule={"field": "arr", "op": "gt", "value": 1})
+    SegmentFactory(name="Stray", rule={"field": "arr", "op": "gt", "value": 1})
     report = config_apply(document=doc(), prune=True)
     assert report.deleted == {"segments": ["Stray"]}
     assert not Segment.objects.filter(name="Stray").exists()
@@ -336,7 +343,7 @@ def test_changing_a_journey_keeps_its_stages_so_daily_results_keep_pointing_at_t
     config_apply(document=doc())
     reminders = Stage.objects.get(name="Reminders on")
     account = AccountFactory(vertical=Vertical.objects.get(), primary_use_case=UseCase.objects.get())
-    AccountMetrics.objects.create(account=account, as_of="2026-06-01", journey_stage=reminders)
+    AccountMetricsFactory(account=account, as_of="2026-06-01", journey_stage=reminders)
     document = doc()
     stages = document["journeys"][0]["stages"]
     stages.insert(0, {"name": "Signed up", "features": ["scheduling"], "min_events_90d": 0})

@@ -11,12 +11,20 @@ from django.core.management import CommandError, call_command
 from dashboards.journeys import journey_funnels
 from dashboards.models import VerticalDay
 from dashboards.services import vertical_days_rollup
-from health.models import AccountMetrics
-from journeys.models import Journey, Stage
-from segments.models import Segment, SegmentDay, SegmentMembership
+from segments.models import Segment, SegmentDay
 from segments.selectors import SegmentFigures, segment_figures, segment_stats
 from segments.services import segment_days_write
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    HealthScoreFactory,
+    JourneyFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+    StageFactory,
+    UseCaseFactory,
+    VerticalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -26,10 +34,10 @@ D = dt.date(2026, 6, 30)
 def journeys():
     edu, tech = VerticalFactory(name="Education"), VerticalFactory(name="Tech Sales")
     pta, pipeline = UseCaseFactory(name="PTA meetings"), UseCaseFactory(name="Pipeline reviews")
-    edu_journey = Journey.objects.create(vertical=edu, use_case=pta)
-    s1, s2, s3 = (Stage.objects.create(journey=edu_journey, name=n, position=i) for i, n in enumerate("ABC"))
-    tech_journey = Journey.objects.create(vertical=tech, use_case=pipeline)
-    t1 = Stage.objects.create(journey=tech_journey, name="Pipeline set up", position=0)
+    edu_journey = JourneyFactory(vertical=edu, use_case=pta)
+    s1, s2, s3 = (StageFactory(journey=edu_journey, name=n, position=i) for i, n in enumerate("ABC"))
+    tech_journey = JourneyFactory(vertical=tech, use_case=pipeline)
+    t1 = StageFactory(journey=tech_journey, name="Pipeline set up", position=0)
     cast = [  # vertical, primary use case, stage, churned
         (edu, pta, s1, False), (edu, pta, s2, False), (edu, pta, s2, False), (edu, pta, s3, False),
         (edu, pta, None, False), (edu, pta, s3, True), (edu, pipeline, None, False),
@@ -39,9 +47,9 @@ def journeys():
         account = AccountFactory(vertical=vertical, primary_use_case=use_case, churned_on=D if churned else None)
         HealthScoreFactory(account=account, as_of=D, score=None if churned else 50,
                                    band="churned" if churned else "neutral")  # fmt: skip
-        AccountMetrics.objects.create(account=account, as_of=D, journey_stage=stage)
+        AccountMetricsFactory(account=account, as_of=D, journey_stage=stage)
         # The day before, everyone was in the last stage: nothing of it may leak into D's funnels.
-        AccountMetrics.objects.create(account=account, as_of=D - dt.timedelta(days=1), journey_stage=stage and s3)
+        AccountMetricsFactory(account=account, as_of=D - dt.timedelta(days=1), journey_stage=stage and s3)
     return edu, tech
 
 
@@ -73,12 +81,12 @@ def test_journey_stages_rollup_is_idempotent(journeys):
 
 @pytest.fixture
 def segments():
-    big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 100})
-    Segment.objects.create(name="Empty", rule={"field": "arr", "op": "lt", "value": 0})
+    big = SegmentFactory(name="Big", rule={"field": "arr", "op": "gte", "value": 100})
+    SegmentFactory(name="Empty", rule={"field": "arr", "op": "lt", "value": 0})
     stays = [(D - dt.timedelta(days=30), None, 1000), (D, None, 2000), (D - dt.timedelta(days=30), D, 4000),
              (D + dt.timedelta(days=1), None, 8000)]  # fmt: skip
     for entered, left, arr in stays:
-        SegmentMembership.objects.create(segment=big, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
+        SegmentMembershipFactory(segment=big, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
     HealthScoreFactory(account=AccountFactory(), as_of=D, band="unknown")  # results on D
     return big
 

@@ -8,14 +8,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.test.utils import CaptureQueriesContext as Capture
 
-from accounts.models import StatedDriver
 from dashboards.views import leaders as views
 from health.services import health_scores_mark_slipping
-from segments.models import Segment, SegmentMembership
 from tests.factories import (
     AccountFactory,
     FeatureFactory,
     HealthScoreFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+    StatedDriverFactory,
     UserFactory,
     VerticalFactory,
     usage,
@@ -95,8 +96,8 @@ def test_csm_home_shows_my_book(client_for, csm):
 def test_csm_home_say_vs_do_flags_drivers_without_usage(client_for, csm):
     made = book(csm)[0]
     used, unused = FeatureFactory(key="reminders"), FeatureFactory(key="video_rooms")
-    StatedDriver.objects.create(account=made["steady"], feature=used, note="loves reminders")
-    StatedDriver.objects.create(account=made["steady"], feature=unused, note="video is key")
+    StatedDriverFactory(account=made["steady"], feature=used, note="loves reminders")
+    StatedDriverFactory(account=made["steady"], feature=unused, note="video is key")
     usage(made["steady"], used, D - dt.timedelta(days=10), events=4)
     usage(made["steady"], unused, D - dt.timedelta(days=120), events=9)  # outside the 90 days
     body = client_for(csm).get("/").content.decode()
@@ -148,8 +149,8 @@ def test_risk_filters_and_htmx_partial(client_for, csm):
     assert made["at_risk"].name in body and theirs.name in body and made["slipping"].name not in body
     body = client.get(f"/risk/?owner={other.pk}").content.decode()
     assert theirs.name in body and made["at_risk"].name not in body
-    segment = Segment.objects.create(name="Strategic", rule={})
-    SegmentMembership.objects.create(segment=segment, account=made["slipping"], entered_on=D - dt.timedelta(days=5))
+    segment = SegmentFactory(name="Strategic", rule={})
+    SegmentMembershipFactory(segment=segment, account=made["slipping"], entered_on=D - dt.timedelta(days=5))
     body = client.get("/risk/?segment=strategic").content.decode()
     assert made["slipping"].name in body and made["at_risk"].name not in body
     partial = client.get("/risk/?vertical=education", HTTP_HX_REQUEST="true").content.decode()
@@ -194,14 +195,14 @@ def test_risk_csv_is_the_filtered_list(client_for, csm):
 )
 def test_query_count_does_not_grow_with_accounts(request, client_for, csm, path, who):
     book(csm, rows=2)
-    StatedDriver.objects.create(account=csm.owned_accounts.first(), feature=FeatureFactory(), note="x")
+    StatedDriverFactory(account=csm.owned_accounts.first(), feature=FeatureFactory(), note="x")
     client = client_for(request.getfixturevalue(who))
     client.get(path)
     with Capture(connection) as small:
         client.get(path)
     book(csm, rows=8)
     for account in csm.owned_accounts.all()[:6]:
-        StatedDriver.objects.create(account=account, feature=FeatureFactory(), note="y")
+        StatedDriverFactory(account=account, feature=FeatureFactory(), note="y")
     with CaptureQueriesContext(connection) as large:
         client.get(path)
     assert len(large) == len(small)

@@ -10,9 +10,16 @@ from django.test.utils import CaptureQueriesContext
 from dashboards.journeys import STUCK_ORDER, journey_funnels, stuck_accounts, stuck_metrics
 from dashboards.models import VerticalDay
 from dashboards.rollups import JourneyStageCounts
-from health.models import AccountMetrics
-from journeys.models import Journey, Stage
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory, write_rollups
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    HealthScoreFactory,
+    JourneyFactory,
+    StageFactory,
+    UseCaseFactory,
+    VerticalFactory,
+    write_rollups,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -22,20 +29,18 @@ THEN = D - dt.timedelta(days=30)
 @pytest.fixture
 def journey():
     edu, pta = VerticalFactory(name="Education"), UseCaseFactory(name="PTA meetings")
-    j = Journey.objects.create(vertical=edu, use_case=pta)
-    stages = [
-        Stage.objects.create(journey=j, name=n, position=i) for i, n in enumerate(["Booked", "Reminders", "Recurring"])
-    ]
+    j = JourneyFactory(vertical=edu, use_case=pta)
+    stages = [StageFactory(journey=j, name=n, position=i) for i, n in enumerate(["Booked", "Reminders", "Recurring"])]
     return edu, pta, stages
 
 
 def member(journey, name, arr, now, then=None, **kwargs):
     edu, pta, stages = journey
     a = AccountFactory(name=name, vertical=edu, primary_use_case=pta, arr=arr, **kwargs)
-    AccountMetrics.objects.create(account=a, as_of=D, journey_stage=None if now is None else stages[now])
+    AccountMetricsFactory(account=a, as_of=D, journey_stage=None if now is None else stages[now])
     HealthScoreFactory(account=a, as_of=D, band="unknown")  # pages show the latest results' date
     if then != "none":
-        AccountMetrics.objects.create(account=a, as_of=THEN, journey_stage=None if then is None else stages[then])
+        AccountMetricsFactory(account=a, as_of=THEN, journey_stage=None if then is None else stages[then])
     return a
 
 
@@ -123,7 +128,7 @@ def test_stuck_from_the_days_rollup_is_what_stuck_metrics_computes(journey, cast
     edu, _, _ = journey
     other = VerticalFactory(name="Tech Sales")  # a vertical with metrics and nobody stuck
     HealthScoreFactory(account=AccountFactory(vertical=other), as_of=D, band="unknown")
-    AccountMetrics.objects.create(account=other.accounts.get(), as_of=D)
+    AccountMetricsFactory(account=other.accounts.get(), as_of=D)
     write_rollups()
     assert VerticalDay.objects.get(vertical=edu, day=D).stuck["top"] == [cast["stuck_big"].pk, cast["stuck_small"].pk]
     computed, compared_on = stuck_metrics(D)

@@ -5,9 +5,16 @@ import datetime as dt
 import pytest
 
 from health.models import AccountMetrics
-from journeys.models import Journey, Stage
 from pipeline.services import recompute
-from tests.factories import AccountFactory, FeatureFactory, UseCaseFactory, VerticalFactory, usage
+from tests.factories import (
+    AccountFactory,
+    FeatureFactory,
+    JourneyFactory,
+    StageFactory,
+    UseCaseFactory,
+    VerticalFactory,
+    usage,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -21,12 +28,12 @@ def setup():
         FeatureFactory(key="reminders"),
         FeatureFactory(key="video"),
     )
-    journey = Journey.objects.create(vertical=edu, use_case=pta)
-    s1 = Stage.objects.create(journey=journey, name="Booked", position=0, min_events_90d=1)
+    journey = JourneyFactory(vertical=edu, use_case=pta)
+    s1 = StageFactory(journey=journey, name="Booked", position=0, min_events_90d=1)
     s1.features.set([sched])
-    s2 = Stage.objects.create(journey=journey, name="Reminders", position=1, min_events_90d=5)
+    s2 = StageFactory(journey=journey, name="Reminders", position=1, min_events_90d=5)
     s2.features.set([remind])
-    s3 = Stage.objects.create(journey=journey, name="Everything", position=2, min_events_90d=2)
+    s3 = StageFactory(journey=journey, name="Everything", position=2, min_events_90d=2)
     s3.features.set([sched, video])
     return edu, pta, sched, remind, video
 

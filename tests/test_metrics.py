@@ -4,10 +4,9 @@ import datetime as dt
 
 import pytest
 
-from accounts.models import NpsResponse
 from health.models import AccountMetrics
 from pipeline.services import recompute
-from tests.factories import AccountFactory, FeatureFactory, usage
+from tests.factories import AccountFactory, FeatureFactory, NpsResponseFactory, usage
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -128,8 +127,8 @@ def test_active_months_count_calendar_months(f1):
 
 def test_nps_latest_on_or_before_d(f1):
     a = AccountFactory()
-    NpsResponse.objects.create(account=a, date=day(40), score=3)
-    NpsResponse.objects.create(account=a, date=D, score=8)
-    NpsResponse.objects.create(account=a, date=D + dt.timedelta(days=1), score=1)
+    NpsResponseFactory(account=a, date=day(40), score=3)
+    NpsResponseFactory(account=a, date=D, score=8)
+    NpsResponseFactory(account=a, date=D + dt.timedelta(days=1), score=1)
     assert metrics_of(a).nps_latest == 8
     assert metrics_of(a, as_of=day(1)).nps_latest == 3

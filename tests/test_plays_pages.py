@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from configuration.models import AuditEntry
 from plays.models import Task, TaskEvent, TimelineNote
-from segments.models import Segment, SegmentMembership
 from tests.factories import (
     AccountFactory,
     HealthScoreFactory,
     NoteFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
     TaskFactory,
     UserFactory,
     VerticalFactory,
@@ -181,8 +182,8 @@ def test_done_dismiss_reassign_snooze_record_who_and_when(client_for, csm, book)
 def test_account_page_shows_open_tasks_with_why_and_the_timeline(client_for, csm):
     D = dt.date(2026, 6, 30)
     account = AccountFactory(name="Lincoln High", owner=csm)
-    segment = Segment.objects.create(name="Quiet", rule={"field": "arr", "op": "gt", "value": 0})
-    SegmentMembership.objects.create(segment=segment, account=account, entered_on=D - dt.timedelta(days=9), left_on=D)
+    segment = SegmentFactory(name="Quiet", rule={"field": "arr", "op": "gt", "value": 0})
+    SegmentMembershipFactory(segment=segment, account=account, entered_on=D - dt.timedelta(days=9), left_on=D)
     HealthScoreFactory(account=account, as_of=D - dt.timedelta(days=1), score=50, band="neutral")
     HealthScoreFactory(account=account, as_of=D, score=30, band="at_risk")
     TaskFactory(

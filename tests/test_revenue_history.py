@@ -9,11 +9,17 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import ArrChange
 from dashboards import selectors
 from dashboards.models import RevenueDay
 from dashboards.services import revenue_day_write
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory, write_rollups
+from tests.factories import (
+    AccountFactory,
+    ArrChangeFactory,
+    HealthScoreFactory,
+    UseCaseFactory,
+    VerticalFactory,
+    write_rollups,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -24,7 +30,7 @@ def account(vertical, history, *, churned_on=None, use_case=None):
     a = AccountFactory(vertical=vertical, arr=history[-1][1], churned_on=churned_on,
                        **({"primary_use_case": use_case} if use_case else {}))  # fmt: skip
     for day, arr in history:
-        ArrChange.objects.create(account=a, date=day, arr=arr)
+        ArrChangeFactory(account=a, date=day, arr=arr)
     return a
 
 

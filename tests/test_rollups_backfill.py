@@ -10,12 +10,19 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from accounts.models import ArrChange
 from dashboards.models import RevenueDay, VerticalDay
 from dashboards.rollups import StuckSummary, UseCaseCounts, VerticalUseCaseCounts
-from health.models import AccountMetrics
-from segments.models import Segment, SegmentDay, SegmentMembership
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
+from segments.models import SegmentDay
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    ArrChangeFactory,
+    HealthScoreFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+    UseCaseFactory,
+    VerticalFactory,
+)
 
 D = dt.date(2026, 6, 30)
 BEFORE = D - dt.timedelta(days=1)
@@ -27,15 +34,15 @@ def results_without_rollups():
     """Two days of results, as a database upgraded from before the rollups holds them."""
     edu = VerticalFactory(name="Education")
     pta = UseCaseFactory(name="PTA meetings")
-    big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
+    big = SegmentFactory(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
     for i, (arr, band) in enumerate([(1000, "healthy"), (3000, "at_risk"), (500, "neutral")]):
         account = AccountFactory(vertical=edu, primary_use_case=pta, arr=arr)
-        ArrChange.objects.create(account=account, date=D - dt.timedelta(days=400), arr=arr)
+        ArrChangeFactory(account=account, date=D - dt.timedelta(days=400), arr=arr)
         for day in (BEFORE, D):
             HealthScoreFactory(account=account, as_of=day, score=80 - 30 * i, band=band)
-            AccountMetrics.objects.create(account=account, as_of=day)
+            AccountMetricsFactory(account=account, as_of=day)
         if arr >= 1000:
-            SegmentMembership.objects.create(segment=big, account=account, entered_on=BEFORE)
+            SegmentMembershipFactory(segment=big, account=account, entered_on=BEFORE)
     return edu, pta, big
 
 

@@ -10,8 +10,7 @@ from django.urls import reverse
 from dashboards.selectors import day_changes
 from health.models import PublishedDay
 from pipeline.models import RecomputeRun
-from segments.models import SegmentMembership
-from tests.factories import AccountFactory, HealthScoreFactory, SegmentFactory
+from tests.factories import AccountFactory, HealthScoreFactory, SegmentFactory, SegmentMembershipFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -19,7 +18,7 @@ P = D - dt.timedelta(days=3)  # the published day before D (the two days between
 
 
 def stay(segment, account, entered, left=None):
-    return SegmentMembership.objects.create(segment=segment, account=account, entered_on=entered, left_on=left)
+    return SegmentMembershipFactory(segment=segment, account=account, entered_on=entered, left_on=left)
 
 
 @pytest.fixture

@@ -5,16 +5,23 @@ from decimal import Decimal
 
 import pytest
 
-from health.models import AccountMetrics, HealthScore, Measure, Scorecard
+from health.models import HealthScore, Scorecard
 from health.selectors import scorecard_preview
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    HealthScoreFactory,
+    MeasureFactory,
+    UseCaseFactory,
+    VerticalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
 
 
 def scored(account, day=D, **metrics):
-    AccountMetrics.objects.create(account=account, as_of=day, **metrics)
+    AccountMetricsFactory(account=account, as_of=day, **metrics)
     HealthScoreFactory(account=account, as_of=day, score=None, band="unknown")
     return account
 
@@ -23,7 +30,7 @@ def scorecard(name, vertical=None, use_case=None, *, measures, active=True, heal
     sc = Scorecard.objects.create(name=name, vertical=vertical, use_case=use_case, active=active,
                                   healthy_at=healthy_at, at_risk_below=at_risk_below)  # fmt: skip
     for i, (metric, weight, red, green) in enumerate(measures):
-        Measure.objects.create(scorecard=sc, metric=metric, weight=weight, red=red, green=green, position=i)
+        MeasureFactory(scorecard=sc, metric=metric, weight=weight, red=red, green=green, position=i)
     return sc
 
 

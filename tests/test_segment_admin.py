@@ -11,10 +11,19 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 
 from accounts.models import Tier
-from journeys.models import Journey, Stage
-from segments.models import Segment, SegmentMembership
+from segments.models import Segment
 from segments.selectors import rule_builder_options, rule_preview
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, UserFactory, VerticalFactory
+from tests.factories import (
+    AccountFactory,
+    HealthScoreFactory,
+    JourneyFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+    StageFactory,
+    UseCaseFactory,
+    UserFactory,
+    VerticalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -77,11 +86,11 @@ def test_preview_counts_arr_and_lists_matches_on_the_latest_day(school):
 
 
 def test_preview_compares_with_the_saved_segments_open_members(school):
-    segment = Segment.objects.create(name="Watch", rule=EDU)
+    segment = SegmentFactory(name="Watch", rule=EDU)
     for key in ("oak", "ash", "acme"):
-        SegmentMembership.objects.create(segment=segment, account=school[key], entered_on=D - dt.timedelta(days=9))
+        SegmentMembershipFactory(segment=segment, account=school[key], entered_on=D - dt.timedelta(days=9))
     # A closed stay is history, not a member.
-    SegmentMembership.objects.create(segment=segment, account=school["elm"], entered_on=D - dt.timedelta(days=9),
+    SegmentMembershipFactory(segment=segment, account=school["elm"], entered_on=D - dt.timedelta(days=9),
                                      left_on=D - dt.timedelta(days=3))  # fmt: skip
     result = rule_preview(NESTED, segment=segment)
     assert result["members"] == 3
@@ -119,8 +128,8 @@ def test_preview_lists_the_first_twenty_by_arr(db):
 
 def test_builder_options_offer_the_real_values(school, django_assert_num_queries):
     UseCaseFactory(name="PTA meetings")
-    journey = Journey.objects.create(vertical=school["oak"].vertical, use_case=UseCaseFactory(name="Board meetings"))
-    Stage.objects.create(journey=journey, name="First meeting booked", position=0)
+    journey = JourneyFactory(vertical=school["oak"].vertical, use_case=UseCaseFactory(name="Board meetings"))
+    StageFactory(journey=journey, name="First meeting booked", position=0)
     with django_assert_num_queries(5):
         options = rule_builder_options()
     values = options["values"]
@@ -147,7 +156,7 @@ def user_of(request, who):
 
 @pytest.mark.parametrize("who", NOT_ADMINS)
 def test_non_admins_get_no_form_no_save_and_no_preview(request, client_for, school, who):
-    segment = Segment.objects.create(name="Watch", rule=EDU)
+    segment = SegmentFactory(name="Watch", rule=EDU)
     client = client_for(user_of(request, who))
     responses = [
         client.get(ADD),
@@ -176,7 +185,7 @@ def test_admin_opens_the_add_form_with_the_builder_and_its_values(client_for, cs
 
 
 def test_admin_opens_the_change_form_with_the_rule_as_json(client_for, cs_admin, school):
-    segment = Segment.objects.create(name="Watch", rule=NESTED)
+    segment = SegmentFactory(name="Watch", rule=NESTED)
     response = client_for(cs_admin).get(change_url(segment))
     assert response.status_code == 200
     assert response.context["rule_builder"]["segment"] == segment.pk
@@ -192,7 +201,7 @@ def test_admin_saves_a_nested_rule(client_for, cs_admin, school):
 
 
 def test_admin_changes_a_rule(client_for, cs_admin, school):
-    segment = Segment.objects.create(name="Watch", rule=EDU)
+    segment = SegmentFactory(name="Watch", rule=EDU)
     response = client_for(cs_admin).post(change_url(segment), form_data({"not": EDU}, name="Watch"))
     assert response.status_code == 302
     segment.refresh_from_db()
@@ -209,8 +218,8 @@ def test_admin_previews_a_rule(client_for, cs_admin, school):
 
 
 def test_preview_of_a_saved_segment_counts_who_enters_and_leaves(client_for, cs_admin, school):
-    segment = Segment.objects.create(name="Watch", rule=EDU)
-    SegmentMembership.objects.create(segment=segment, account=school["ash"], entered_on=D)
+    segment = SegmentFactory(name="Watch", rule=EDU)
+    SegmentMembershipFactory(segment=segment, account=school["ash"], entered_on=D)
     response = client_for(cs_admin).post(PREVIEW, {"rule": json.dumps(NESTED), "segment": str(segment.pk)})
     assert (response.context["members"], response.context["entering"], response.context["leaving"]) == (1, 2, 1)
 
@@ -240,7 +249,7 @@ def test_preview_is_post_only(client_for, cs_admin):
 def test_staff_without_segment_permissions_cannot_preview(client_for, school):
     clerk = UserFactory(username="clerk", is_staff=True)
     clerk.user_permissions.add(Permission.objects.get(codename="view_account"))
-    segment = Segment.objects.create(name="Watch", rule=EDU)
+    segment = SegmentFactory(name="Watch", rule=EDU)
     client = client_for(clerk)
     assert client.post(PREVIEW, {"rule": json.dumps(EDU)}).status_code == 403
     assert client.post(PREVIEW, {"rule": json.dumps(EDU), "segment": str(segment.pk)}).status_code == 403
@@ -249,7 +258,7 @@ def test_staff_without_segment_permissions_cannot_preview(client_for, school):
 def test_staff_who_may_only_add_segments_preview_new_rules_but_not_saved_segments(client_for, school):
     clerk = UserFactory(username="clerk", is_staff=True)
     clerk.user_permissions.add(Permission.objects.get(codename="add_segment"))
-    segment = Segment.objects.create(name="Watch", rule=EDU)
+    segment = SegmentFactory(name="Watch", rule=EDU)
     client = client_for(clerk)
     assert client.post(PREVIEW, {"rule": json.dumps(EDU)}).context["count"] == 3
     assert client.post(PREVIEW, {"rule": json.dumps(EDU), "segment": str(segment.pk)}).status_code == 403
@@ -257,7 +266,7 @@ def test_staff_who_may_only_add_segments_preview_new_rules_but_not_saved_segment
 
 def test_preview_query_count_does_not_grow_with_accounts(client_for, cs_admin, school, django_assert_num_queries):
     client = client_for(cs_admin)
-    segment = Segment.objects.create(name="Watch", rule=EDU)
+    segment = SegmentFactory(name="Watch", rule=EDU)
     data = {"rule": json.dumps(NESTED), "segment": str(segment.pk)}
     client.post(PREVIEW, data)  # warms the session and user caches
     # session, user, segment, permissions (2), latest day, count + ARR, members, entering, leaving,
@@ -268,7 +277,7 @@ def test_preview_query_count_does_not_grow_with_accounts(client_for, cs_admin, s
     for i in range(30):
         account = AccountFactory(name=f"More {i}", vertical=edu, arr=40000 + i)
         HealthScoreFactory(account=account, as_of=D, band="healthy")
-        SegmentMembership.objects.create(segment=segment, account=account, entered_on=D)
+        SegmentMembershipFactory(segment=segment, account=account, entered_on=D)
     with django_assert_num_queries(12):
         big = client.post(PREVIEW, data)
     assert (small.context["count"], big.context["count"]) == (2, 32)
@@ -312,7 +321,7 @@ def test_an_invalid_rule_is_refused_with_the_path_of_the_condition(client_for, c
     assert "Please correct the error below." in response.content.decode()
     assert not Segment.objects.exists()
 
-    segment = Segment.objects.create(name="Watch", rule=EDU)
+    segment = SegmentFactory(name="Watch", rule=EDU)
     response = client.post(change_url(segment), form_data(rule, name="Watch"))
     assert response.status_code == 200
     segment.refresh_from_db()
@@ -350,7 +359,7 @@ def test_unparsable_raw_json_is_refused_with_where_it_breaks(client_for, cs_admi
 
 
 def test_a_name_that_would_share_a_segment_address_is_refused(client_for, cs_admin, school):
-    Segment.objects.create(name="Education at risk", rule=EDU)
+    SegmentFactory(name="Education at risk", rule=EDU)
     response = client_for(cs_admin).post(ADD, form_data(NESTED, name="Education: at risk"))
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["name"] == [
@@ -360,7 +369,7 @@ def test_a_name_that_would_share_a_segment_address_is_refused(client_for, cs_adm
 
 
 def test_apply_config_with_a_bad_rule_changes_no_segment(tmp_path, school):
-    segment = Segment.objects.create(name="Watch", rule=EDU, touch_model="mid", priority=3)
+    segment = SegmentFactory(name="Watch", rule=EDU, touch_model="mid", priority=3)
     document = {
         "version": 1,
         "segments": [

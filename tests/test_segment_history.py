@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from segments.models import Segment, SegmentMembership
+from segments.models import Segment
 from segments.selectors import membership_over_time
-from tests.factories import AccountFactory, HealthScoreFactory, write_rollups
+from tests.factories import AccountFactory, HealthScoreFactory, SegmentFactory, SegmentMembershipFactory, write_rollups
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -20,8 +20,8 @@ def days_ago(n):
 
 @pytest.fixture
 def segment():
-    seg = Segment.objects.create(name="Strategic", rule={"field": "arr", "op": "gte", "value": 100})
-    other = Segment.objects.create(name="Other", rule={"field": "arr", "op": "lt", "value": 100})
+    seg = SegmentFactory(name="Strategic", rule={"field": "arr", "op": "gte", "value": 100})
+    other = SegmentFactory(name="Other", rule={"field": "arr", "op": "lt", "value": 100})
     stays = [  # entered, left, ARR
         (days_ago(400), None, 1000),  # a member all year
         (days_ago(10), None, 2000),  # entered in the week ending D-7
@@ -29,8 +29,8 @@ def segment():
         (days_ago(100), days_ago(90), 8000),  # came and went
     ]
     for entered, left, arr in stays:
-        SegmentMembership.objects.create(segment=seg, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
-    SegmentMembership.objects.create(segment=other, account=AccountFactory(arr=1), entered_on=days_ago(3))
+        SegmentMembershipFactory(segment=seg, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
+    SegmentMembershipFactory(segment=other, account=AccountFactory(arr=1), entered_on=days_ago(3))
     HealthScoreFactory(account=AccountFactory(), as_of=D, band="unknown")  # the pages' date is D
     write_rollups()  # as publish does after the day's results
     return seg
@@ -86,7 +86,7 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, segment, pa
     with CaptureQueriesContext(connection) as small:
         client.get(path)
     for n in range(12):
-        SegmentMembership.objects.create(segment=segment, account=AccountFactory(), entered_on=days_ago(5 * n),
+        SegmentMembershipFactory(segment=segment, account=AccountFactory(), entered_on=days_ago(5 * n),
                                          left_on=days_ago(n) if n % 2 else None)  # fmt: skip
     with django_assert_num_queries(len(small)):
         client.get(path)

@@ -5,12 +5,20 @@ import datetime as dt
 import pytest
 
 from accounts.models import AccountUseCase, Tier
-from health.models import AccountMetrics, HealthScore
+from health.models import HealthScore
 from pipeline.services import recompute
 from segments.models import Segment, SegmentMembership, TouchModelDay
 from segments.rules import RuleError
 from segments.services import segment_members, segments_recompute
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, UserFactory, VerticalFactory
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    HealthScoreFactory,
+    SegmentFactory,
+    UseCaseFactory,
+    UserFactory,
+    VerticalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -31,8 +39,8 @@ def cast():
     none = AccountFactory(name="none", vertical=edu, primary_use_case=None, arr=0, seats=None, employees=None,
                           persona="", renewal_date=None)  # fmt: skip
     churned = AccountFactory(name="churned", vertical=edu, churned_on=D)
-    AccountMetrics.objects.create(account=big, as_of=D, active_days_30d=20, seat_utilization_30d=75.5, nps_latest=9)
-    AccountMetrics.objects.create(account=small, as_of=D, active_days_30d=2, seat_utilization_30d=None, nps_latest=None)
+    AccountMetricsFactory(account=big, as_of=D, active_days_30d=20, seat_utilization_30d=75.5, nps_latest=9)
+    AccountMetricsFactory(account=small, as_of=D, active_days_30d=2, seat_utilization_30d=None, nps_latest=None)
     HealthScoreFactory(account=big, as_of=D, score=82, band="healthy", tier=tier1)
     HealthScoreFactory(account=small, as_of=D, score=31, band="at_risk")
     HealthScoreFactory(account=churned, as_of=D, score=None, band="churned")
@@ -146,11 +154,9 @@ def test_invalid_rule_is_rejected_naming_the_condition(cast):
 
 
 def test_membership_history_and_touch_models(cast):
-    Segment.objects.create(
-        name="Big", rule={"field": "arr", "op": "gte", "value": 100000}, touch_model="high", priority=5
-    )
-    Segment.objects.create(name="Any", rule={"field": "arr", "op": "gte", "value": 0}, touch_model="mid", priority=5)
-    Segment.objects.create(
+    SegmentFactory(name="Big", rule={"field": "arr", "op": "gte", "value": 100000}, touch_model="high", priority=5)
+    SegmentFactory(name="Any", rule={"field": "arr", "op": "gte", "value": 0}, touch_model="mid", priority=5)
+    SegmentFactory(
         name="Low", rule={"field": "arr", "op": "lt", "value": 100000}, touch_model="self_service", priority=1
     )
     HealthScoreFactory(account=cast["none"], as_of=D, band="unknown")
@@ -183,7 +189,7 @@ def test_membership_history_and_touch_models(cast):
 
 
 def test_inactive_segment_closes_its_memberships(cast):
-    seg = Segment.objects.create(name="All", rule={"field": "arr", "op": "gte", "value": 0})
+    seg = SegmentFactory(name="All", rule={"field": "arr", "op": "gte", "value": 0})
     segments_recompute(as_of=D)
     seg.active = False
     seg.save()
@@ -193,6 +199,6 @@ def test_inactive_segment_closes_its_memberships(cast):
 
 def test_recompute_then_segment_by_band(cast):
     # Through the whole engine: no scorecard → every account's band is unknown.
-    Segment.objects.create(name="Unknown", rule={"field": "health_band", "op": "eq", "value": "unknown"})
+    SegmentFactory(name="Unknown", rule={"field": "health_band", "op": "eq", "value": "unknown"})
     recompute(as_of=D)
     assert set(SegmentMembership.objects.values_list("account__name", flat=True)) == {"big", "small", "none"}

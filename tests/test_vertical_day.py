@@ -11,8 +11,8 @@ from dashboards.models import RevenueDay, VerticalDay
 from dashboards.services import rollups_backfill, vertical_days_rollup
 from health.models import HealthScore
 from pipeline.services import recompute
-from segments.models import Segment, SegmentDay
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
+from segments.models import SegmentDay
+from tests.factories import AccountFactory, HealthScoreFactory, SegmentFactory, UseCaseFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -79,7 +79,7 @@ def test_recompute_publishes_the_rollup_once_per_date():
 
 
 def test_recompute_publishes_the_segment_figures_once_per_date():
-    big = Segment.objects.create(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
+    big = SegmentFactory(name="Big", rule={"field": "arr", "op": "gte", "value": 1000})
     AccountFactory.create_batch(3, vertical=VerticalFactory(name="Tech Sales"), arr=500)
     AccountFactory(arr=2500)
     recompute(as_of=D)

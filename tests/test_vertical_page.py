@@ -14,9 +14,15 @@ from dashboards import selectors
 from dashboards.journeys import journey_funnels
 from dashboards.models import VerticalDay
 from dashboards.services import vertical_days_rollup
-from health.models import AccountMetrics
-from journeys.models import Journey, Stage
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    HealthScoreFactory,
+    JourneyFactory,
+    StageFactory,
+    UseCaseFactory,
+    VerticalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
@@ -33,10 +39,9 @@ def edu():
     """Education: 3 healthy, 1 neutral, 2 at risk on D; a journey of three stages; a churned account."""
     edu = VerticalFactory(name="Education")
     pta, board = UseCaseFactory(name="PTA meetings"), UseCaseFactory(name="Board meetings")
-    journey = Journey.objects.create(vertical=edu, use_case=pta)
+    journey = JourneyFactory(vertical=edu, use_case=pta)
     s1, s2, s3 = (
-        Stage.objects.create(journey=journey, name=n, position=i)
-        for i, n in enumerate(["Booked", "Reminders", "Recurring"])
+        StageFactory(journey=journey, name=n, position=i) for i, n in enumerate(["Booked", "Reminders", "Recurring"])
     )
     cast = [  # name, arr, score, band, stage, runs board meetings too
         ("Alpha", 90000, 90, "healthy", s3, True),
@@ -54,11 +59,11 @@ def edu():
         HealthScoreFactory(account=a, as_of=D, score=score, band=band)
         # The day before, every account was at risk: nothing of it may leak into D's figures.
         HealthScoreFactory(account=a, as_of=D - dt.timedelta(days=1), score=5, band="at_risk")
-        AccountMetrics.objects.create(account=a, as_of=D, journey_stage=stage)
+        AccountMetricsFactory(account=a, as_of=D, journey_stage=stage)
         accounts[name] = a
     gone = AccountFactory(name="Gone", vertical=edu, primary_use_case=pta, arr=70000, churned_on=D)
     HealthScoreFactory(account=gone, as_of=D, band="churned")
-    AccountMetrics.objects.create(account=gone, as_of=D, journey_stage=s3)
+    AccountMetricsFactory(account=gone, as_of=D, journey_stage=s3)
     vertical_days_rollup(start=D)
     return edu, accounts
 
@@ -149,7 +154,7 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, edu, django
             a = AccountFactory(vertical=vertical, primary_use_case=pta, arr=1000 + i)
             AccountUseCase.objects.create(account=a, use_case=board)
             HealthScoreFactory(account=a, as_of=D, score=20 + i * 5, band="at_risk" if i < 4 else "healthy")
-            AccountMetrics.objects.create(account=a, as_of=D)
+            AccountMetricsFactory(account=a, as_of=D)
         vertical_days_rollup(start=D)
 
     more(6)

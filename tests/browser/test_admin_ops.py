@@ -5,12 +5,13 @@ import datetime as dt
 import pytest
 
 from configuration.services import config_apply
-from health.models import AccountMetrics, Scorecard
+from health.models import Scorecard
 from journeys.models import Journey
 from people import roles
 from pipeline.models import RecomputeRun
 from tests.factories import (
     AccountFactory,
+    AccountMetricsFactory,
     FeatureFactory,
     HealthScoreFactory,
     UseCaseFactory,
@@ -36,7 +37,7 @@ def education():
     config_apply(document={"version": 1, "scorecards": [CARD]})
     for name, days in (("Quiet school", 3), ("Steady school", 6), ("Busy school", 9)):
         account = AccountFactory(name=name, vertical=vertical)
-        AccountMetrics.objects.create(account=account, as_of=D, active_days_90d=days)
+        AccountMetricsFactory(account=account, as_of=D, active_days_90d=days)
         HealthScoreFactory(account=account, as_of=D, band="unknown")
     return Scorecard.objects.get(name="Education")
 

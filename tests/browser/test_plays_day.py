@@ -6,8 +6,14 @@ import datetime as dt
 import pytest
 
 from plays.services import plays_fire
-from segments.models import Segment, SegmentMembership
-from tests.factories import AccountFactory, HealthScoreFactory, VerticalFactory, play_apply
+from tests.factories import (
+    AccountFactory,
+    HealthScoreFactory,
+    SegmentFactory,
+    SegmentMembershipFactory,
+    VerticalFactory,
+    play_apply,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
@@ -20,10 +26,8 @@ def test_csm_sees_a_play_task_reads_why_writes_a_note_and_closes_it(page, live_s
         {"metric": "active_days_90d", "value": 14, "score": 70, "weight": 1, "points_lost": 30, "lift_value": None}])  # fmt: skip
     HealthScoreFactory(account=lincoln, as_of=D, score=35, band="at_risk", measures=[
         {"metric": "active_days_90d", "value": 6, "score": 30, "weight": 1, "points_lost": 70, "lift_value": 12}])  # fmt: skip
-    segment = Segment.objects.create(
-        name="Education at risk", rule={"field": "health_band", "op": "eq", "value": "at_risk"}
-    )
-    SegmentMembership.objects.create(segment=segment, account=lincoln, entered_on=D)
+    segment = SegmentFactory(name="Education at risk", rule={"field": "health_band", "op": "eq", "value": "at_risk"})
+    SegmentMembershipFactory(segment=segment, account=lincoln, entered_on=D)
     play_apply("Education at risk", {"type": "segment_entered", "segment": "Education at risk"},
                task={"title": "Call {account.name}", "assignee": "owner", "due_in_days": 1, "priority": "high"})  # fmt: skip
     assert plays_fire(day=D, notify=False).fired == 1

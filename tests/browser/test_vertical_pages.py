@@ -4,10 +4,17 @@ import datetime as dt
 
 import pytest
 
-from accounts.models import ArrChange
-from health.models import AccountMetrics
-from journeys.models import Journey, Stage
-from tests.factories import AccountFactory, HealthScoreFactory, UseCaseFactory, VerticalFactory, write_rollups
+from tests.factories import (
+    AccountFactory,
+    AccountMetricsFactory,
+    ArrChangeFactory,
+    HealthScoreFactory,
+    JourneyFactory,
+    StageFactory,
+    UseCaseFactory,
+    VerticalFactory,
+    write_rollups,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
@@ -16,14 +23,14 @@ D = dt.date(2026, 6, 30)
 @pytest.fixture
 def world():
     edu, pta = VerticalFactory(name="Education"), UseCaseFactory(name="PTA meetings")
-    journey = Journey.objects.create(vertical=edu, use_case=pta)
-    stages = [Stage.objects.create(journey=journey, name=n, position=i) for i, n in enumerate(["Booked", "Recurring"])]
+    journey = JourneyFactory(vertical=edu, use_case=pta)
+    stages = [StageFactory(journey=journey, name=n, position=i) for i, n in enumerate(["Booked", "Recurring"])]
     accounts = []
     for i, (score, band) in enumerate([(90, "healthy"), (85, "healthy"), (50, "neutral"), (20, "at_risk")]):
         a = AccountFactory(name=f"School {i}", vertical=edu, primary_use_case=pta, arr=10000 * (i + 1))
-        ArrChange.objects.create(account=a, date=dt.date(2025, 1, 1), arr=a.arr)
+        ArrChangeFactory(account=a, date=dt.date(2025, 1, 1), arr=a.arr)
         HealthScoreFactory(account=a, as_of=D, score=score, band=band)
-        AccountMetrics.objects.create(account=a, as_of=D, journey_stage=stages[i % 2])
+        AccountMetricsFactory(account=a, as_of=D, journey_stage=stages[i % 2])
         accounts.append(a)
     write_rollups()  # as publish does after the day's results
     return accounts
