@@ -37,7 +37,7 @@ def nightly_recompute(self):
     return run.pk
 
 
-@shared_task(soft_time_limit=5 * 60, time_limit=6 * 60)
+@shared_task(soft_time_limit=5 * 60, time_limit=6 * 60, ignore_result=True)
 def recompute_run_task(run_id: int):
     """Fans a queued run out: one task per chunk of accounts; the last chunk stored queues publish."""
     if recompute_run_task.app.conf.task_always_eager:
