@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
 
-from accounts.freshness import Reason, dirty_accounts_claim, dirty_accounts_clear, dirty_accounts_release
+from accounts.freshness import Reason, dirty_accounts_claim, dirty_accounts_clear
 from accounts.models import Account, DirtyAccount
 from core.bulk import bulk_insert
 from dashboards import services as dashboards
@@ -235,22 +235,26 @@ class _Steps:
 
 
 def incremental_fail(*, run_id: int, error: str) -> None:
-    """The run failed: its marks go back, its staging is cleared, the previous results stay."""
-    dirty_accounts_release(run_id=run_id)
+    """The run failed: its marks go back, its staging is cleared, the previous results stay (on a
+    fresh database connection if its own died: services.recompute_fail)."""
     services.recompute_fail(run_id=run_id, error=error)
 
 
 def incremental_retry(*, run_id: int) -> bool:
     """Puts a failed incremental run back on schedule for its retry — unless another one has been
     scheduled since (that one takes the released marks). True: the caller retries this run."""
-    try:
-        with transaction.atomic():
-            return bool(
-                RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.FAILED, trigger__startswith=INCREMENTAL)
-                .update(status=RecomputeRun.Status.SCHEDULED, scheduled_lock=True, finished_at=None)
-            )  # fmt: skip
-    except IntegrityError:
-        return False
+
+    def retry() -> bool:
+        try:
+            with transaction.atomic():
+                return bool(
+                    RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.FAILED, trigger__startswith=INCREMENTAL)
+                    .update(status=RecomputeRun.Status.SCHEDULED, scheduled_lock=True, finished_at=None)
+                )  # fmt: skip
+        except IntegrityError:
+            return False
+
+    return bool(services.on_a_live_connection(retry))
 
 
 def dirty_marks_status() -> dict:
