@@ -87,9 +87,14 @@ def _worked_on(run_id: int) -> bool:
     """True while some process is storing a chunk of the run or publishing it (holds its work lock)."""
     if connection.vendor != "postgresql":
         return False  # SQLite: the embedded demo runs everything in one process
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_WORK_LOCK, run_id % 2**31])
-        return not cursor.fetchone()[0]
+    key = [_WORK_LOCK, run_id % 2**31]
+    with connection.cursor() as cursor:
+        # Taken and given back at once (session level): held, it would keep chunks from starting.
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        free = cursor.fetchone()[0]
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    return not free
 
 
 def on_a_live_connection(fn: Callable[[], object], *, attempts: int = 5, pause: float = 1.0):

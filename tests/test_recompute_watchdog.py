@@ -223,7 +223,7 @@ def test_an_admin_cancels_a_stuck_run_from_the_list_and_the_progress_page(world,
     assert RecomputeRun.objects.get(pk=run.pk).status == "running"
     admin = client_for(cs_admin)
     progress = admin.get(reverse("admin:pipeline_recomputerun_progress", args=[run.pk])).content.decode()
-    assert 'id="cancel-run"' in progress
+    assert 'id="cancel-run"' in progress and 'class="heartbeat"' in progress  # "Last progress … ago"
     response = admin.post(changelist, {"action": "cancel_runs", "_selected_action": [run.pk]}, follow=True)
     assert f"Cancelled 1 run(s): {run.pk}" in response.content.decode()
     run.refresh_from_db()
