@@ -24,6 +24,9 @@ env = environ.Env(
     RECOMPUTE_CHUNK_SIZE=(int, 5000),
     FRESHNESS_ENABLED=(bool, True),
     FRESHNESS_DEBOUNCE_SECONDS=(int, 30),
+    RECOMPUTE_STALL_SECONDS=(int, 300),
+    RECOMPUTE_TEST_CHUNK_SLEEP=(float, 0.0),
+    CELERY_VISIBILITY_TIMEOUT=(int, 15 * 60),
 )
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -124,6 +127,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles any query the planner costs above 100,000 (most dashboard queries at
     # 100,000 accounts): 100+ ms of compiling to save a few ms of executing. Pages want it off.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # Names this process's connections in pg_stat_activity (an operator, or the fault tests, can
+    # tell the web's, the workers' and their own sessions apart).
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "application_name", env("DATABASE_APPLICATION_NAME", default="cs-portal")
+    )
 # Web requests only (applied in cs_portal/wsgi.py, so workers and commands have none): under
 # gunicorn's 30 s timeout, so a query stops when the request is given up. 0 turns it off.
 WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=25_000)
@@ -282,6 +290,33 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 60
 CELERY_TASK_TIME_LIMIT = 60 * 60 + 300
+# A task is acknowledged when it has finished, not when a worker takes it, and a task whose worker
+# process died (SIGKILL, out of memory) goes back to the queue at once: a killed worker's chunk is
+# done again, not lost (chunks and publish are idempotent: pipeline.services). A worker killed as a
+# whole leaves its tasks unacknowledged: Redis hands them out again after the visibility timeout,
+# which is longer than any task's hard time limit except the admin import's (whose second delivery
+# does nothing: the job is claimed once) and than any countdown a task retries with.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env("CELERY_VISIBILITY_TIMEOUT"),
+    # An unreachable broker fails a publish in seconds ("Recompute now" answers 503), not after a hang.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+# The result backend (Redis) retries a lost connection 20 times a second apart by default: a 19 s hang.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5},
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+# A worker that loses the broker keeps retrying to reconnect (a Redis restart is survived).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The one place the beat schedule is declared; django-celery-beat copies it into the database
 # where admins can edit it.
@@ -290,6 +325,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pipeline.tasks.nightly_recompute",
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": 6 * 60 * 60},
+    },
+    # Fails (and frees the lock of) a recompute making no progress for RECOMPUTE_STALL_SECONDS.
+    "recompute-watchdog": {
+        "task": "pipeline.tasks.recompute_watchdog_task",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 60},
     },
     "plays-daily-digest": {
         "task": "plays.tasks.daily_digest",
@@ -308,6 +349,12 @@ RECOMPUTE_CHUNK_SIZE = env("RECOMPUTE_CHUNK_SIZE")
 # recorded and results change only with full runs.
 FRESHNESS_ENABLED = env("FRESHNESS_ENABLED")
 FRESHNESS_DEBOUNCE_SECONDS = env("FRESHNESS_DEBOUNCE_SECONDS")
+# A run holding the recompute lock with no progress (no chunk stored, no publish under way) for this
+# long is failed and its lock released by the watchdog (pipeline.services.recompute_watchdog).
+RECOMPUTE_STALL_SECONDS = env("RECOMPUTE_STALL_SECONDS")
+# Tests only (the fault-injection suite): seconds each chunk waits before it commits, so a fault
+# lands mid-run. 0 in production.
+RECOMPUTE_TEST_CHUNK_SLEEP = env("RECOMPUTE_TEST_CHUNK_SLEEP")
 
 # Email (plays: task notifications and the daily digest). EMAIL_URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587; without it messages go to the console (demo).

@@ -1,5 +1,7 @@
-"""The recompute runs in the admin: the run list, "Recompute now" and each run's progress (polled)."""
+"""The recompute runs in the admin: the run list, "Recompute now" (for today or a past date), each
+run's progress (polled) and "Cancel run" for one that is stuck (the watchdog normally does it)."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -12,7 +14,7 @@ from django.utils.html import format_html
 from dashboards.selectors import day_changes
 from people.roles import is_admin
 from pipeline.models import RecomputeRun
-from pipeline.services import recompute_enqueue
+from pipeline.services import RecomputeNotQueued, recompute_cancel, recompute_date_check, recompute_enqueue
 
 
 def run_changes(run: RecomputeRun):
@@ -36,6 +38,7 @@ class RecomputeRunAdmin(admin.ModelAdmin):
         "progress_link",
     )
     list_filter = ("status", "trigger")
+    actions = ["cancel_runs"]
     readonly_fields = [f.name for f in RecomputeRun._meta.fields]
     change_list_template = "admin/pipeline/recomputerun/change_list.html"
     change_form_template = "admin/pipeline/recomputerun/change_form.html"
@@ -56,6 +59,7 @@ class RecomputeRunAdmin(admin.ModelAdmin):
         return [
             path("start/", wrap(self.start_view), name="pipeline_recomputerun_start"),
             path("<int:run_id>/progress/", wrap(self.progress_view), name="pipeline_recomputerun_progress"),
+            path("<int:run_id>/cancel/", wrap(self.cancel_view), name="pipeline_recomputerun_cancel"),
             path(
                 "<int:run_id>/progress/status/",
                 wrap(self.progress_view),
@@ -75,19 +79,58 @@ class RecomputeRunAdmin(admin.ModelAdmin):
         if not (is_admin(request.user) and self.has_view_permission(request)):
             raise PermissionDenied
 
-    def start_view(self, request):
-        """POST: queue a recompute of today (handed to the workers once this request commits)."""
+    @admin.action(description="Cancel selected runs (releases the recompute lock)")
+    def cancel_runs(self, request, queryset):
+        if not is_admin(request.user):
+            raise PermissionDenied
+        ended = [run.pk for run in queryset if recompute_cancel(run_id=run.pk, user=request.user.get_username())]
+        if ended:
+            self.message_user(request, f"Cancelled {len(ended)} run(s): {', '.join(map(str, ended))}. The lock is free.",
+                              messages.SUCCESS)  # fmt: skip
+        else:
+            self.message_user(request, "Nothing to cancel: the selected runs had already finished.", messages.WARNING)
+
+    def cancel_view(self, request, run_id):
+        """POST: cancel one run (queued, running or scheduled): lock released, marks given back, staging cleared."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         self._check(request)
-        run = recompute_enqueue(as_of=timezone.localdate(), trigger="admin")
+        run = get_object_or_404(RecomputeRun, pk=run_id)
+        if recompute_cancel(run_id=run.pk, user=request.user.get_username()):
+            self.message_user(request, f"Run {run.pk} cancelled; the recompute lock is free.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request, f"Run {run.pk} had already finished ({run.get_status_display()}).", messages.WARNING
+            )
+        return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_progress", args=[run.pk]))
+
+    def start_view(self, request):
+        """POST: queue a recompute of today, or of the date `as_of` names (handed to the workers once
+        this request commits)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._check(request)
+        changelist = HttpResponseRedirect(reverse("admin:pipeline_recomputerun_changelist"))
+        as_of = timezone.localdate()
+        if "as_of" in request.POST:
+            try:
+                as_of = recompute_date_check(request.POST["as_of"])
+            except ValueError as exc:
+                self.message_user(request, f"Not started: date to score (as_of): {exc}.", messages.ERROR)
+                return changelist
+        try:
+            run = recompute_enqueue(as_of=as_of, trigger="admin")
+        except RecomputeNotQueued:
+            self.message_user(request, "Not started: the task broker (Redis) is unreachable, so no worker could take the "
+                              "run. Nothing is held; try again once /healthz reports the broker up.", messages.ERROR)  # fmt: skip
+            return changelist
         if run.status == RecomputeRun.Status.REFUSED:
             busy = RecomputeRun.objects.filter(active_lock=True).first()
             self.message_user(request, f"Not started: a recompute is already in progress ({run.error.removeprefix('refused: ')}). "
                               "Its progress is shown below; start another once it has finished.", messages.WARNING)  # fmt: skip
             if busy is not None:
                 return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_progress", args=[busy.pk]))
-            return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_changelist"))
+            return changelist
         self.message_user(request, f"Recompute of {run.as_of} queued.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_progress", args=[run.pk]))
 
@@ -100,6 +143,8 @@ class RecomputeRunAdmin(admin.ModelAdmin):
             "title": f"Recompute of {run.as_of}",
             "run": run,
             "finished": run.status not in (RecomputeRun.Status.QUEUED, RecomputeRun.Status.RUNNING),
+            "cancellable": bool(run.active_lock or run.scheduled_lock),
+            "stall_seconds": settings.RECOMPUTE_STALL_SECONDS,
             "opts": self.opts,
             "changes": run_changes(run),
         }

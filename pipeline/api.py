@@ -1,15 +1,19 @@
 """Recompute runs over the API: start one (202 with its id), read its status."""
 
-from datetime import date
-
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from core.api.errors import error_response
 from people.api_auth import IsAdminOrReadOnly
 from pipeline.models import RecomputeRun
-from pipeline.services import recompute_enqueue
+from pipeline.services import RecomputeNotQueued, recompute_date_check, recompute_enqueue
+
+NOT_QUEUED = (
+    "the recompute could not be queued: the task broker (Redis) is unreachable. Nothing was started and no "
+    "lock is held; /healthz shows the broker's state — try again once it is back"
+)
 
 
 class RecomputeRunSerializer(serializers.ModelSerializer):
@@ -20,7 +24,8 @@ class RecomputeRunSerializer(serializers.ModelSerializer):
 
 
 class RecomputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Recompute runs, newest first. POST starts one (CS Admins); a run in progress refuses a second (409)."""
+    """Recompute runs, newest first. POST starts one (CS Admins); a run in progress refuses a second (409);
+    a bad `as_of` is a 400 naming it; a broker that cannot take the run is a 503 (the lock is released)."""
 
     permission_classes = [IsAdminOrReadOnly]
     serializer_class = RecomputeRunSerializer
@@ -31,13 +36,19 @@ class RecomputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         responses={202: RecomputeRunSerializer, 409: RecomputeRunSerializer},
     )
     def create(self, request, *args, **kwargs):
-        raw = request.data.get("as_of") if isinstance(request.data, dict) else None
+        data = request.data
+        if not isinstance(data, dict):
+            return error_response([{"path": "", "message": 'the body must be an object, e.g. {"as_of": "2026-12-01"}'}])
+        as_of = timezone.localdate()
+        if "as_of" in data:  # absent: today; present, it must be a date (not "", null or a list)
+            try:
+                as_of = recompute_date_check(data["as_of"])
+            except ValueError as exc:
+                return error_response([{"path": "as_of", "message": str(exc)}])
         try:
-            as_of = date.fromisoformat(raw) if raw else timezone.localdate()
-        except (TypeError, ValueError):
-            return Response({"errors": [{"path": "as_of", "message": f"'{raw}' is not a date in YYYY-MM-DD form"}]},
-                            status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
-        run = recompute_enqueue(as_of=as_of, trigger="api")
+            run = recompute_enqueue(as_of=as_of, trigger="api")
+        except RecomputeNotQueued:
+            return error_response([{"path": "", "message": NOT_QUEUED}], status.HTTP_503_SERVICE_UNAVAILABLE)
         run.refresh_from_db()
         code = status.HTTP_409_CONFLICT if run.status == RecomputeRun.Status.REFUSED else status.HTTP_202_ACCEPTED
         return Response(RecomputeRunSerializer(run).data, status=code)

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
 
-from accounts.freshness import Reason, dirty_accounts_claim, dirty_accounts_clear, dirty_accounts_release
+from accounts.freshness import Reason, dirty_accounts_claim, dirty_accounts_clear
 from accounts.models import Account, DirtyAccount
 from core.bulk import bulk_insert
 from dashboards import services as dashboards
@@ -92,14 +92,12 @@ def _enqueue(run_id: int) -> None:
 def _acquire(run_id: int) -> bool:
     """Moves the scheduled run to running, holding the recompute lock. False: it is no longer
     scheduled (abandoned, or done). Raises IncrementalBusy when another run holds the lock."""
-    stale = RecomputeRun.objects.filter(active_lock=True, created_at__lt=timezone.now() - services._stale_after())
-    for stale_id in stale.values_list("pk", flat=True):
-        services.recompute_fail(run_id=stale_id, error="abandoned: ran past the time limit")
+    services.recompute_watchdog()  # a stalled run's lock is freed before this one is refused
     try:
         with transaction.atomic():
             taken = RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.SCHEDULED).update(
                 status=RecomputeRun.Status.RUNNING, active_lock=True, scheduled_lock=None,
-                as_of=timezone.localdate(), started_at=timezone.now(), error="",
+                as_of=timezone.localdate(), started_at=timezone.now(), heartbeat_at=timezone.now(), error="",
             )  # fmt: skip
     except IntegrityError:
         busy = RecomputeRun.objects.filter(active_lock=True).first()
@@ -149,8 +147,10 @@ def _stage(*, run_id: int, day, ids: list[int], rules) -> None:
         (run_id, *row)
         for row in health.compute_rows(as_of=day, first_id=ids[0], last_id=ids[-1], rules=rules, account_ids=ids)
     )
-    bulk_insert(StagedResult, ["run_id", *health.STAGED_COLUMNS], rows)
-    RecomputeRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
+    with transaction.atomic():
+        services.work_in_progress(run_id)
+        bulk_insert(StagedResult, ["run_id", *health.STAGED_COLUMNS], rows)
+    services.heartbeat(run_id, chunks_done=F("chunks_done") + 1)
 
 
 def _plays_step(*, day, accounts) -> None:
@@ -172,6 +172,7 @@ def incremental_publish(
     run = RecomputeRun.objects.get(pk=run_id)
     if run.status != RecomputeRun.Status.RUNNING:
         return run
+    services.heartbeat(run_id)
     day = run.as_of
     staged = StagedResult.objects.filter(run_id=run_id).values("account_id")
     if account_ids is None:
@@ -181,6 +182,10 @@ def incremental_publish(
     accounts = Account.objects.filter(pk__in=account_ids).values("pk")
     steps = _Steps(run_id)
     with transaction.atomic():
+        # Once: the run row is held, and still running (a cancel or the watchdog may have ended it).
+        if RecomputeRun.objects.select_for_update().get(pk=run_id).status != RecomputeRun.Status.RUNNING:
+            return RecomputeRun.objects.get(pk=run_id)
+        services.work_in_progress(run_id)
         results = health.health_day_publish(
             day=day, staged_table=StagedResult._meta.db_table, run_id=run_id,
             inputs_through=inputs_through, accounts_only=True,
@@ -230,22 +235,26 @@ class _Steps:
 
 
 def incremental_fail(*, run_id: int, error: str) -> None:
-    """The run failed: its marks go back, its staging is cleared, the previous results stay."""
-    dirty_accounts_release(run_id=run_id)
+    """The run failed: its marks go back, its staging is cleared, the previous results stay (on a
+    fresh database connection if its own died: services.recompute_fail)."""
     services.recompute_fail(run_id=run_id, error=error)
 
 
 def incremental_retry(*, run_id: int) -> bool:
     """Puts a failed incremental run back on schedule for its retry — unless another one has been
     scheduled since (that one takes the released marks). True: the caller retries this run."""
-    try:
-        with transaction.atomic():
-            return bool(
-                RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.FAILED, trigger__startswith=INCREMENTAL)
-                .update(status=RecomputeRun.Status.SCHEDULED, scheduled_lock=True, finished_at=None)
-            )  # fmt: skip
-    except IntegrityError:
-        return False
+
+    def retry() -> bool:
+        try:
+            with transaction.atomic():
+                return bool(
+                    RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.FAILED, trigger__startswith=INCREMENTAL)
+                    .update(status=RecomputeRun.Status.SCHEDULED, scheduled_lock=True, finished_at=None)
+                )  # fmt: skip
+        except IntegrityError:
+            return False
+
+    return bool(services.on_a_live_connection(retry))
 
 
 def dirty_marks_status() -> dict:

@@ -15,6 +15,7 @@ class RecomputeRun(models.Model):
         FAILED = "failed", "Failed"
         REFUSED = "refused", "Refused (another run was in progress)"
         SCHEDULED = "scheduled", "Scheduled (incremental: waiting for the debounce)"
+        CANCELLED = "cancelled", "Cancelled (by an admin)"
 
     as_of = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -26,6 +27,9 @@ class RecomputeRun(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The last sign of progress (started, a chunk stored, publish begun). A run holding the lock with
+    # no progress for RECOMPUTE_STALL_SECONDS is failed by the watchdog (pipeline.services).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # True while queued or running, NULL otherwise: the unique index lets one run hold it at a time.
     active_lock = models.BooleanField(null=True, default=True, unique=True, editable=False)
     # True while an incremental run waits for its debounce, NULL otherwise: at most one is scheduled,
@@ -54,6 +58,10 @@ class RecomputeChunk(models.Model):
     last_account_id = models.BigIntegerField()
     rows = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # A chunk redelivered by the broker (a worker killed before it acknowledged) is stored once.
+        constraints = [models.UniqueConstraint(fields=["run", "first_account_id"], name="uniq_chunk_per_run")]
 
     def __str__(self) -> str:
         return f"chunk {self.first_account_id}–{self.last_account_id} of run {self.run_id}"

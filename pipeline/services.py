@@ -7,20 +7,33 @@ from staging), then segments (membership, touch models), then the dashboards' ro
 the PublishedDay row that tells readers the day is complete. A run that fails publishes nothing:
 the previous results stay. One run at a time: the run holds a unique lock column while queued or
 running.
+
+A run that dies must not keep the lock. Every sign of progress (started, a chunk stored, publish
+begun) moves the run's `heartbeat_at`; work in progress on a run (a chunk, a publish) also holds a
+shared PostgreSQL advisory lock, which a dead process or connection gives up with it. The watchdog
+(`recompute_watchdog`: a beat task every minute, and `recompute_start` before it refuses a run)
+fails a run that holds the lock with no heartbeat for RECOMPUTE_STALL_SECONDS and no work in
+progress, and releases its lock, dirty marks and staging. Chunks are stored once per (run, chunk):
+a chunk the broker delivers again (its worker was killed before acknowledging) is ignored when
+stored, redone when its first attempt never committed; `chunks_done` is the count of stored chunks.
 """
 
 import logging
+import re
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Min, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.freshness import dirty_accounts_claim, dirty_accounts_clear, dirty_accounts_release
-from accounts.models import Account
+from accounts.models import Account, UsageDaily
 from core.bulk import bulk_insert
+from core.text import shown
 from dashboards import services as dashboards
 from health import services as health
 from health.models import PublishedDay
@@ -43,21 +56,130 @@ class RecomputeRefused(Exception):
         self.run = run
 
 
-def _stale_after() -> timedelta:
-    return timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
+# A database connection that died under the code (PostgreSQL restarted, the backend terminated).
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+# Namespace of the advisory lock held (shared) by work in progress on a run: its second key is the run id.
+_WORK_LOCK = 7_315_001
+
+
+class RecomputeNotQueued(Exception):
+    """The run could not be handed to the workers (the broker is unreachable); it was failed and its
+    lock released at once."""
+
+    def __init__(self, run: RecomputeRun):
+        super().__init__(run.error)
+        self.run = run
+
+
+def heartbeat(run_id: int, **fields) -> int:
+    """Records progress (and `fields`) on a run still holding the lock."""
+    return RecomputeRun.objects.filter(pk=run_id, active_lock=True).update(heartbeat_at=timezone.now(), **fields)
+
+
+def work_in_progress(run_id: int) -> None:
+    """Inside a transaction: holds the run's work lock (shared) until it commits or the connection dies."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_WORK_LOCK, run_id % 2**31])
+
+
+def _worked_on(run_id: int) -> bool:
+    """True while some process is storing a chunk of the run or publishing it (holds its work lock)."""
+    if connection.vendor != "postgresql":
+        return False  # SQLite: the embedded demo runs everything in one process
+    key = [_WORK_LOCK, run_id % 2**31]
+    with connection.cursor() as cursor:
+        # Taken and given back at once (session level): held, it would keep chunks from starting.
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        free = cursor.fetchone()[0]
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    return not free
+
+
+def on_a_live_connection(fn: Callable[[], object], *, attempts: int = 5, pause: float = 1.0):
+    """Runs `fn`; when the database connection has died (PostgreSQL restarted, the backend
+    terminated), drops it and tries again on a fresh one, waiting `pause`, 2×`pause`… between
+    attempts. The code that records a failure must not fail for the failure's own reason."""
+    for attempt in range(attempts):
+        if not connection.in_atomic_block and connection.connection is not None and not connection.is_usable():
+            connection.close()
+        try:
+            return fn()
+        except CONNECTION_ERRORS:
+            if connection.in_atomic_block or attempt == attempts - 1:
+                raise
+            log.warning("database connection lost; retrying on a fresh one", exc_info=True)
+            connection.close()
+            time.sleep(pause * 2**attempt)
+    return None  # not reached
+
+
+def connection_reset() -> None:
+    """Drops this process's database connection (a task retrying after its connection died)."""
+    connection.close()
+
+
+def recompute_stalled() -> list[RecomputeRun]:
+    """Runs holding the lock with no progress for RECOMPUTE_STALL_SECONDS and no work in progress."""
+    cutoff = timezone.now() - timedelta(seconds=settings.RECOMPUTE_STALL_SECONDS)
+    candidates = (
+        RecomputeRun.objects.filter(active_lock=True)
+        .alias(last=Coalesce("heartbeat_at", "started_at", "created_at"))
+        .filter(last__lt=cutoff)
+    )
+    stalled = []
+    for run in candidates:
+        if _worked_on(run.pk):
+            heartbeat(run.pk)  # a long chunk or publish: alive, only quiet
+        else:
+            stalled.append(run)
+    return stalled
+
+
+def recompute_chunks_complete(run_id: int) -> bool:
+    """Every chunk of the (running, fanned-out) run is stored: it can publish."""
+    run = RecomputeRun.objects.filter(pk=run_id).values("status", "chunks_total", "started_at").first()
+    if run is None or run["status"] != RecomputeRun.Status.RUNNING or run["started_at"] is None:
+        return False
+    return RecomputeChunk.objects.filter(run_id=run_id).count() >= run["chunks_total"]
+
+
+def recompute_watchdog(*, republish: Callable[[int], None] | None = None) -> dict:
+    """Frees the lock of every stalled run (see `recompute_stalled`): fails it — releasing its
+    dirty marks and staging — or, given `republish` and a full run whose chunks are all stored
+    (its publish step was lost with the broker), hands it to `republish` instead.
+
+    Returns {"failed": [runs failed], "republished": [run ids]}."""
+    failed, republished = [], []
+    for run in recompute_stalled():
+        incremental = run.trigger.startswith("incremental")
+        if republish is not None and not incremental and recompute_chunks_complete(run.pk):
+            heartbeat(run.pk)
+            try:
+                republish(run.pk)
+                republished.append(run.pk)
+                continue
+            except Exception:
+                log.exception("could not queue the publish of run %s", run.pk)
+        seconds = settings.RECOMPUTE_STALL_SECONDS
+        error = f"abandoned: no progress for {seconds} s (its worker or broker was lost); the lock was released"
+        if recompute_fail(run_id=run.pk, error=error):
+            log.warning("recompute run %s (%s) stalled: failed, lock released", run.pk, run.trigger)
+            failed.append(run)
+    return {"failed": failed, "republished": republished}
 
 
 def recompute_start(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
     """Records a queued run holding the lock, or a refused one if another run holds it.
 
-    A run that has held the lock far longer than the hard time limit is abandoned and released.
+    A run that holds the lock but has made no progress for RECOMPUTE_STALL_SECONDS is failed first
+    (the watchdog's check): the run asked for now replaces it.
     """
-    stale = RecomputeRun.objects.filter(active_lock=True, created_at__lt=timezone.now() - _stale_after())
-    for run_id in stale.values_list("pk", flat=True):
-        recompute_fail(run_id=run_id, error="abandoned: ran past the time limit")
+    recompute_watchdog()
     try:
         with transaction.atomic():
-            run = RecomputeRun.objects.create(as_of=as_of, trigger=trigger)
+            run = RecomputeRun.objects.create(as_of=as_of, trigger=trigger, heartbeat_at=timezone.now())
             if as_of == timezone.localdate():
                 dirty_accounts_claim(run_id=run.pk)  # a full run of today absorbs pending marks
             return run
@@ -68,6 +190,46 @@ def recompute_start(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
             finished_at=timezone.now(),
             error=f"refused: run {busy.pk if busy else '?'} for {busy.as_of if busy else '?'} is still in progress",
         )  # fmt: skip
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def recompute_date_floor() -> date | None:
+    """The oldest date a recompute may score: the oldest usage (the first day with data), else
+    the earliest account start date; None without either (then only today can be scored)."""
+    oldest = UsageDaily.objects.aggregate(oldest=Min("date"))["oldest"]
+    if oldest is None:
+        oldest = Account.objects.aggregate(oldest=Min("start_date"))["oldest"]
+    return oldest
+
+
+def recompute_date_check(value) -> date:
+    """The date a recompute is asked for (a `date`, or a YYYY-MM-DD string), checked: not empty,
+    null or another type; not after today (in TIME_ZONE: a future day would become "the latest day"
+    on every page); not before the oldest usage. Raises ValueError with a message for the user
+    (the interface names its field)."""
+    if isinstance(value, date):
+        day = value
+    else:
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
+            quoted = (
+                "null" if value is None else f"'{shown(value)}'" if isinstance(value, str) else type(value).__name__
+            )
+            raise ValueError(f"{quoted} is not a date in YYYY-MM-DD form")
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"'{value.strip()}' is not a date in YYYY-MM-DD form") from None
+    today = timezone.localdate()
+    if day > today:
+        raise ValueError(f"{day} is after today ({today} in {settings.TIME_ZONE}): a day is scored once it has begun")
+    floor = recompute_date_floor()
+    if floor is None and day < today:
+        raise ValueError(f"{day} is before any data (no usage and no account start date yet): only today can be scored")
+    if floor is not None and day < min(floor, today):
+        raise ValueError(f"{day} is before the oldest usage ({floor}): there is nothing to score then")
+    return day
 
 
 def account_chunks(chunk_size: int | None = None) -> list[tuple[int, int]]:
@@ -85,16 +247,57 @@ def account_chunks(chunk_size: int | None = None) -> list[tuple[int, int]]:
         return [(first, last) for first, last in cursor.fetchall()]
 
 
-def recompute_mark_running(*, run_id: int, chunks: int) -> None:
-    RecomputeRun.objects.filter(pk=run_id).update(
-        status=RecomputeRun.Status.RUNNING, started_at=timezone.now(), chunks_total=chunks
+def recompute_mark_running(*, run_id: int, chunks: int) -> bool:
+    """Moves a queued run to running with `chunks` chunks to store. False: it is not queued any
+    more (a redelivered fan-out of a run already started, or a run cancelled or failed meanwhile)."""
+    now = timezone.now()
+    return bool(
+        RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.QUEUED, active_lock=True).update(
+            status=RecomputeRun.Status.RUNNING, started_at=now, heartbeat_at=now, chunks_total=chunks
+        )
     )
+
+
+def _chunk_claim(run_id: int, first_id: int, last_id: int) -> int | None:
+    """Inserts the chunk's row (inside the chunk's transaction), or None when it is stored already.
+
+    A second delivery of a chunk whose first is still computing waits here for the first to commit
+    (then finds it stored) or roll back (then computes it)."""
+    table = RecomputeChunk._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (run_id, first_account_id, last_account_id, rows, finished_at)
+                VALUES (%s, %s, %s, 0, %s) ON CONFLICT (run_id, first_account_id) DO NOTHING RETURNING id""",
+            [run_id, first_id, last_id, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _still_running(run_id: int) -> bool:
+    """Read at the end of a chunk's transaction. On PostgreSQL FOR SHARE holds the run row until the
+    chunk commits: a fail or cancel (an UPDATE of that row) waits for it, then clears its rows."""
+    table = RecomputeRun._meta.db_table
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s{lock}", [run_id])
+        row = cursor.fetchone()
+    return bool(row) and row[0] == RecomputeRun.Status.RUNNING
+
+
+def _chunks_count(run_id: int) -> None:
+    """`chunks_done` is derived from the stored chunks (a redelivered chunk cannot count twice);
+    GREATEST keeps it from going back when two chunks finish together."""
+    stored = RecomputeChunk.objects.filter(run_id=run_id).count()
+    heartbeat(run_id, chunks_done=Greatest("chunks_done", Value(stored)))
 
 
 def chunk_stage(
     *, run_id: int, as_of: date, first_id: int, last_id: int, rules: health.ComputeRules | None = None
 ) -> int:
-    """Computes one chunk and streams its rows into the staging table; records the chunk done."""
+    """Computes one chunk and streams its rows into the staging table, in one transaction with the
+    chunk's row, at most once per (run, chunk). Returns the rows staged (0: stored already, or the
+    run is no longer running — then nothing is kept)."""
     counted = [0]
 
     def rows():
@@ -102,18 +305,33 @@ def chunk_stage(
             counted[0] += 1
             yield (run_id, *row)
 
-    bulk_insert(StagedResult, ["run_id", *health.STAGED_COLUMNS], rows())
-    RecomputeChunk.objects.create(run_id=run_id, first_account_id=first_id, last_account_id=last_id, rows=counted[0])
-    RecomputeRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
+    with transaction.atomic():
+        work_in_progress(run_id)
+        chunk_id = _chunk_claim(run_id, first_id, last_id)
+        if chunk_id is None:
+            return 0
+        bulk_insert(StagedResult, ["run_id", *health.STAGED_COLUMNS], rows())
+        if settings.RECOMPUTE_TEST_CHUNK_SLEEP:
+            time.sleep(settings.RECOMPUTE_TEST_CHUNK_SLEEP)  # the fault tests' hook: a fault lands mid-chunk
+        if not _still_running(run_id):
+            transaction.set_rollback(True)
+            return 0
+        RecomputeChunk.objects.filter(pk=chunk_id).update(rows=counted[0])
+    _chunks_count(run_id)
     return counted[0]
 
 
-def recompute_chunk(*, run_id: int, first_id: int, last_id: int) -> int:
-    """A worker's share: computes one chunk and keeps its rows aside until the run publishes."""
-    run = RecomputeRun.objects.get(pk=run_id)
-    if run.status != RecomputeRun.Status.RUNNING:
-        return 0  # the run failed elsewhere; don't waste the work
-    return chunk_stage(run_id=run_id, as_of=run.as_of, first_id=first_id, last_id=last_id)
+def recompute_chunk(*, run_id: int, first_id: int, last_id: int) -> bool:
+    """A worker's share: computes one chunk and keeps its rows aside until the run publishes.
+
+    True when, after it, every chunk of the run is stored: the caller hands the run to publish (the
+    chunk that completes the set does; a redelivered one finding them all stored does again — the
+    publish happens once). Nothing depends on a chord's state in the broker."""
+    run = RecomputeRun.objects.filter(pk=run_id).values("status", "as_of").first()
+    if run is None or run["status"] != RecomputeRun.Status.RUNNING:
+        return False  # the run failed or was cancelled elsewhere; don't waste the work
+    chunk_stage(run_id=run_id, as_of=run["as_of"], first_id=first_id, last_id=last_id)
+    return recompute_chunks_complete(run_id)
 
 
 def _staging_clear(run_id: int) -> None:
@@ -121,12 +339,31 @@ def _staging_clear(run_id: int) -> None:
     RecomputeChunk.objects.filter(run_id=run_id).delete()
 
 
-def recompute_fail(*, run_id: int, error: str) -> None:
-    RecomputeRun.objects.filter(pk=run_id, active_lock=True).update(
-        status=RecomputeRun.Status.FAILED, finished_at=timezone.now(), error=error[:4000], active_lock=None
+def recompute_fail(*, run_id: int, error: str, status: str = RecomputeRun.Status.FAILED) -> bool:
+    """Ends a run that holds the lock as failed (or `status`, e.g. cancelled): releases the lock, gives
+    the dirty marks it claimed back (the next run takes them: nothing is lost) and clears its staging.
+    Survives a dead database connection (it retries on a fresh one). False: it held no lock."""
+
+    def fail() -> bool:
+        ended = RecomputeRun.objects.filter(pk=run_id, active_lock=True).update(
+            status=status, finished_at=timezone.now(), error=error[:4000], active_lock=None
+        )
+        dirty_accounts_release(run_id=run_id)
+        _staging_clear(run_id)
+        return bool(ended)
+
+    return bool(on_a_live_connection(fail))
+
+
+def recompute_cancel(*, run_id: int, user: str = "") -> bool:
+    """An admin cancels a queued, running or scheduled run: it ends `cancelled`, its lock (or its
+    place in the schedule) is released, its marks go back and its staging is cleared; chunks still
+    computing find it no longer running and keep nothing. False: the run had already finished."""
+    error = f"cancelled by {user}" if user else "cancelled"
+    scheduled = RecomputeRun.objects.filter(pk=run_id, scheduled_lock=True).update(
+        status=RecomputeRun.Status.CANCELLED, scheduled_lock=None, finished_at=timezone.now(), error=error
     )
-    dirty_accounts_release(run_id=run_id)  # a failed run gives its dirty marks back
-    _staging_clear(run_id)
+    return recompute_fail(run_id=run_id, error=error, status=RecomputeRun.Status.CANCELLED) or bool(scheduled)
 
 
 def publish(*, run_id: int) -> RecomputeRun:
@@ -139,12 +376,21 @@ def publish(*, run_id: int) -> RecomputeRun:
     4. dashboards: the day's VerticalDay and RevenueDay rollups;
     5. the run's bookkeeping and, last, the day's PublishedDay row: a reader that takes its day
        from PublishedDay never sees a day whose rollups are missing.
+
+    Once: the run row is locked (select_for_update) and must still be running, and every chunk
+    must be stored, or nothing is published (the run is returned as it is).
     """
-    run = RecomputeRun.objects.get(pk=run_id)
-    if run.status != RecomputeRun.Status.RUNNING:
-        return run
-    day = run.as_of
+    heartbeat(run_id)
     with transaction.atomic():
+        run = RecomputeRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RecomputeRun.Status.RUNNING:
+            return run
+        stored = RecomputeChunk.objects.filter(run_id=run_id).count()
+        if stored < run.chunks_total:
+            log.warning("run %s not published: %d of %d chunks stored", run_id, stored, run.chunks_total)
+            return run
+        work_in_progress(run_id)
+        day = run.as_of
         results = health.health_day_publish(
             day=day, staged_table=StagedResult._meta.db_table, run_id=run_id, inputs_through=run.created_at
         )
@@ -179,13 +425,21 @@ def recompute(*, as_of: date, trigger: str = "manual", chunk_size: int | None = 
 def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> RecomputeRun:
     started = time.monotonic()
     chunks = account_chunks(chunk_size or SYNC_CHUNK_SIZE)
-    recompute_mark_running(run_id=run_id, chunks=len(chunks))
+    now = timezone.now()
+    # Queued (the command, eager Celery) or running already (an incremental run that found today unpublished).
+    taken = RecomputeRun.objects.filter(
+        pk=run_id, active_lock=True, status__in=[RecomputeRun.Status.QUEUED, RecomputeRun.Status.RUNNING]
+    ).update(status=RecomputeRun.Status.RUNNING, started_at=now, heartbeat_at=now, chunks_total=len(chunks))
+    if not taken:
+        raise RuntimeError(f"run {run_id} is no longer queued (cancelled or abandoned)")
     as_of = RecomputeRun.objects.values_list("as_of", flat=True).get(pk=run_id)
     try:
         rules = health.ComputeRules()
         for first_id, last_id in chunks:
             chunk_stage(run_id=run_id, as_of=as_of, first_id=first_id, last_id=last_id, rules=rules)
         run = publish(run_id=run_id)
+        if run.status != RecomputeRun.Status.SUCCEEDED:
+            raise RuntimeError(f"run {run_id} was not published: {run.status} {run.error}".strip())
     except Exception as exc:
         log.exception("recompute run %s failed", run_id)
         recompute_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
@@ -195,10 +449,32 @@ def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> Recomput
 
 
 def recompute_enqueue(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
-    """Records the run and hands it to the workers once the surrounding transaction commits."""
+    """Records the run and hands it to the workers once the surrounding transaction commits.
+
+    Raises RecomputeNotQueued when the broker cannot take it (called outside a transaction, the
+    hand-over happens here): the run is failed and its lock released at once, in the few seconds
+    the broker's connection timeout and publish retry policy allow (settings: CELERY_BROKER_*)."""
     from pipeline.tasks import recompute_run_task  # noqa: PLC0415 - the tasks module imports this one
 
     run = recompute_start(as_of=as_of, trigger=trigger)
-    if run.status != RecomputeRun.Status.REFUSED:
-        transaction.on_commit(lambda: recompute_run_task.delay(run.pk))
+    if run.status == RecomputeRun.Status.REFUSED:
+        return run
+
+    def hand_over() -> None:
+        if recompute_run_task.app.conf.task_always_eager:
+            recompute_run_task.delay(run.pk)  # in this process: its failures are the run's own
+            return
+        try:
+            recompute_run_task.delay(run.pk)
+        except Exception as exc:
+            log.exception("could not queue recompute run %s", run.pk)
+            recompute_fail(
+                run_id=run.pk,
+                error=f"not queued: the task broker is unreachable ({exc.__class__.__name__}: {exc})",
+            )
+
+    transaction.on_commit(hand_over)
+    run.refresh_from_db()
+    if run.status == RecomputeRun.Status.FAILED and run.error.startswith("not queued"):
+        raise RecomputeNotQueued(run)
     return run

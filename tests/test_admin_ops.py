@@ -379,6 +379,7 @@ def admin_urls(education, journey):
         "post": [
             reverse("admin:health_scorecard_preview", args=[sc.pk]),
             reverse("admin:pipeline_recomputerun_start"),
+            reverse("admin:pipeline_recomputerun_cancel", args=[run.pk]),
             reverse("admin:health_scorecard_revert", args=[sc.pk, 1]),
             reverse("admin:configuration_auditentry_revert", args=[AuditEntry.objects.first().pk]),
             reverse("admin-config"),
@@ -412,3 +413,6 @@ def test_staff_without_the_admin_role_cannot_use_the_operations(client_for, admi
     ):
         assert client.get(url).status_code == 403, url
     assert client.post(reverse("admin:pipeline_recomputerun_start")).status_code == 403
+    busy = RecomputeRun.objects.create(as_of=D, status="running")
+    assert client.post(reverse("admin:pipeline_recomputerun_cancel", args=[busy.pk])).status_code == 403
+    assert RecomputeRun.objects.get(pk=busy.pk).status == "running"

@@ -24,6 +24,7 @@ ERROR_CODES = {
     "409": "Conflict (object in use, run in progress)",
     "415": "Unsupported media type",
     "429": "Too many requests for this token",
+    "503": "Unavailable for now (the task broker is unreachable, or the request took too long): nothing was done",
 }
 
 

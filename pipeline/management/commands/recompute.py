@@ -3,8 +3,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from core.cli import date_option
-from pipeline.services import RecomputeRefused, recompute
+from pipeline.services import RecomputeRefused, recompute, recompute_date_check
 
 # With --history: every day of the last month (what "since 7 / 30 days ago", band drops and
 # slipping scores compare against), one day a week before that (enough for year-long trends).
@@ -33,7 +32,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, as_of=None, chunk_size=None, history=None, **options):
-        day = date_option("--as-of", as_of) or timezone.localdate()
+        day = timezone.localdate()
+        if as_of is not None:
+            try:
+                day = recompute_date_check(as_of)
+            except ValueError as exc:
+                raise CommandError(f"--as-of: {exc}") from None
         if history is not None and not 0 <= history <= 3660:
             raise CommandError(f"--history: {history} is not a number of days between 0 and 3660")
         days = history_dates(day, history) if history else [day]
