@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
@@ -124,10 +124,15 @@ def describe_hits(play: Play, day: date, hits: dict[int, dict]) -> dict[int, dic
     return out
 
 
-def _blocked(play: Play, day: date) -> set[int]:
-    """Accounts the play may not fire for on `day`: fired that day already, or within the cooldown."""
+def _blocked(play: Play, day: date, ids: list[int]) -> set[int]:
+    """Those of `ids` the play may not fire for on `day`: fired that day already, or within the cooldown.
+
+    One query for all of them (it was once evaluated per hit: a query per account)."""
     start = day - timedelta(days=max(play.cooldown_days - 1, 0))
-    return set(PlayFiring.objects.filter(play=play, day__gte=start, day__lte=day).values_list("account_id", flat=True))
+    firings = PlayFiring.objects.filter(play=play, day__gte=start, day__lte=day)
+    if len(ids) <= CHUNK:  # a literal list: the (play, account, -day) index answers it
+        firings = firings.filter(account_id__in=ids)
+    return set(firings.values_list("account_id", flat=True))
 
 
 def _delivery_key(firing_id: int, channel: str) -> str:
@@ -163,12 +168,18 @@ def _payload(channel: str, play: Play, firing: PlayFiring, described: dict, task
     return {"title": f"[CS Portal] {title}", "body": f"{described['why']}\n{link}"}
 
 
-def plays_fire(*, day: date, notify: bool | None = None, play_ids: list[int] | None = None) -> FireReport:
+def plays_fire(
+    *, day: date, notify: bool | None = None, play_ids: list[int] | None = None, accounts: QuerySet | None = None
+) -> FireReport:
     """Fires every active play for the results published for `day`.
 
     Idempotent: a (play, account, day) fires once. Plays only move forward: a recompute of a day
     older than the latest day plays fired for (a backfill) fires nothing. `notify` None means
     "notify when `day` is recent" (not for history being recomputed).
+
+    `accounts` (a queryset of account ids: an incremental run's re-scored accounts) limits the
+    firing to them: each fires exactly as in a full run of the day (same detection, same day and
+    cooldown blocks), and no other account fires.
     """
     report = FireReport(day=day)
     plays = Play.objects.filter(active=True).order_by("name")
@@ -189,11 +200,15 @@ def plays_fire(*, day: date, notify: bool | None = None, play_ids: list[int] | N
     with transaction.atomic():
         for play in plays:
             try:
-                hits = triggers.detect(play, day, prev_day=prev)
+                eligible = triggers.eligible_accounts(day, play.condition)
+                if accounts is not None:
+                    eligible = eligible.filter(pk__in=accounts)
+                hits = triggers.detect(play, day, prev_day=prev, eligible=eligible)
             except RuleError as exc:  # saved before a grammar change: skip the play, keep the publish
                 log.warning("play %s skipped: its condition is invalid: %s", play.pk, exc)
                 continue
-            new = {pk: facts for pk, facts in hits.items() if pk not in _blocked(play, day)} if hits else {}
+            blocked = _blocked(play, day, list(hits)) if hits else set()
+            new = {pk: facts for pk, facts in hits.items() if pk not in blocked}
             report.per_play[play.name] = len(new)
             if new:
                 _fire(play, day, new, assignees, notify, report)
