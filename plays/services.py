@@ -11,6 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -196,14 +197,12 @@ def plays_fire(
     if notify is None:
         notify = day >= timezone.localdate() - timedelta(days=NOTIFY_MAX_AGE_DAYS)
     prev = triggers.previous_day(day)
+    excluded = triggers.not_customers(day)  # once for all the plays
     assignees = _Assignees()
     with transaction.atomic():
         for play in plays:
             try:
-                eligible = triggers.eligible_accounts(day, play.condition)
-                if accounts is not None:
-                    eligible = eligible.filter(pk__in=accounts)
-                hits = triggers.detect(play, day, prev_day=prev, eligible=eligible)
+                hits = triggers.detect(play, day, prev_day=prev, accounts=accounts, excluded=excluded)
             except RuleError as exc:  # saved before a grammar change: skip the play, keep the publish
                 log.warning("play %s skipped: its condition is invalid: %s", play.pk, exc)
                 continue
@@ -283,18 +282,79 @@ def _fire(
         transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=queued))
 
 
+# Deliveries handed to the workers per task: one broker message, one query to load them, one
+# insert of their attempts and one update, and a kept-alive connection per receiver, instead of
+# all of that per delivery.
+DELIVERY_BATCH = 50
+
+
 def deliveries_enqueue(*, delivery_ids: list[int]) -> int:
-    """Hands deliveries to the workers; a broker that is down leaves them pending for the sweep."""
-    from plays.tasks import deliver  # noqa: PLC0415 - plays.tasks imports this module
+    """Hands deliveries to the workers, DELIVERY_BATCH per task; a broker that is down leaves them
+    pending for the sweep. Returns the deliveries queued."""
+    from plays.tasks import deliver_batch  # noqa: PLC0415 - plays.tasks imports this module
 
     sent = 0
-    for pk in delivery_ids:
+    for start in range(0, len(delivery_ids), DELIVERY_BATCH):
+        batch = list(delivery_ids[start : start + DELIVERY_BATCH])
         try:
-            deliver.delay(pk)
-            sent += 1
+            deliver_batch.delay(batch)
+            sent += len(batch)
         except Exception:  # noqa: BLE001 - never fail the caller (a publish): the sweep re-queues pending ones
-            log.exception("could not queue delivery %s; the sweep will retry it", pk)
+            log.exception("could not queue deliveries %s…; the sweep will retry them", batch[0])
     return sent
+
+
+def _record(delivery: Delivery, attempt: notifications.Attempt, final: bool) -> None:
+    """Applies one attempt's outcome to `delivery` (not saved)."""
+    delivery.attempts += 1
+    delivery.last_error = attempt.error
+    if attempt.ok:
+        delivery.status, delivery.delivered_at = Delivery.Status.DELIVERED, timezone.now()
+    elif delivery.channel == "email" and not delivery.payload.get("to"):
+        delivery.status = Delivery.Status.SKIPPED
+    elif final or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = Delivery.Status.FAILED
+
+
+def _receiver(delivery: Delivery) -> tuple[str, str]:
+    """Where a delivery goes (its channel and, for a webhook, the host): deliveries that share it
+    share its failures too."""
+    if delivery.channel == "webhook":
+        url = urlsplit(str(delivery.payload.get("url", "")))
+        return "webhook", f"{url.scheme}://{url.netloc}"
+    return delivery.channel, ""
+
+
+def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, str]:
+    """The first attempt of a batch of deliveries, in a few statements for the whole batch.
+
+    Returns {delivery id: status after it} for those attempted. When an attempt to a receiver
+    fails, the batch's other deliveries to it are not attempted here (one receiver that never
+    answers costs the batch one timeout, not one per delivery): they are left out of the answer,
+    pending, for the caller to hand to `deliver` one by one, which retries with backoff.
+    """
+    deliveries = list(
+        Delivery.objects.select_related("firing__play")
+        .filter(pk__in=delivery_ids, status=Delivery.Status.PENDING)
+        .order_by("pk")
+    )
+    failing: set[tuple[str, str]] = set()
+    attempts, done = [], []
+    for delivery in deliveries:
+        receiver = _receiver(delivery)
+        if receiver in failing:
+            continue
+        secret = delivery.firing.play.webhook_secret if delivery.channel == "webhook" else ""
+        attempt = notifications.send(delivery.channel, dict(delivery.payload), key=delivery.key, secret=secret)
+        attempts.append(DeliveryAttempt(delivery=delivery, ok=attempt.ok, status_code=attempt.status_code,
+                                        latency_ms=attempt.latency_ms, error=attempt.error))  # fmt: skip
+        _record(delivery, attempt, final=False)
+        done.append(delivery)
+        if not attempt.ok:
+            failing.add(receiver)
+    DeliveryAttempt.objects.bulk_create(attempts)
+    Delivery.objects.bulk_update(done, ["attempts", "last_error", "status", "delivered_at"])
+    return {d.pk: d.status for d in done}
 
 
 def retry_delay(attempt: int) -> float:
@@ -316,14 +376,7 @@ def delivery_attempt(*, delivery_id: int, final: bool = False) -> str:
     attempt = notifications.send(delivery.channel, dict(delivery.payload), key=delivery.key, secret=secret)
     DeliveryAttempt.objects.create(delivery=delivery, ok=attempt.ok, status_code=attempt.status_code,
                                    latency_ms=attempt.latency_ms, error=attempt.error)  # fmt: skip
-    delivery.attempts += 1
-    delivery.last_error = attempt.error
-    if attempt.ok:
-        delivery.status, delivery.delivered_at = Delivery.Status.DELIVERED, timezone.now()
-    elif delivery.channel == "email" and not delivery.payload.get("to"):
-        delivery.status = Delivery.Status.SKIPPED
-    elif final or delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = Delivery.Status.FAILED
+    _record(delivery, attempt, final)
     delivery.save(update_fields=["attempts", "last_error", "status", "delivered_at"])
     return delivery.status
 
