@@ -196,13 +196,12 @@ def plays_fire(
         return report
     if notify is None:
         notify = day >= timezone.localdate() - timedelta(days=NOTIFY_MAX_AGE_DAYS)
-    prev = triggers.previous_day(day)
-    excluded = triggers.not_customers(day)  # once for all the plays
+    scan = triggers.DayScan(day, accounts=accounts, plays=plays)  # what the plays share, looked up once
     assignees = _Assignees()
     with transaction.atomic():
         for play in plays:
             try:
-                hits = triggers.detect(play, day, prev_day=prev, accounts=accounts, excluded=excluded)
+                hits = triggers.detect(play, day, scan=scan)
             except RuleError as exc:  # saved before a grammar change: skip the play, keep the publish
                 log.warning("play %s skipped: its condition is invalid: %s", play.pk, exc)
                 continue

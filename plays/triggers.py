@@ -50,46 +50,100 @@ def previous_day(day: date) -> date | None:
     return HealthScore.objects.filter(as_of__lt=day).order_by("-as_of").values_list("as_of", flat=True).first()
 
 
-def not_customers(day: date) -> set[int]:
-    """Accounts that never fire on `day`: not customers that day (churned by it, not started) or
-    with a band other than a customer band. Usually few; plays_fire looks them up once for all plays."""
-    inactive = Account.objects.exclude(pk__in=Account.objects.active_on(day).values("pk")).values_list("pk", flat=True)
-    others = HealthScore.objects.filter(as_of=day).exclude(band__in=CUSTOMER_BANDS).values_list("account_id", flat=True)
-    return set(inactive) | set(others)
+# Accounts per query when checking eligibility or a condition: an IN list PostgreSQL plans as the
+# small set it is.
+_BATCH = 20_000
 
 
-# Candidates of the condition per query: an IN list PostgreSQL plans as the small set it is.
-_CONDITION_BATCH = 20_000
+class DayScan:
+    """What the plays of one firing share for `day`, looked up once: the previous published day,
+    the accounts whose band changed since it, the week's score drops (from the smallest drop any
+    of `plays` asks for), and whether an account is a customer that day (asked only of the
+    accounts some trigger found). `accounts` (an incremental run's ids) limits every lookup."""
+
+    def __init__(self, day: date, *, prev_day: date | None = None, accounts: QuerySet | None = None, plays=()):
+        self.day, self.accounts = day, accounts
+        self.prev_day = prev_day if prev_day is not None else previous_day(day)
+        drops = [
+            int((p.trigger or {}).get("points", 0)) for p in plays if (p.trigger or {}).get("type") == "score_dropped"
+        ]
+        self._drop_floor = min(drops) if drops else None
+        self._bands: list[tuple] | None = None
+        self._drops: tuple[int, list[tuple]] | None = None
+        self._customer: dict[int, bool] = {}
+
+    def band_changes(self) -> list[tuple[int, str, str]]:
+        """(account id, band on day, band on the previous day) of the accounts whose band changed."""
+        if self._bands is None:
+            if self.prev_day is None:
+                self._bands = []
+            else:
+                # The two days' rows joined once (a correlated subquery per row was a lookup per account).
+                where, params = _within(self.accounts, "cur.account_id")
+                self._bands = _fetch(
+                    f"SELECT cur.account_id, cur.band, past.band FROM {_HS} cur JOIN {_HS} past"
+                    f" ON past.account_id = cur.account_id AND past.as_of = %s"
+                    f" WHERE cur.as_of = %s AND cur.band <> past.band{where}",
+                    [self.prev_day, self.day, *params],
+                )  # fmt: skip
+        return self._bands
+
+    def score_drops(self, points: int) -> list[tuple[int, int, int]]:
+        """(account id, score 7 days before, score on day) of the accounts whose score fell ≥ `points`."""
+        if self._drops is None or self._drops[0] > points:
+            floor = min(points, self._drop_floor if self._drop_floor is not None else points)
+            where, params = _within(self.accounts, "cur.account_id")
+            rows = _fetch(
+                f"SELECT cur.account_id, past.score, cur.score FROM {_HS} cur JOIN {_HS} past"
+                f" ON past.account_id = cur.account_id AND past.as_of = %s"
+                f" WHERE cur.as_of = %s AND cur.score IS NOT NULL AND past.score IS NOT NULL"
+                f" AND cur.score <= past.score - %s{where}",
+                [self.day - timedelta(days=SCORE_DROP_DAYS), self.day, floor, *params],
+            )  # fmt: skip
+            self._drops = (floor, rows)
+        return [row for row in self._drops[1] if row[1] - row[2] >= points]
+
+    def customers(self, ids) -> set[int]:
+        """Those of `ids` that can fire on `day`: customers that day (not churned by it, started) with
+        a customer band (not churned, not_started…)."""
+        unknown = sorted(pk for pk in ids if pk not in self._customer)
+        for start in range(0, len(unknown), _BATCH):
+            batch = unknown[start : start + _BATCH]
+            active = set(Account.objects.active_on(self.day).filter(pk__in=batch).values_list("pk", flat=True))
+            others = HealthScore.objects.filter(as_of=self.day, account_id__in=batch).exclude(band__in=CUSTOMER_BANDS)
+            active -= set(others.values_list("account_id", flat=True))
+            self._customer.update((pk, pk in active) for pk in batch)
+        return {pk for pk in ids if self._customer[pk]}
 
 
 def detect(
-    play, day: date, *, prev_day: date | None = None, accounts: QuerySet | None = None, excluded: set[int] | None = None
+    play, day: date, *, prev_day: date | None = None, accounts: QuerySet | None = None, scan: DayScan | None = None
 ) -> dict[int, dict]:
     """{account id: trigger facts} of the accounts the play fires for on `day`.
 
-    One query finds the trigger's accounts (those of `accounts` only, when given: an incremental
-    run's); the customers among them are kept (`excluded`: `not_customers(day)`, looked up when not
-    given), then one query per 20,000 of them checks the condition. Checking eligibility on the
-    trigger's few accounts, rather than the trigger on every eligible account, keeps each play to
-    one pass over the day's rows. `prev_day` (the previous published day) is looked up when not
-    given. An unknown segment (renamed or deleted since the play was saved) matches nothing.
+    The trigger's accounts are found first (those of `accounts` only, when given: an incremental
+    run's), then the customers among them kept and the condition checked on them, 20,000 per
+    query. Checking eligibility on the trigger's few accounts, rather than the trigger on every
+    eligible account, keeps a play to one pass over the day's rows; `scan` (a DayScan of the
+    firing) shares the passes between plays. An unknown segment (renamed or deleted since the
+    play was saved) matches nothing.
     """
     condition = compile_rule(play.condition, day) if play.condition else None  # a RuleError before any query
-    if prev_day is None and (play.trigger or {}).get("type") in ("band_became", "renewal_within"):
-        prev_day = previous_day(day)
-    hits = _trigger_hits(play.trigger or {}, day, prev_day, accounts)
+    if scan is None:
+        scan = DayScan(day, prev_day=prev_day, accounts=accounts, plays=[play])
+    hits = _trigger_hits(play.trigger or {}, scan)
     if not hits:
         return hits
-    if excluded is None:
-        excluded = not_customers(day)
-    hits = {pk: facts for pk, facts in hits.items() if pk not in excluded}
-    if condition is not None and hits:
-        ids, keep = sorted(hits), set()
-        for i in range(0, len(ids), _CONDITION_BATCH):
-            batch = Account.objects.filter(pk__in=ids[i : i + _CONDITION_BATCH]).filter(condition)
+    keep = scan.customers(hits)
+    if condition is not None and keep:
+        ids, keep = sorted(keep), set()
+        for start in range(0, len(ids), _BATCH):
+            batch = Account.objects.filter(pk__in=ids[start : start + _BATCH]).filter(condition)
             keep.update(batch.values_list("pk", flat=True))
-        hits = {pk: facts for pk, facts in hits.items() if pk in keep}
-    return hits
+    return {pk: facts for pk, facts in hits.items() if pk in keep}
+
+
+_HS = HealthScore._meta.db_table
 
 
 def _within(accounts: QuerySet | None, column: str) -> tuple[str, list]:
@@ -100,9 +154,9 @@ def _within(accounts: QuerySet | None, column: str) -> tuple[str, list]:
     return f" AND {column} IN ({sql})", list(params)
 
 
-def _trigger_hits(trigger: dict, day: date, prev_day: date | None, accounts: QuerySet | None) -> dict[int, dict]:
-    """The trigger alone: {account id: facts} of the accounts (of `accounts`, when given) it fires for."""
-    kind = trigger.get("type")
+def _trigger_hits(trigger: dict, scan: DayScan) -> dict[int, dict]:
+    """The trigger alone: {account id: facts} of the accounts (of `scan.accounts`, when given) it fires for."""
+    kind, day, prev_day, accounts = trigger.get("type"), scan.day, scan.prev_day, scan.accounts
     if kind in ("segment_entered", "segment_left"):
         segment = Segment.objects.filter(name__iexact=trigger.get("segment", "")).first()
         if segment is None:
@@ -113,30 +167,15 @@ def _trigger_hits(trigger: dict, day: date, prev_day: date | None, accounts: Que
         if accounts is not None:
             stays = stays.filter(account_id__in=accounts.values("pk"))
         return {pk: {"segment": segment.name} for pk in stays.values_list("account_id", flat=True).distinct()}
-    table = HealthScore._meta.db_table
     if kind == "band_became":
         band = str(trigger.get("band", "")).lower()
-        if prev_day is None:
-            return {}
-        # The two days' rows joined once (a correlated subquery per row was a lookup per account).
-        where, params = _within(accounts, "cur.account_id")
-        rows = _fetch(
-            f"SELECT cur.account_id, past.band FROM {table} cur JOIN {table} past"
-            f" ON past.account_id = cur.account_id AND past.as_of = %s"
-            f" WHERE cur.as_of = %s AND cur.band = %s AND past.band <> %s{where}",
-            [prev_day, day, band, band, *params],
-        )  # fmt: skip
-        return {pk: {"band": band, "band_then": then, "since": prev_day.isoformat()} for pk, then in rows}
+        return {
+            pk: {"band": band, "band_then": then, "since": prev_day.isoformat()}
+            for pk, now, then in scan.band_changes()
+            if now == band
+        }
     if kind == "score_dropped":
-        points = int(trigger.get("points", 0))
-        where, params = _within(accounts, "cur.account_id")
-        rows = _fetch(
-            f"SELECT cur.account_id, past.score, cur.score FROM {table} cur JOIN {table} past"
-            f" ON past.account_id = cur.account_id AND past.as_of = %s"
-            f" WHERE cur.as_of = %s AND cur.score IS NOT NULL AND past.score IS NOT NULL"
-            f" AND cur.score <= past.score - %s{where}",
-            [day - timedelta(days=SCORE_DROP_DAYS), day, points, *params],
-        )  # fmt: skip
+        rows = scan.score_drops(int(trigger.get("points", 0)))
         return {pk: {"points": then - now, "score_then": then, "score_now": now} for pk, then, now in rows}
     if kind == "renewal_within":
         days = int(trigger.get("days", 0))
