@@ -349,7 +349,7 @@ def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, str]:
                                         latency_ms=attempt.latency_ms, error=attempt.error))  # fmt: skip
         _record(delivery, attempt, final=False)
         done.append(delivery)
-        if not attempt.ok:
+        if delivery.status == Delivery.Status.PENDING:  # the receiver failed (a skipped email is no failure of it)
             failing.add(receiver)
     DeliveryAttempt.objects.bulk_create(attempts)
     Delivery.objects.bulk_update(done, ["attempts", "last_error", "status", "delivered_at"])

@@ -171,6 +171,17 @@ def test_a_failing_receiver_costs_a_batch_one_attempt_and_the_rest_wait_for_thei
 
 
 @pytest.mark.django_db
+def test_an_email_without_recipient_holds_back_no_other_email_of_the_batch():
+    dropping_accounts(owner=None)  # first: unassigned, nobody to email
+    dropping_accounts(owner=UserFactory(username="casey", email="casey@example.com", roles=["CSM"]))
+    play_apply("Drop", {"type": "score_dropped", "points": 20}, notify=["email"])
+    plays_fire(day=D, notify=True)
+    ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+    assert services.deliveries_attempt(delivery_ids=ids) == {ids[0]: "skipped", ids[1]: "delivered"}
+    assert [m.to for m in mail.outbox] == [["casey@example.com"]]
+
+
+@pytest.mark.django_db
 def test_a_broker_that_is_down_never_fails_the_publish(django_capture_on_commit_callbacks):
     dropping_accounts()
     play_apply(
