@@ -9,7 +9,7 @@
    `scheduled_lock` (later writes schedule the next run), claims every pending mark, computes
    today for those accounts only — the same engine, staging table and statements as a full run —
    and publishes in one transaction: health (only those accounts' rows), segments (their
-   memberships, history and touch models), plays, the rollups of the day, the marks deleted, and
+   memberships, history and touch models), plays (firing for those accounts only), the rollups of the day, the marks deleted, and
    last PublishedDay.refreshed_at. Untouched accounts' rows are not rewritten.
 3. When today has no published results yet, the run is a full recompute of today instead (a
    day's page must list every active account, so "the dirty accounts only" is not a day).
@@ -36,6 +36,7 @@ from health import services as health
 from health.models import PublishedDay
 from pipeline import services
 from pipeline.models import RecomputeChunk, RecomputeRun, StagedResult
+from plays import services as plays
 from segments import services as segments
 
 log = logging.getLogger(__name__)
@@ -154,9 +155,11 @@ def _stage(*, run_id: int, day, ids: list[int], rules) -> None:
 
 
 def _plays_step(*, day, accounts) -> None:
-    """PLAYS CALL SITE (incremental runs): the plays engine fires here, after segments and before
-    the rollups, as in the full publish's step 3 — `plays_fire(day=day)` once the plays app lands
-    (`accounts` is the queryset of re-scored account ids, should plays take a subset)."""
+    """Plays fire for the re-scored accounts only (`accounts`, a queryset of their ids), after
+    segments and before the rollups as in the full publish: the same detection, day and cooldown
+    blocks as a full run of the day, so a re-run, another incremental run or a later full run of
+    the day fires nothing twice, and an untouched account never fires here."""
+    plays.plays_fire(day=day, accounts=accounts)
 
 
 def incremental_publish(

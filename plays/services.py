@@ -11,13 +11,14 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
@@ -124,10 +125,15 @@ def describe_hits(play: Play, day: date, hits: dict[int, dict]) -> dict[int, dic
     return out
 
 
-def _blocked(play: Play, day: date) -> set[int]:
-    """Accounts the play may not fire for on `day`: fired that day already, or within the cooldown."""
+def _blocked(play: Play, day: date, ids: list[int]) -> set[int]:
+    """Those of `ids` the play may not fire for on `day`: fired that day already, or within the cooldown.
+
+    One query for all of them (it was once evaluated per hit: a query per account)."""
     start = day - timedelta(days=max(play.cooldown_days - 1, 0))
-    return set(PlayFiring.objects.filter(play=play, day__gte=start, day__lte=day).values_list("account_id", flat=True))
+    firings = PlayFiring.objects.filter(play=play, day__gte=start, day__lte=day)
+    if len(ids) <= CHUNK:  # a literal list: the (play, account, -day) index answers it
+        firings = firings.filter(account_id__in=ids)
+    return set(firings.values_list("account_id", flat=True))
 
 
 def _delivery_key(firing_id: int, channel: str) -> str:
@@ -163,12 +169,18 @@ def _payload(channel: str, play: Play, firing: PlayFiring, described: dict, task
     return {"title": f"[CS Portal] {title}", "body": f"{described['why']}\n{link}"}
 
 
-def plays_fire(*, day: date, notify: bool | None = None, play_ids: list[int] | None = None) -> FireReport:
+def plays_fire(
+    *, day: date, notify: bool | None = None, play_ids: list[int] | None = None, accounts: QuerySet | None = None
+) -> FireReport:
     """Fires every active play for the results published for `day`.
 
     Idempotent: a (play, account, day) fires once. Plays only move forward: a recompute of a day
     older than the latest day plays fired for (a backfill) fires nothing. `notify` None means
     "notify when `day` is recent" (not for history being recomputed).
+
+    `accounts` (a queryset of account ids: an incremental run's re-scored accounts) limits the
+    firing to them: each fires exactly as in a full run of the day (same detection, same day and
+    cooldown blocks), and no other account fires.
     """
     report = FireReport(day=day)
     plays = Play.objects.filter(active=True).order_by("name")
@@ -184,16 +196,17 @@ def plays_fire(*, day: date, notify: bool | None = None, play_ids: list[int] | N
         return report
     if notify is None:
         notify = day >= timezone.localdate() - timedelta(days=NOTIFY_MAX_AGE_DAYS)
-    prev = triggers.previous_day(day)
+    scan = triggers.DayScan(day, accounts=accounts, plays=plays)  # what the plays share, looked up once
     assignees = _Assignees()
     with transaction.atomic():
         for play in plays:
             try:
-                hits = triggers.detect(play, day, prev_day=prev)
+                hits = triggers.detect(play, day, scan=scan)
             except RuleError as exc:  # saved before a grammar change: skip the play, keep the publish
                 log.warning("play %s skipped: its condition is invalid: %s", play.pk, exc)
                 continue
-            new = {pk: facts for pk, facts in hits.items() if pk not in _blocked(play, day)} if hits else {}
+            blocked = _blocked(play, day, list(hits)) if hits else set()
+            new = {pk: facts for pk, facts in hits.items() if pk not in blocked}
             report.per_play[play.name] = len(new)
             if new:
                 _fire(play, day, new, assignees, notify, report)
@@ -268,18 +281,79 @@ def _fire(
         transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=queued))
 
 
+# Deliveries handed to the workers per task: one broker message, one query to load them, one
+# insert of their attempts and one update, and a kept-alive connection per receiver, instead of
+# all of that per delivery.
+DELIVERY_BATCH = 50
+
+
 def deliveries_enqueue(*, delivery_ids: list[int]) -> int:
-    """Hands deliveries to the workers; a broker that is down leaves them pending for the sweep."""
-    from plays.tasks import deliver  # noqa: PLC0415 - plays.tasks imports this module
+    """Hands deliveries to the workers, DELIVERY_BATCH per task; a broker that is down leaves them
+    pending for the sweep. Returns the deliveries queued."""
+    from plays.tasks import deliver_batch  # noqa: PLC0415 - plays.tasks imports this module
 
     sent = 0
-    for pk in delivery_ids:
+    for start in range(0, len(delivery_ids), DELIVERY_BATCH):
+        batch = list(delivery_ids[start : start + DELIVERY_BATCH])
         try:
-            deliver.delay(pk)
-            sent += 1
+            deliver_batch.delay(batch)
+            sent += len(batch)
         except Exception:  # noqa: BLE001 - never fail the caller (a publish): the sweep re-queues pending ones
-            log.exception("could not queue delivery %s; the sweep will retry it", pk)
+            log.exception("could not queue deliveries %s…; the sweep will retry them", batch[0])
     return sent
+
+
+def _record(delivery: Delivery, attempt: notifications.Attempt, final: bool) -> None:
+    """Applies one attempt's outcome to `delivery` (not saved)."""
+    delivery.attempts += 1
+    delivery.last_error = attempt.error
+    if attempt.ok:
+        delivery.status, delivery.delivered_at = Delivery.Status.DELIVERED, timezone.now()
+    elif delivery.channel == "email" and not delivery.payload.get("to"):
+        delivery.status = Delivery.Status.SKIPPED
+    elif final or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = Delivery.Status.FAILED
+
+
+def _receiver(delivery: Delivery) -> tuple[str, str]:
+    """Where a delivery goes (its channel and, for a webhook, the host): deliveries that share it
+    share its failures too."""
+    if delivery.channel == "webhook":
+        url = urlsplit(str(delivery.payload.get("url", "")))
+        return "webhook", f"{url.scheme}://{url.netloc}"
+    return delivery.channel, ""
+
+
+def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, str]:
+    """The first attempt of a batch of deliveries, in a few statements for the whole batch.
+
+    Returns {delivery id: status after it} for those attempted. When an attempt to a receiver
+    fails, the batch's other deliveries to it are not attempted here (one receiver that never
+    answers costs the batch one timeout, not one per delivery): they are left out of the answer,
+    pending, for the caller to hand to `deliver` one by one, which retries with backoff.
+    """
+    deliveries = list(
+        Delivery.objects.select_related("firing__play")
+        .filter(pk__in=delivery_ids, status=Delivery.Status.PENDING)
+        .order_by("pk")
+    )
+    failing: set[tuple[str, str]] = set()
+    attempts, done = [], []
+    for delivery in deliveries:
+        receiver = _receiver(delivery)
+        if receiver in failing:
+            continue
+        secret = delivery.firing.play.webhook_secret if delivery.channel == "webhook" else ""
+        attempt = notifications.send(delivery.channel, dict(delivery.payload), key=delivery.key, secret=secret)
+        attempts.append(DeliveryAttempt(delivery=delivery, ok=attempt.ok, status_code=attempt.status_code,
+                                        latency_ms=attempt.latency_ms, error=attempt.error))  # fmt: skip
+        _record(delivery, attempt, final=False)
+        done.append(delivery)
+        if delivery.status == Delivery.Status.PENDING:  # the receiver failed (a skipped email is no failure of it)
+            failing.add(receiver)
+    DeliveryAttempt.objects.bulk_create(attempts)
+    Delivery.objects.bulk_update(done, ["attempts", "last_error", "status", "delivered_at"])
+    return {d.pk: d.status for d in done}
 
 
 def retry_delay(attempt: int) -> float:
@@ -301,14 +375,7 @@ def delivery_attempt(*, delivery_id: int, final: bool = False) -> str:
     attempt = notifications.send(delivery.channel, dict(delivery.payload), key=delivery.key, secret=secret)
     DeliveryAttempt.objects.create(delivery=delivery, ok=attempt.ok, status_code=attempt.status_code,
                                    latency_ms=attempt.latency_ms, error=attempt.error)  # fmt: skip
-    delivery.attempts += 1
-    delivery.last_error = attempt.error
-    if attempt.ok:
-        delivery.status, delivery.delivered_at = Delivery.Status.DELIVERED, timezone.now()
-    elif delivery.channel == "email" and not delivery.payload.get("to"):
-        delivery.status = Delivery.Status.SKIPPED
-    elif final or delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = Delivery.Status.FAILED
+    _record(delivery, attempt, final)
     delivery.save(update_fields=["attempts", "last_error", "status", "delivered_at"])
     return delivery.status
 

@@ -1,6 +1,6 @@
 """Set-based detection of play triggers (SPEC §9) from one published day's results.
 
-`detect(play, day)` answers, in one or two queries whatever the number of accounts, which
+`detect(play, day)` answers, in a few queries whatever the number of accounts, which
 accounts meet the play's trigger and condition on `day`, with each account's trigger facts.
 Only customers that day can fire: accounts churned by `day`, and any band other than healthy,
 neutral, at_risk or unknown (churned, not_started…), never do.
@@ -20,7 +20,8 @@ Triggers are *events*, read off the day's changes, except `driver_unused`, which
 
 from datetime import date, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from accounts.models import Account, StatedDriver
@@ -49,26 +50,113 @@ def previous_day(day: date) -> date | None:
     return HealthScore.objects.filter(as_of__lt=day).order_by("-as_of").values_list("as_of", flat=True).first()
 
 
-def eligible_accounts(day: date, condition: dict | None) -> QuerySet[Account]:
-    """Customers on `day` (not churned, band a customer band) that meet the condition rule."""
-    not_customers = HealthScore.objects.filter(as_of=day).exclude(band__in=CUSTOMER_BANDS).values("account_id")
-    accounts = Account.objects.active_on(day).exclude(pk__in=not_customers)
-    if condition:
-        accounts = accounts.filter(compile_rule(condition, day))
-    return accounts
+# Accounts per query when checking eligibility or a condition: an IN list PostgreSQL plans as the
+# small set it is.
+_BATCH = 20_000
+
+
+class DayScan:
+    """What the plays of one firing share for `day`, looked up once: the previous published day,
+    the accounts whose band changed since it, the week's score drops (from the smallest drop any
+    of `plays` asks for), and whether an account is a customer that day (asked only of the
+    accounts some trigger found). `accounts` (an incremental run's ids) limits every lookup."""
+
+    def __init__(self, day: date, *, prev_day: date | None = None, accounts: QuerySet | None = None, plays=()):
+        self.day, self.accounts = day, accounts
+        self.prev_day = prev_day if prev_day is not None else previous_day(day)
+        drops = [
+            int((p.trigger or {}).get("points", 0)) for p in plays if (p.trigger or {}).get("type") == "score_dropped"
+        ]
+        self._drop_floor = min(drops) if drops else None
+        self._bands: list[tuple] | None = None
+        self._drops: tuple[int, list[tuple]] | None = None
+        self._customer: dict[int, bool] = {}
+
+    def band_changes(self) -> list[tuple[int, str, str]]:
+        """(account id, band on day, band on the previous day) of the accounts whose band changed."""
+        if self._bands is None:
+            if self.prev_day is None:
+                self._bands = []
+            else:
+                # The two days' rows joined once (a correlated subquery per row was a lookup per account).
+                where, params = _within(self.accounts, "cur.account_id")
+                self._bands = _fetch(
+                    f"SELECT cur.account_id, cur.band, past.band FROM {_HS} cur JOIN {_HS} past"
+                    f" ON past.account_id = cur.account_id AND past.as_of = %s"
+                    f" WHERE cur.as_of = %s AND cur.band <> past.band{where}",
+                    [self.prev_day, self.day, *params],
+                )  # fmt: skip
+        return self._bands
+
+    def score_drops(self, points: int) -> list[tuple[int, int, int]]:
+        """(account id, score 7 days before, score on day) of the accounts whose score fell ≥ `points`."""
+        if self._drops is None or self._drops[0] > points:
+            floor = min(points, self._drop_floor if self._drop_floor is not None else points)
+            where, params = _within(self.accounts, "cur.account_id")
+            rows = _fetch(
+                f"SELECT cur.account_id, past.score, cur.score FROM {_HS} cur JOIN {_HS} past"
+                f" ON past.account_id = cur.account_id AND past.as_of = %s"
+                f" WHERE cur.as_of = %s AND cur.score IS NOT NULL AND past.score IS NOT NULL"
+                f" AND cur.score <= past.score - %s{where}",
+                [self.day - timedelta(days=SCORE_DROP_DAYS), self.day, floor, *params],
+            )  # fmt: skip
+            self._drops = (floor, rows)
+        return [row for row in self._drops[1] if row[1] - row[2] >= points]
+
+    def customers(self, ids) -> set[int]:
+        """Those of `ids` that can fire on `day`: customers that day (not churned by it, started) with
+        a customer band (not churned, not_started…)."""
+        unknown = sorted(pk for pk in ids if pk not in self._customer)
+        for start in range(0, len(unknown), _BATCH):
+            batch = unknown[start : start + _BATCH]
+            active = set(Account.objects.active_on(self.day).filter(pk__in=batch).values_list("pk", flat=True))
+            others = HealthScore.objects.filter(as_of=self.day, account_id__in=batch).exclude(band__in=CUSTOMER_BANDS)
+            active -= set(others.values_list("account_id", flat=True))
+            self._customer.update((pk, pk in active) for pk in batch)
+        return {pk for pk in ids if self._customer[pk]}
 
 
 def detect(
-    play, day: date, *, prev_day: date | None = None, eligible: QuerySet[Account] | None = None
+    play, day: date, *, prev_day: date | None = None, accounts: QuerySet | None = None, scan: DayScan | None = None
 ) -> dict[int, dict]:
     """{account id: trigger facts} of the accounts the play fires for on `day`.
 
-    `prev_day` (the previous published day) is looked up when not given. An unknown segment
-    (renamed or deleted since the play was saved) matches nothing.
+    The trigger's accounts are found first (those of `accounts` only, when given: an incremental
+    run's), then the customers among them kept and the condition checked on them, 20,000 per
+    query. Checking eligibility on the trigger's few accounts, rather than the trigger on every
+    eligible account, keeps a play to one pass over the day's rows; `scan` (a DayScan of the
+    firing) shares the passes between plays. An unknown segment (renamed or deleted since the
+    play was saved) matches nothing.
     """
-    trigger = play.trigger or {}
-    kind = trigger.get("type")
-    accounts = eligible if eligible is not None else eligible_accounts(day, play.condition)
+    condition = compile_rule(play.condition, day) if play.condition else None  # a RuleError before any query
+    if scan is None:
+        scan = DayScan(day, prev_day=prev_day, accounts=accounts, plays=[play])
+    hits = _trigger_hits(play.trigger or {}, scan)
+    if not hits:
+        return hits
+    keep = scan.customers(hits)
+    if condition is not None and keep:
+        ids, keep = sorted(keep), set()
+        for start in range(0, len(ids), _BATCH):
+            batch = Account.objects.filter(pk__in=ids[start : start + _BATCH]).filter(condition)
+            keep.update(batch.values_list("pk", flat=True))
+    return {pk: facts for pk, facts in hits.items() if pk in keep}
+
+
+_HS = HealthScore._meta.db_table
+
+
+def _within(accounts: QuerySet | None, column: str) -> tuple[str, list]:
+    """An SQL condition limiting `column` to `accounts` (nothing when None), with its parameters."""
+    if accounts is None:
+        return "", []
+    sql, params = accounts.values("pk").query.sql_with_params()
+    return f" AND {column} IN ({sql})", list(params)
+
+
+def _trigger_hits(trigger: dict, scan: DayScan) -> dict[int, dict]:
+    """The trigger alone: {account id: facts} of the accounts (of `scan.accounts`, when given) it fires for."""
+    kind, day, prev_day, accounts = trigger.get("type"), scan.day, scan.prev_day, scan.accounts
     if kind in ("segment_entered", "segment_left"):
         segment = Segment.objects.filter(name__iexact=trigger.get("segment", "")).first()
         if segment is None:
@@ -76,50 +164,38 @@ def detect(
         stays = SegmentMembership.objects.filter(
             segment=segment, **{"entered_on" if kind == "segment_entered" else "left_on": day}
         )
-        ids = accounts.filter(pk__in=stays.values("account_id")).values_list("pk", flat=True)
-        return {pk: {"segment": segment.name} for pk in ids}
+        if accounts is not None:
+            stays = stays.filter(account_id__in=accounts.values("pk"))
+        return {pk: {"segment": segment.name} for pk in stays.values_list("account_id", flat=True).distinct()}
     if kind == "band_became":
         band = str(trigger.get("band", "")).lower()
-        if prev_day is None:
-            prev_day = previous_day(day)
-        if prev_day is None:
-            return {}
-        before = HealthScore.objects.filter(account_id=OuterRef("account_id"), as_of=prev_day)
-        rows = (
-            HealthScore.objects.filter(as_of=day, band=band, account_id__in=accounts.values("pk"))
-            .filter(Exists(before.exclude(band=band)))
-            .annotate(band_then=Subquery(before.values("band")[:1]))
-            .values_list("account_id", "band_then")
-        )
-        return {pk: {"band": band, "band_then": then, "since": prev_day.isoformat()} for pk, then in rows}
+        return {
+            pk: {"band": band, "band_then": then, "since": prev_day.isoformat()}
+            for pk, now, then in scan.band_changes()
+            if now == band
+        }
     if kind == "score_dropped":
-        points = int(trigger.get("points", 0))
-        then = HealthScore.objects.filter(
-            account_id=OuterRef("account_id"), as_of=day - timedelta(days=SCORE_DROP_DAYS)
-        )
-        rows = (
-            HealthScore.objects.filter(as_of=day, score__isnull=False, account_id__in=accounts.values("pk"))
-            .annotate(score_then=Subquery(then.values("score")[:1]))
-            .filter(score_then__isnull=False, score__lte=F("score_then") - points)
-            .values_list("account_id", "score_then", "score")
-        )
+        rows = scan.score_drops(int(trigger.get("points", 0)))
         return {pk: {"points": then - now, "score_then": then, "score_now": now} for pk, then, now in rows}
     if kind == "renewal_within":
         days = int(trigger.get("days", 0))
-        if prev_day is None:
-            prev_day = previous_day(day)
         since = prev_day if prev_day is not None else day - timedelta(days=1)
-        rows = accounts.filter(
+        rows = Account.objects.filter(
             renewal_date__gt=since + timedelta(days=days), renewal_date__lte=day + timedelta(days=days),
             renewal_date__gte=day,
-        ).values_list("pk", "renewal_date")  # fmt: skip
-        return {pk: {"days": days, "renewal_date": r.isoformat(), "days_to_renewal": (r - day).days} for pk, r in rows}
+        )  # fmt: skip
+        if accounts is not None:
+            rows = rows.filter(pk__in=accounts.values("pk"))
+        return {
+            pk: {"days": days, "renewal_date": r.isoformat(), "days_to_renewal": (r - day).days}
+            for pk, r in rows.values_list("pk", "renewal_date")
+        }
     if kind == "driver_unused":
+        drivers = StatedDriver.objects.annotate(recorded_day=TruncDate("recorded_at")).filter(Q(recorded_day__lte=day))
+        if accounts is not None:
+            drivers = drivers.filter(account_id__in=accounts.values("pk"))
         drivers = (
-            StatedDriver.objects.filter(account_id__in=accounts.values("pk"))
-            .annotate(recorded_day=TruncDate("recorded_at"))
-            .filter(Q(recorded_day__lte=day))
-            .annotate(events=driver_events_90d(day))
+            drivers.annotate(events=driver_events_90d(day))
             .filter(events=0)
             .order_by("account_id", "feature__name")
             .values_list("account_id", "feature__name")
@@ -131,3 +207,9 @@ def detect(
                 features.append(feature)
         return hits
     return {}
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

@@ -9,14 +9,22 @@ class Receiver:
     """Records every request (path, headers, body); answers with `codes` in turn (then the last one).
 
     `hang` seconds of silence before answering simulate a receiver that never answers in time.
+    `keep_alive` answers in HTTP/1.1, keeping connections open; `connections` counts them.
     """
 
-    def __init__(self, codes=(200,), hang: float = 0):
-        self.codes, self.hang, self.requests = list(codes), hang, []
+    def __init__(self, codes=(200,), hang: float = 0, keep_alive: bool = False):
+        self.codes, self.hang, self.requests, self.connections = list(codes), hang, [], 0
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self):
+                super().setup()
+                with receiver.lock:
+                    receiver.connections += 1
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:

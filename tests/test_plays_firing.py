@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import StatedDriver
 from configuration.services import config_apply
@@ -303,3 +305,55 @@ def test_recompute_command_fires_plays_at_publish(edu, csm_owner):
     assert task.why == "entered segment 'Quiet' on 2026-06-30: no health score (unknown)" or task.why.startswith(
         "entered segment 'Quiet' on 2026-06-30: health 0, at risk"
     )
+
+
+TASK = {"title": "Call {account.name}"}
+
+
+def test_plays_sharing_a_trigger_type_fire_each_for_its_own_accounts(edu):
+    """One DayScan serves all plays of a firing: two score drops (the pass made for the smaller
+    drop) and two band changes still fire each play for exactly its accounts."""
+    fell_12, fell_30, steady = (AccountFactory(vertical=edu) for _ in range(3))
+    prev = D - dt.timedelta(days=1)
+    score(fell_12, D - WEEK, 72), score(fell_12, prev, 72), score(fell_12, D, 60)  # healthy → neutral
+    score(fell_30, D - WEEK, 65), score(fell_30, prev, 65), score(fell_30, D, 35)  # neutral → at risk
+    score(steady, D - WEEK, 50), score(steady, prev, 50), score(steady, D, 49)
+    config_apply(document={"version": 1, "plays": [
+        {"name": "Drop 25", "trigger": {"type": "score_dropped", "points": 25}, "task": TASK},  # by name: asked first
+        {"name": "Drop 9", "trigger": {"type": "score_dropped", "points": 9}, "task": TASK},
+        {"name": "At risk", "trigger": {"type": "band_became", "band": "at_risk"}, "task": TASK},
+        {"name": "Neutral", "trigger": {"type": "band_became", "band": "neutral"}, "task": TASK},
+    ]})  # fmt: skip
+    report = plays_fire(day=D, notify=False)
+    fired = sorted(PlayFiring.objects.values_list("play__name", "account_id"))
+    assert fired == sorted(
+        [("At risk", fell_30.pk), ("Drop 9", fell_12.pk), ("Drop 9", fell_30.pk), ("Drop 25", fell_30.pk),
+         ("Neutral", fell_12.pk)]
+    )  # fmt: skip
+    assert report.per_play == {"At risk": 1, "Drop 9": 2, "Drop 25": 1, "Neutral": 1}
+
+
+class _Undo(Exception):
+    pass
+
+
+def _firing_queries(edu, n: int) -> int:
+    try:
+        with transaction.atomic():
+            for _ in range(n):
+                account = AccountFactory(vertical=edu)
+                score(account, D - WEEK, 90), score(account, D - dt.timedelta(days=1), 90), score(account, D, 30)
+            with CaptureQueriesContext(connection) as queries:
+                assert plays_fire(day=D, notify=False).fired == 2 * n
+            raise _Undo
+    except _Undo:
+        return len(queries.captured_queries)
+
+
+def test_firing_queries_do_not_grow_with_the_accounts(edu):
+    config_apply(document={"version": 1, "plays": [
+        {"name": "Drop", "trigger": {"type": "score_dropped", "points": 10}, "task": {"title": "Call {account.name}"}},
+        {"name": "At risk", "trigger": {"type": "band_became", "band": "at_risk"}, "task": TASK,
+         "condition": {"field": "vertical", "op": "eq", "value": "Education"}},
+    ]})  # fmt: skip
+    assert _firing_queries(edu, 2) == _firing_queries(edu, 12)

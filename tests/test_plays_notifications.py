@@ -24,7 +24,7 @@ from plays import services
 from plays.models import Delivery, DeliveryAttempt, PlayFiring, Task
 from plays.notifications import SIGNATURE_HEADER
 from plays.services import plays_fire
-from plays.tasks import deliver
+from plays.tasks import deliver, deliver_batch
 from tests.factories import AccountFactory, HealthScoreFactory, UserFactory, VerticalFactory, play_apply
 from tests.receivers import Receiver
 from tests.test_worker import BROKER, ROOT, worker  # noqa: F401 - the real-worker fixture
@@ -133,13 +133,61 @@ def test_a_receiver_that_never_answers_gives_up_and_the_recompute_is_unaffected(
     assert PlayFiring.objects.get().task is None  # a play without a task only notifies
 
 
+def firings_to(receiver_url: str, n: int) -> list[int]:
+    accounts = dropping_accounts(n=n)
+    play_apply("Drop", {"type": "score_dropped", "points": 20}, webhook={"url": receiver_url, "secret": SECRET})
+    plays_fire(day=D, notify=True)  # in the test's transaction: nothing is queued
+    ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(ids) == len(accounts)
+    return ids
+
+
+@pytest.mark.django_db
+def test_a_batch_of_deliveries_is_a_few_queries_and_one_kept_alive_connection(django_assert_num_queries):
+    with Receiver(keep_alive=True) as receiver:
+        ids = firings_to(receiver.url, 20)
+        # Load the batch (with its plays), insert its attempts, update the deliveries: 3 queries for 20.
+        with django_assert_num_queries(3):
+            statuses = services.deliveries_attempt(delivery_ids=ids)
+        assert statuses == dict.fromkeys(ids, "delivered")
+        assert len(receiver.requests) == 20 and receiver.connections <= 1 + 1  # reused (one may predate the batch)
+    assert DeliveryAttempt.objects.filter(ok=True, status_code=200).count() == 20
+    assert len({r["headers"]["Idempotency-Key"] for r in receiver.requests}) == 20
+    assert services.deliveries_attempt(delivery_ids=ids) == {}  # delivered ones are not sent again
+
+
+@pytest.mark.django_db
+def test_a_failing_receiver_costs_a_batch_one_attempt_and_the_rest_wait_for_their_own(fast_retries):
+    with Receiver(codes=(500, 200)) as receiver:
+        ids = firings_to(receiver.url, 4)
+        statuses = services.deliveries_attempt(delivery_ids=ids)
+        assert statuses == {ids[0]: "pending"} and len(receiver.requests) == 1
+        assert set(Delivery.objects.filter(pk__in=ids[1:]).values_list("status", "attempts")) == {("pending", 0)}
+        # The task hands each of them to `deliver`, which retries with backoff (eager here: at once).
+        with mock.patch("plays.tasks.deliver.apply_async", lambda args, countdown=0: deliver.apply(args)):
+            deliver_batch.run(ids)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+    assert Delivery.objects.get(pk=ids[0]).attempts == 2 and DeliveryAttempt.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_an_email_without_recipient_holds_back_no_other_email_of_the_batch():
+    dropping_accounts(owner=None)  # first: unassigned, nobody to email
+    dropping_accounts(owner=UserFactory(username="casey", email="casey@example.com", roles=["CSM"]))
+    play_apply("Drop", {"type": "score_dropped", "points": 20}, notify=["email"])
+    plays_fire(day=D, notify=True)
+    ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+    assert services.deliveries_attempt(delivery_ids=ids) == {ids[0]: "skipped", ids[1]: "delivered"}
+    assert [m.to for m in mail.outbox] == [["casey@example.com"]]
+
+
 @pytest.mark.django_db
 def test_a_broker_that_is_down_never_fails_the_publish(django_capture_on_commit_callbacks):
     dropping_accounts()
     play_apply(
         "Drop", {"type": "score_dropped", "points": 20}, webhook={"url": "http://127.0.0.1:9/h", "secret": SECRET}
     )
-    broken = mock.patch("plays.tasks.deliver.delay", side_effect=OSError("connection refused"))
+    broken = mock.patch("plays.tasks.deliver_batch.delay", side_effect=OSError("connection refused"))
     with broken, django_capture_on_commit_callbacks(execute=True):
         plays_fire(day=D, notify=True)
     assert Delivery.objects.get().status == "pending"  # the sweep queues it again
@@ -228,7 +276,9 @@ def test_a_real_celery_worker_on_redis_delivers(worker):  # noqa: F811 - the fix
         # Publish to the test broker explicitly (as tests/test_worker.py does): a producer pool an
         # earlier test opened may still point at the in-memory broker.
         with celery_app.connection_for_write(BROKER) as conn, conn.Producer() as producer:
-            to_redis = mock.patch("plays.tasks.deliver.delay", lambda pk: deliver.apply_async((pk,), producer=producer))
+            to_redis = mock.patch(
+                "plays.tasks.deliver_batch.delay", lambda ids: deliver_batch.apply_async((ids,), producer=producer)
+            )
             with to_redis:
                 plays_fire(day=D, notify=True)  # outside a test transaction: on_commit runs at once
         receiver.wait_for(4, timeout=60)
@@ -237,4 +287,6 @@ def test_a_real_celery_worker_on_redis_delivers(worker):  # noqa: F811 - the fix
             time.sleep(0.2)
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered"] * 3
     assert DeliveryAttempt.objects.count() == 4  # one retried after the 500
-    assert "plays.tasks.deliver" in (ROOT / "tests" / ".worker.log").read_text()
+    log = (ROOT / "tests" / ".worker.log").read_text()
+    # One batch; the 500 held the other two back to tasks of their own, and its retry is one too.
+    assert "plays.tasks.deliver_batch[" in log and "plays.tasks.deliver[" in log
