@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
 
 from accounts.models import Account, AccountUseCase
+from core.db import ids_in
 from dashboards import selectors
 from dashboards.journeys import STUCK_LIMIT, stuck_compared_on, stuck_metrics
 from dashboards.models import RevenueDay, VerticalDay
@@ -269,7 +270,7 @@ def vertical_parts(*, day: date, account_ids: list[int]) -> dict[int, VerticalPa
     parts: dict[int, VerticalParts] = {}
     active = Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day)
     scores = (
-        HealthScore.objects.filter(as_of=day, account_id__in=account_ids)
+        HealthScore.objects.filter(as_of=day, account_id__in=ids_in(account_ids))
         .exclude(band__in=NOT_CUSTOMER_BANDS).filter(active)
         .values_list("account_id", "account__vertical_id", "score", "band", "account__arr")
     )  # fmt: skip
@@ -285,7 +286,7 @@ def vertical_parts(*, day: date, account_ids: list[int]) -> dict[int, VerticalPa
         if score is not None:
             p.histogram[(score, band)] += 1
         scored[account_id] = (vertical_id, band, arr)
-    for account_id, use_case_id in AccountUseCase.objects.filter(account_id__in=list(scored)).values_list(
+    for account_id, use_case_id in AccountUseCase.objects.filter(account_id__in=ids_in(scored)).values_list(
         "account_id", "use_case_id"
     ):
         vertical_id, band, arr = scored[account_id]
@@ -295,13 +296,13 @@ def vertical_parts(*, day: date, account_ids: list[int]) -> dict[int, VerticalPa
             counts[band] += 1
         parts[vertical_id].use_cases[use_case_id] = (counts, total + arr)
     journeys = AccountMetrics.objects.filter(
-        active, as_of=day, account_id__in=account_ids, account__primary_use_case__isnull=False
+        active, as_of=day, account_id__in=ids_in(account_ids), account__primary_use_case__isnull=False
     ).values_list("account__vertical_id", "account__primary_use_case_id", "journey_stage_id")
     for vertical_id, use_case_id, stage_id in journeys:
         stages = parts.setdefault(vertical_id, VerticalParts()).journey_stages.setdefault(use_case_id, Counter())
         stages[stage_id] += 1
     stuck, _ = stuck_metrics(day)
-    for vertical_id, account_id, name, arr in stuck.filter(account_id__in=account_ids).values_list(
+    for vertical_id, account_id, name, arr in stuck.filter(account_id__in=ids_in(account_ids)).values_list(
         "account__vertical_id", "account_id", "account__name", "account__arr"
     ):
         parts.setdefault(vertical_id, VerticalParts()).stuck[account_id] = (arr, name)

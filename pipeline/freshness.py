@@ -130,11 +130,16 @@ def incremental_execute(*, run_id: int) -> RecomputeRun:
         mine = DirtyAccount.objects.filter(claimed_by=run_id)
         ids = list(mine.order_by("account_id").values_list("account_id", flat=True))
         RecomputeRun.objects.filter(pk=run_id).update(chunks_total=(len(ids) + STAGE_BATCH - 1) // STAGE_BATCH)
-        _statistics_refresh(day)
+        claimed_in = time.monotonic() - started
+        analysed = _statistics_refresh(day)
+        refreshed_in = time.monotonic() - started - claimed_in
         rules = health.ComputeRules() if ids else None
         for i in range(0, len(ids), STAGE_BATCH):
             _stage(run_id=run_id, day=day, ids=ids[i : i + STAGE_BATCH], rules=rules)
-        log.info("incremental run %s: %d accounts computed in %.2fs", run_id, len(ids), time.monotonic() - started)
+        log.info(
+            "incremental run %s: %d accounts computed in %.2fs (marks claimed %.2fs, statistics of %d tables"
+            " refreshed %.2fs)", run_id, len(ids), time.monotonic() - started, claimed_in, analysed, refreshed_in,
+        )  # fmt: skip
         with_accounts = mine.filter(reason=Reason.ACCOUNT).exists()
         run = incremental_publish(run_id=run_id, inputs_through=claimed_at, revenue=with_accounts, account_ids=ids)
     except Exception as exc:
@@ -158,15 +163,16 @@ _READ_BY_ACCOUNT = {
 }
 
 
-def _statistics_refresh(day) -> None:
+def _statistics_refresh(day) -> int:
     """ANALYZEs (the filtered columns of) those tables whose statistics predate `day`'s full run —
     once after each night when autovacuum has not yet done it, a fraction of a second; a no-op
-    (one query) otherwise. Column lists keep it cheap (the JSON columns are not sampled)."""
+    (one query) otherwise. Column lists keep it cheap (the JSON columns are not sampled).
+    Returns the tables analysed."""
     if connection.vendor != "postgresql":
-        return
+        return 0
     published = PublishedDay.objects.filter(day=day).values_list("published_at", flat=True).first()
     if published is None:
-        return
+        return 0
     tables = {model._meta.db_table: columns for model, columns in _READ_BY_ACCOUNT.items()}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -174,8 +180,10 @@ def _statistics_refresh(day) -> None:
                AND COALESCE(GREATEST(last_analyze, last_autoanalyze), '-infinity') < %s""",
             [list(tables), published],
         )
-        for (table,) in cursor.fetchall():
+        stale = [table for (table,) in cursor.fetchall()]
+        for table in stale:
             cursor.execute(f"ANALYZE {table} ({', '.join(tables[table])})")
+    return len(stale)
 
 
 def _stage(*, run_id: int, day, ids: list[int], rules) -> None:
@@ -228,7 +236,7 @@ def incremental_publish(
             steps("rollup shares before")
         results = health.health_day_publish(
             day=day, staged_table=StagedResult._meta.db_table, run_id=run_id,
-            inputs_through=inputs_through, accounts_only=True,
+            inputs_through=inputs_through, accounts_only=True, account_ids=account_ids,
         )  # fmt: skip
         steps("health")
         membership = segments.segments_recompute_accounts(as_of=day, account_ids=account_ids)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.db.models import Q
 
 from accounts.models import AccountUseCase
+from core.db import ids_in
 from health.metrics_catalog import METRICS
 from health.models import AccountMetrics, HealthScore
 from segments.rules import FIELDS, check_rule
@@ -57,7 +58,7 @@ def _compile(rule: dict, as_of: date, accounts: list[int] | None) -> Q:
 
 
 def _only(rows, accounts: list[int] | None):
-    return rows if accounts is None else rows.filter(account_id__in=accounts)
+    return rows if accounts is None else rows.filter(account_id__in=ids_in(accounts))
 
 
 def _text_match(path: str, values: list[str]) -> Q:

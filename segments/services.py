@@ -8,6 +8,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Sum
 
 from accounts.models import Account
+from core.bulk import bulk_insert
+from core.db import ids_in
 from segments.compiler import compile_rule
 from segments.models import Segment, SegmentDay, SegmentMembership, TouchModelDay
 from segments.selectors import memberships_on, segment_figures
@@ -100,8 +102,9 @@ def segments_recompute_accounts(*, as_of: date, account_ids: list[int]) -> dict:
     it, and no other account's rows are touched. Each rule is compiled with its subqueries
     restricted to those ids (index probes, not a pass over the day's results) and its members
     are read once; the diff against their open stays and the touch-model claims (highest
-    priority first) are made on those few rows. `as_of` is today (the incremental run's day):
-    with history recorded after it (a backfill), only the touch models are rewritten, as there.
+    priority first) are made on those few rows, the new rows written with one COPY each.
+    `as_of` is today (the incremental run's day): with history recorded after it (a backfill),
+    only the touch models are rewritten, as there.
     """
     ids = sorted(set(account_ids))
     segments = list(Segment.objects.order_by("-priority", "name"))
@@ -110,46 +113,41 @@ def segments_recompute_accounts(*, as_of: date, account_ids: list[int]) -> dict:
         return {"segments": active, "entered": 0, "left": 0}
     latest = SegmentMembership.objects.aggregate(entered=Max("entered_on"), left=Max("left_on"))
     backfill = any(d is not None and d > as_of for d in latest.values())
-    mine = SegmentMembership.objects.filter(account_id__in=ids)
+    mine = SegmentMembership.objects.filter(account_id__in=ids_in(ids))
     if not backfill:
         mine.filter(entered_on=as_of).delete()
         mine.filter(left_on=as_of).update(left_on=None)
-    TouchModelDay.objects.filter(day=as_of, account_id__in=ids).delete()
+    TouchModelDay.objects.filter(day=as_of, account_id__in=ids_in(ids)).delete()
 
-    entered = left = 0
+    left = 0
     claimed: set[int] = set()  # accounts whose touch model of the day a segment has claimed
-    touch_rows: list[TouchModelDay] = []
+    touch_rows: list[tuple] = []
     open_stays: dict[int, set[int]] = {}
     if not backfill:
         for segment_id, account_id in mine.filter(left_on__isnull=True).values_list("segment_id", "account_id"):
             open_stays.setdefault(segment_id, set()).add(account_id)
-    new_stays: list[SegmentMembership] = []
+    new_stays: list[tuple] = []
+    customers = Account.objects.active_on(as_of).filter(pk__in=ids_in(ids))
     for segment in segments:
         members: set[int] = set()
         if segment.active:
             rule = compile_rule(segment.rule, as_of, accounts=ids)
-            members = set(Account.objects.active_on(as_of).filter(pk__in=ids).filter(rule).values_list("id", flat=True))
+            members = set(customers.filter(rule).values_list("id", flat=True))
         if segment.touch_model:
             mine_now = sorted(members - claimed)
             claimed.update(mine_now)
-            touch_rows.extend(
-                TouchModelDay(account_id=pk, day=as_of, touch_model=segment.touch_model) for pk in mine_now
-            )
+            touch_rows.extend((pk, as_of, segment.touch_model) for pk in mine_now)
         if backfill:
             continue
         stays = open_stays.get(segment.pk, set())
         gone = stays - members
         if gone:
-            left += mine.filter(segment=segment, left_on__isnull=True, account_id__in=sorted(gone)).update(
-                left_on=as_of
-            )
-        new_stays.extend(
-            SegmentMembership(segment=segment, account_id=pk, entered_on=as_of) for pk in sorted(members - stays)
-        )
-    TouchModelDay.objects.bulk_create(touch_rows, batch_size=2000)
-    SegmentMembership.objects.bulk_create(new_stays, batch_size=2000)
-    entered = len(new_stays)
-    return {"segments": active, "entered": entered, "left": left}
+            gone_rows = mine.filter(segment=segment, left_on__isnull=True, account_id__in=ids_in(sorted(gone)))
+            left += gone_rows.update(left_on=as_of)
+        new_stays.extend((segment.pk, pk, as_of) for pk in sorted(members - stays))
+    bulk_insert(TouchModelDay, ["account_id", "day", "touch_model"], touch_rows)
+    bulk_insert(SegmentMembership, ["segment_id", "account_id", "entered_on"], new_stays)
+    return {"segments": active, "entered": len(new_stays), "left": left}
 
 
 def segment_parts(*, day: date, account_ids: list[int]) -> dict[int, tuple[int, Decimal]]:
@@ -157,7 +155,7 @@ def segment_parts(*, day: date, account_ids: list[int]) -> dict[int, tuple[int, 
     day's SegmentDay (one indexed query). The incremental run takes it before and after it
     re-segments them, and segment_days_adjust applies the difference."""
     rows = (
-        memberships_on(day).filter(account_id__in=account_ids)
+        memberships_on(day).filter(account_id__in=ids_in(account_ids))
         .values("segment_id").annotate(members=Count("id"), arr=Sum("account__arr")).order_by()
     )  # fmt: skip
     return {r["segment_id"]: (r["members"], r["arr"] or Decimal(0)) for r in rows}

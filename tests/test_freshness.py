@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -380,6 +381,27 @@ def test_usage_and_nps_only_runs_move_the_rollups_by_difference_as_a_full_run_wr
     full = snapshot(today)
     for key in full:
         assert incremental[key] == full[key], key
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_statistics_older_than_the_days_full_run_are_refreshed_by_the_next_incremental_run_only(world):
+    """Statistics that predate the day's full run make PostgreSQL read the whole day for a few
+    ids: the first incremental run after it ANALYZEs the day's tables (key columns only), the
+    next ones find them current and do not."""
+
+    def analyzes() -> list[str]:
+        dirty_accounts_mark(ids=Account.objects.filter(external_id="E0").values("pk"), reason="usage")
+        with CaptureQueriesContext(connection) as queries:
+            assert freshness.incremental_execute(run_id=freshness.incremental_schedule().pk).status == "succeeded"
+        return sorted(q["sql"].split(" (")[0] for q in queries.captured_queries if q["sql"].startswith("ANALYZE"))
+
+    tables = ["health_accountmetrics", "health_healthscore", "segments_segmentmembership", "segments_touchmodelday"]
+    assert analyzes() == [f"ANALYZE {t}" for t in tables]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # read the statistics' timestamps afresh
+        cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'health_healthscore' AND attname = 'as_of'")
+        assert cursor.fetchone()[0] == 1
+    assert analyzes() == []
 
 
 def test_a_pending_account_mark_keeps_its_reason_when_usage_follows(world):
