@@ -161,12 +161,18 @@ _READ_BY_ACCOUNT = {
     SegmentMembership: ("segment_id", "account_id", "entered_on", "left_on"),
     TouchModelDay: ("account_id", "day"),
 }
+# A 6,000-row sample (PostgreSQL's default target, 100, samples 30,000): enough to know the day's
+# size and the ids' uniqueness, at a quarter of the cost (0.2 s against 0.8 s at 100,000 accounts
+# on a loaded machine). Autovacuum's own ANALYZE later replaces these (a column list does not
+# reset its counter of changed rows).
+_STATISTICS_TARGET = 20
 
 
 def _statistics_refresh(day) -> int:
     """ANALYZEs (the filtered columns of) those tables whose statistics predate `day`'s full run —
     once after each night when autovacuum has not yet done it, a fraction of a second; a no-op
-    (one query) otherwise. Column lists keep it cheap (the JSON columns are not sampled).
+    (one query) otherwise. Column lists and a small sample keep it cheap (the JSON columns are
+    not read).
     Returns the tables analysed."""
     if connection.vendor != "postgresql":
         return 0
@@ -181,6 +187,10 @@ def _statistics_refresh(day) -> int:
             [list(tables), published],
         )
         stale = [table for (table,) in cursor.fetchall()]
+    if not stale:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL default_statistics_target = {_STATISTICS_TARGET}")
         for table in stale:
             cursor.execute(f"ANALYZE {table} ({', '.join(tables[table])})")
     return len(stale)
