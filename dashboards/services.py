@@ -341,6 +341,7 @@ def vertical_days_adjust(*, day: date, account_ids: list[int], before: dict, aft
     rows = {r.vertical_id: r for r in VerticalDay.objects.select_for_update().filter(day=day)}
     if any(v not in rows and p.counts["accounts"] > 0 for parts in (before, after) for v, p in parts.items()):
         return False
+    rows = {v: row for v, row in rows.items() if v in before or v in after}  # the others are as they were
     touched = set(account_ids)
     old_top_ids = {pk for r in rows.values() for pk in StuckSummary.from_json(r.stuck).top} - touched
     old_top = {
