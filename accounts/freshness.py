@@ -45,6 +45,9 @@ def dirty_accounts_mark(*, ids: QuerySet | Iterable[int] | None = None, sql: str
     one column of account ids, e.g. an import's staging table): one INSERT … SELECT DISTINCT … ON
     CONFLICT statement, whatever the number of rows. A mark already pending keeps its older
     `marked_at`; a claimed one is released and dated now (the claiming run may miss this change).
+    A mark's reason `account` sticks until a run takes it: that run must know account fields
+    (vertical, ARR, churn, use cases) changed, whatever was marked after (it then rewrites the
+    day's rollups rather than move them by the accounts' difference).
 
     Nothing happens when FRESHNESS_ENABLED is off (the nightly run recomputes everyone anyway).
     Returns the rows written (inserted or updated).
@@ -66,9 +69,9 @@ def dirty_accounts_mark(*, ids: QuerySet | Iterable[int] | None = None, sql: str
                 ON CONFLICT (account_id) DO UPDATE SET
                     marked_at = CASE WHEN {table}.claimed_by IS NULL AND {table}.marked_at < excluded.marked_at
                                      THEN {table}.marked_at ELSE excluded.marked_at END,
-                    reason = excluded.reason,
+                    reason = CASE WHEN {table}.reason = %s THEN {table}.reason ELSE excluded.reason END,
                     claimed_by = NULL""",
-            [*params, timezone.now(), reason],
+            [*params, timezone.now(), reason, Reason.ACCOUNT],
         )
         written = cursor.rowcount
     if written:

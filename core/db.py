@@ -1,4 +1,8 @@
-"""Database settings that depend on the process: the web server's statement timeout."""
+"""Database settings that depend on the process (the web server's statement timeout), and how a
+list of ids is passed to a filter."""
+
+from django.db import connection
+from django.db.models.expressions import RawSQL
 
 POSTGRESQL = "django.db.backends.postgresql"
 
@@ -14,3 +18,14 @@ def add_statement_timeout(database: dict, milliseconds: int) -> None:
         return
     options = database.setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c statement_timeout={int(milliseconds)}".strip()
+
+
+def ids_in(ids):
+    """The right-hand side of an `__in` filter on a list of ids: on PostgreSQL one array parameter
+    (`IN (SELECT unnest(%s::bigint[]))`, which the planner counts as the array's length) rather than
+    a placeholder per id, which Django builds and checks one by one — about 4 ms per thousand ids
+    per filter, and the incremental run filters on its ids some seventy times. Elsewhere the list."""
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return ids

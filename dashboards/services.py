@@ -2,7 +2,8 @@
 rollups_backfill, the one command-level way to fill every rollup (SegmentDay included) for the
 days that have results."""
 
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
@@ -11,7 +12,8 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
 
-from accounts.models import AccountUseCase
+from accounts.models import Account, AccountUseCase
+from core.db import ids_in
 from dashboards import selectors
 from dashboards.journeys import STUCK_LIMIT, stuck_compared_on, stuck_metrics
 from dashboards.models import RevenueDay, VerticalDay
@@ -240,3 +242,177 @@ def rollups_backfill(*, start: date | None = None, end: date | None = None, forc
     for day in segment:
         segment_days_write(day=day)
     return RollupsBackfilled(days=len(days), vertical_days=vertical, revenue_days=revenue, segment_days=segment)
+
+
+# --- Incremental runs: the rollups brought up to date by the difference of a few accounts --------
+
+
+@dataclass
+class VerticalParts:
+    """A set of accounts' share of one vertical's VerticalDay: every figure the row stores, in a
+    form that adds and subtracts (the median follows from the histogram, the stuck top from the
+    accounts). `stuck` maps each stuck account to its (ARR, name) for the top's order."""
+
+    counts: Counter = field(default_factory=Counter)  # accounts and each band's count
+    arr: Decimal = Decimal(0)
+    arr_at_risk: Decimal = Decimal(0)
+    histogram: Counter = field(default_factory=Counter)  # (score, band) → accounts
+    use_cases: dict = field(default_factory=dict)  # use case id → Counter(healthy, at_risk, accounts), arr
+    journey_stages: dict = field(default_factory=dict)  # primary use case id → Counter(stage id → n)
+    stuck: dict = field(default_factory=dict)  # account id → (ARR, name)
+
+
+def vertical_parts(*, day: date, account_ids: list[int]) -> dict[int, VerticalParts]:
+    """{vertical id: VerticalParts} of `account_ids` on `day`: what those accounts add to each
+    vertical's VerticalDay, under the conditions of vertical_days_rollup (customers on the day,
+    churned left out), read from their own rows by indexed queries (four, whatever the day's
+    size). The incremental run takes it before and after it re-scores them."""
+    parts: dict[int, VerticalParts] = {}
+    active = Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day)
+    scores = (
+        HealthScore.objects.filter(as_of=day, account_id__in=ids_in(account_ids))
+        .exclude(band__in=NOT_CUSTOMER_BANDS).filter(active)
+        .values_list("account_id", "account__vertical_id", "score", "band", "account__arr")
+    )  # fmt: skip
+    scored: dict[int, tuple[int, str, Decimal]] = {}
+    for account_id, vertical_id, score, band, arr in scores:
+        arr = arr or Decimal(0)
+        p = parts.setdefault(vertical_id, VerticalParts())
+        p.counts["accounts"] += 1
+        p.counts[band] += 1
+        p.arr += arr
+        if band == Band.AT_RISK:
+            p.arr_at_risk += arr
+        if score is not None:
+            p.histogram[(score, band)] += 1
+        scored[account_id] = (vertical_id, band, arr)
+    for account_id, use_case_id in AccountUseCase.objects.filter(account_id__in=ids_in(scored)).values_list(
+        "account_id", "use_case_id"
+    ):
+        vertical_id, band, arr = scored[account_id]
+        counts, total = parts[vertical_id].use_cases.get(use_case_id, (Counter(), Decimal(0)))
+        counts["accounts"] += 1
+        if band in (Band.HEALTHY, Band.AT_RISK):
+            counts[band] += 1
+        parts[vertical_id].use_cases[use_case_id] = (counts, total + arr)
+    journeys = AccountMetrics.objects.filter(
+        active, as_of=day, account_id__in=ids_in(account_ids), account__primary_use_case__isnull=False
+    ).values_list("account__vertical_id", "account__primary_use_case_id", "journey_stage_id")
+    for vertical_id, use_case_id, stage_id in journeys:
+        stages = parts.setdefault(vertical_id, VerticalParts()).journey_stages.setdefault(use_case_id, Counter())
+        stages[stage_id] += 1
+    stuck, _ = stuck_metrics(day)
+    for vertical_id, account_id, name, arr in stuck.filter(account_id__in=ids_in(account_ids)).values_list(
+        "account__vertical_id", "account_id", "account__name", "account__arr"
+    ):
+        parts.setdefault(vertical_id, VerticalParts()).stuck[account_id] = (arr, name)
+    return parts
+
+
+def _median(histogram: Counter) -> float | None:
+    """percentile_cont(0.5) of the scores the histogram counts (what the full rollup stores)."""
+    n = sum(histogram.values())
+    if n <= 0:
+        return None
+    by_score = Counter()
+    for (score, _band), k in histogram.items():
+        by_score[score] += k
+    wanted = {(n - 1) // 2, n // 2}  # the middle one, or the middle two
+    found, seen = {}, 0
+    for score in sorted(by_score):
+        for position in wanted:
+            if seen <= position < seen + by_score[score]:
+                found[position] = score
+        seen += by_score[score]
+    low, high = found[(n - 1) // 2], found[n // 2]
+    return float(low + (high - low) * 0.5)
+
+
+@transaction.atomic
+def vertical_days_adjust(*, day: date, account_ids: list[int], before: dict, after: dict) -> bool:
+    """Brings `day`'s VerticalDay rows from `before` to `after` (vertical_parts of `account_ids`
+    before and after they were re-scored; their account fields — vertical, ARR, churn, use cases —
+    unchanged in between): each figure plus the difference, the median from the new histogram,
+    the stuck top merged from the untouched accounts of the old top and the touched ones now
+    stuck. That is what vertical_days_rollup writes. A vertical whose old top may have lost an
+    account that only a pass over the vertical can replace gets that pass (its stuck accounts).
+    False (nothing written) when a vertical gains its first scored account: the caller rewrites
+    the day instead (that row's journey and stuck figures of other accounts are nowhere stored)."""
+    rows = {r.vertical_id: r for r in VerticalDay.objects.select_for_update().filter(day=day)}
+    if any(v not in rows and p.counts["accounts"] > 0 for parts in (before, after) for v, p in parts.items()):
+        return False
+    rows = {v: row for v, row in rows.items() if v in before or v in after}  # the others are as they were
+    touched = set(account_ids)
+    old_top_ids = {pk for r in rows.values() for pk in StuckSummary.from_json(r.stuck).top} - touched
+    old_top = {
+        pk: (arr, name) for pk, arr, name in Account.objects.filter(pk__in=old_top_ids).values_list("pk", "arr", "name")
+    }
+    gone: list[int] = []
+    for vertical_id, row in rows.items():
+        was, now = before.get(vertical_id, VerticalParts()), after.get(vertical_id, VerticalParts())
+        counts = Counter({k: getattr(row, k) for k in ("accounts", "healthy", "neutral", "at_risk", "unknown")})
+        counts.update(now.counts)
+        counts.subtract(was.counts)
+        if counts["accounts"] <= 0:
+            gone.append(vertical_id)
+            continue
+        for k in ("accounts", "healthy", "neutral", "at_risk", "unknown"):
+            setattr(row, k, counts[k])
+        row.arr += now.arr - was.arr
+        row.arr_at_risk += now.arr_at_risk - was.arr_at_risk
+        histogram = Counter({(b.score, b.band): b.accounts for b in map(HistogramBin.from_json, row.histogram)})
+        histogram.update(now.histogram)
+        histogram.subtract(was.histogram)
+        histogram = +histogram  # bins left empty go, as in a full rollup
+        row.histogram = [HistogramBin(score=s, band=b, accounts=n).to_json() for (s, b), n in sorted(histogram.items())]
+        row.median_score = _median(histogram)
+        row.use_cases = _use_cases_adjusted(row.use_cases, was.use_cases, now.use_cases)
+        row.journey_stages = _journey_stages_adjusted(row.journey_stages, was.journey_stages, now.journey_stages)
+        row.stuck = _stuck_adjusted(day, vertical_id, StuckSummary.from_json(row.stuck), was, now, old_top).to_json()
+        row.save()
+    VerticalDay.objects.filter(day=day, vertical_id__in=gone).delete()
+    return True
+
+
+def _use_cases_adjusted(stored: dict, was: dict, now: dict) -> dict:
+    by_use_case = VerticalUseCaseCounts.from_json(stored).by_use_case
+    for sign, parts in ((-1, was), (1, now)):
+        for use_case_id, (counts, arr) in parts.items():
+            c = by_use_case.get(use_case_id, UseCaseCounts())
+            by_use_case[use_case_id] = UseCaseCounts(
+                healthy=c.healthy + sign * counts[Band.HEALTHY], at_risk=c.at_risk + sign * counts[Band.AT_RISK],
+                accounts=c.accounts + sign * counts["accounts"], arr=c.arr + sign * arr,
+            )  # fmt: skip
+    return VerticalUseCaseCounts({pk: c for pk, c in by_use_case.items() if c.accounts > 0}).to_json()
+
+
+def _journey_stages_adjusted(stored: dict, was: dict, now: dict) -> dict:
+    by_use_case = {pk: Counter(stages) for pk, stages in JourneyStageCounts.from_json(stored).by_use_case.items()}
+    for use_case_id, stages in now.items():
+        by_use_case.setdefault(use_case_id, Counter()).update(stages)
+    for use_case_id, stages in was.items():
+        by_use_case.setdefault(use_case_id, Counter()).subtract(stages)
+    kept = {pk: {stage: n for stage, n in stages.items() if n > 0} for pk, stages in by_use_case.items()}
+    return JourneyStageCounts({pk: stages for pk, stages in kept.items() if stages}).to_json()
+
+
+def _stuck_adjusted(
+    day: date, vertical_id: int, stored: StuckSummary, was: VerticalParts, now: VerticalParts, old_top: dict
+) -> StuckSummary:
+    count = stored.accounts - len(was.stuck) + len(now.stuck)
+    arr = (
+        stored.arr
+        - sum((a for a, _ in was.stuck.values()), Decimal(0))
+        + sum((a for a, _ in now.stuck.values()), Decimal(0))
+    )
+    kept = {pk: old_top[pk] for pk in stored.top if pk in old_top}  # the old top's untouched accounts
+    untouched = stored.accounts - len(was.stuck)
+    candidates = {**kept, **now.stuck}
+    if len(kept) < min(untouched, STUCK_LIMIT):
+        # A touched account left the top and untouched stuck accounts below it may now belong
+        # there: only the vertical's stuck accounts tell which.
+        stuck, _ = stuck_metrics(day)
+        rows = stuck.filter(account__vertical_id=vertical_id).values_list("account_id", "account__arr", "account__name")
+        candidates = {pk: (a, name) for pk, a, name in rows}
+    order = sorted(candidates, key=lambda pk: (-candidates[pk][0], candidates[pk][1], pk))  # the page's order
+    return StuckSummary(compared_on=stored.compared_on, accounts=count, arr=arr, top=order[:STUCK_LIMIT])

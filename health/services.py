@@ -91,12 +91,20 @@ def compute_rows(
 
 
 def health_day_publish(
-    *, day: date, staged_table: str, run_id: int, inputs_through: datetime | None = None, accounts_only: bool = False
+    *,
+    day: date,
+    staged_table: str,
+    run_id: int,
+    inputs_through: datetime | None = None,
+    accounts_only: bool = False,
+    account_ids: list[int] | None = None,
 ) -> dict:
     """Replaces `day`'s AccountMetrics and HealthScore with the staged rows of run `run_id`.
 
     With `accounts_only` (the incremental run of today) only the staged accounts' rows of `day`
-    are replaced; every other row is left as it is (not rewritten). Each HealthScore row records
+    are replaced; every other row is left as it is (not rewritten); `account_ids`, the staged
+    accounts' ids, let PostgreSQL probe their rows by index (against the unanalysed staging table
+    it may read the whole day instead). Each HealthScore row records
     when it was computed (`computed_at`, now) and `inputs_through`: the run read every write
     received up to then.
 
@@ -108,7 +116,9 @@ def health_day_publish(
     metrics, health = AccountMetrics._meta.db_table, HealthScore._meta.db_table
     columns = ", ".join(METRIC_COLUMNS)
     only, only_params = "", []
-    if accounts_only:
+    if accounts_only and account_ids is not None and connection.vendor == "postgresql":
+        only, only_params = " AND account_id IN (SELECT unnest(%s::bigint[]))", [list(account_ids)]
+    elif accounts_only:
         only, only_params = f" AND account_id IN (SELECT account_id FROM {staged_table} WHERE run_id = %s)", [run_id]
     computed_at = timezone.now()
     with connection.cursor() as cursor:

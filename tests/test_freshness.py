@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -19,7 +20,10 @@ from accounts.freshness import dirty_accounts_mark
 from accounts.imports import import_accounts, import_nps, import_usage
 from accounts.models import Account, DirtyAccount
 from configuration.services import config_apply
+from dashboards import services as dashboards_services
+from dashboards.journeys import STUCK_DAYS
 from dashboards.models import RevenueDay, VerticalDay
+from dashboards.rollups import StuckSummary
 from health.models import AccountMetrics, HealthScore, PublishedDay
 from people.models import ApiToken
 from people.services import api_token_create
@@ -311,6 +315,102 @@ def test_incremental_equals_full_for_the_touched_accounts_and_leaves_the_others_
     for key in full:
         assert incremental[key] == full[key], key
     assert VerticalDay.objects.filter(day=today).count() == 2
+
+
+@pytest.fixture
+def stuck_world(world, monkeypatch):
+    """`world` with results STUCK_DAYS before today too, so Education accounts are stuck in
+    'Booked'; the rollup keeps the 2 largest stuck accounts (E5, E4) per vertical."""
+    today = world
+    monkeypatch.setattr(dashboards_services, "STUCK_LIMIT", 2)
+    then = today - dt.timedelta(days=STUCK_DAYS)
+    import_usage(csv_bytes(usage_csv([(f"E{i}", then - dt.timedelta(days=1), "scheduling", 1) for i in range(N // 2)])))
+    recompute(as_of=then)
+    recompute(as_of=today)
+    stuck = StuckSummary.from_json(VerticalDay.objects.get(day=today, vertical__name="Education").stuck)
+    assert stuck.accounts == 6 and stuck.top == [Account.objects.get(external_id=e).pk for e in ("E5", "E4")]
+    return today
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_usage_and_nps_only_runs_move_the_rollups_by_difference_as_a_full_run_writes_them(stuck_world):
+    """Usage and NPS marks only (no account field changed): SegmentDay and VerticalDay are moved by
+    the touched accounts' difference, not rewritten, and equal a full run's in every column
+    (counts, ARR, histogram, median, use cases, journey stages, the stuck count and top)."""
+    today = stuck_world
+
+    def incremental_by_difference():
+        rewrites = mock.patch.multiple(
+            freshness.dashboards, vertical_days_rollup=mock.DEFAULT, revenue_day_write=mock.DEFAULT
+        )
+        with rewrites as rewriters, mock.patch.object(freshness.segments, "segment_days_write") as segment_days:
+            run = freshness.incremental_execute(run_id=freshness.incremental_schedule().pk)
+        assert run.status == "succeeded"
+        assert not segment_days.called and not any(m.called for m in rewriters.values())  # moved, not rewritten
+        return snapshot(today)
+
+    # 1. E5 (the top stuck account) reaches the journey's last stage: the top refills from below
+    # (E3); E0 gets busy and healthy (enters segments, changes bands, histogram and median);
+    # T2's events move its score; E1's NPS its band.
+    before = snapshot(today)
+    import_usage(csv_bytes(usage_csv(
+        [("E5", today, "reminders", 9), ("T2", today, "scheduling", 60)]
+        + [("E0", today - dt.timedelta(days=d), "scheduling", 4) for d in range(5)]
+    )))  # fmt: skip
+    import_nps(csv_bytes(f"account_external_id,date,score,comment\nE1,{today},10,great\n"))
+    assert set(DirtyAccount.objects.values_list("reason", flat=True)) == {"usage", "nps"}
+    incremental = incremental_by_difference()
+    assert incremental["vertical_days"] != before["vertical_days"]
+    assert incremental["segment_days"] != before["segment_days"]
+    assert incremental["memberships"] != before["memberships"]
+    education = StuckSummary.from_json(VerticalDay.objects.get(day=today, vertical__name="Education").stuck)
+    assert education.accounts == 5 and education.top == [Account.objects.get(external_id=e).pk for e in ("E4", "E3")]
+    recompute(as_of=today)
+    full = snapshot(today)
+    for key in full:
+        assert incremental[key] == full[key], key
+
+    # 2. E2 (stuck, below the top) leaves the stage, E1 stays stuck with more usage and T0 gets
+    # its first: the top keeps its accounts without a pass over the vertical.
+    import_usage(csv_bytes(usage_csv([("E2", today, "reminders", 9), ("T0", today, "scheduling", 30)])))
+    import_usage(csv_bytes(usage_csv([("E1", today - dt.timedelta(days=d), "reminders", 1) for d in range(3)])))
+    with mock.patch.object(dashboards_services, "stuck_metrics", wraps=dashboards_services.stuck_metrics) as passes:
+        incremental = incremental_by_difference()
+    assert passes.call_count == 2  # the touched accounts' share before and after: no pass over the vertical
+    recompute(as_of=today)
+    full = snapshot(today)
+    for key in full:
+        assert incremental[key] == full[key], key
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_statistics_older_than_the_days_full_run_are_refreshed_by_the_next_incremental_run_only(world):
+    """Statistics that predate the day's full run make PostgreSQL read the whole day for a few
+    ids: the first incremental run after it ANALYZEs the day's tables (key columns only), the
+    next ones find them current and do not."""
+
+    def analyzes() -> list[str]:
+        dirty_accounts_mark(ids=Account.objects.filter(external_id="E0").values("pk"), reason="usage")
+        with CaptureQueriesContext(connection) as queries:
+            assert freshness.incremental_execute(run_id=freshness.incremental_schedule().pk).status == "succeeded"
+        return sorted(q["sql"].split(" (")[0] for q in queries.captured_queries if q["sql"].startswith("ANALYZE"))
+
+    tables = ["health_accountmetrics", "health_healthscore", "segments_segmentmembership", "segments_touchmodelday"]
+    assert analyzes() == [f"ANALYZE {t}" for t in tables]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # read the statistics' timestamps afresh
+        cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'health_healthscore' AND attname = 'as_of'")
+        assert cursor.fetchone()[0] == 1
+    assert analyzes() == []
+
+
+def test_a_pending_account_mark_keeps_its_reason_when_usage_follows(world):
+    """A later usage mark must not hide that account fields changed: the run would move the
+    rollups by a difference computed with the new ARR or vertical."""
+    ids = Account.objects.filter(external_id="E0").values("pk")
+    dirty_accounts_mark(ids=ids, reason="account")
+    dirty_accounts_mark(ids=ids, reason="usage")
+    assert DirtyAccount.objects.get().reason == "account"
 
 
 def test_a_day_without_published_results_gets_a_full_run(world):
