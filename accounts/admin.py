@@ -69,7 +69,7 @@ class AccountAdmin(admin.ModelAdmin):
                 wrap(admin_imports.import_job_view),
                 {"partial": True},
                 name="accounts_import_job_status",
-            ),  # fmt: skip
+            ),
             *super().get_urls(),
         ]
 
@@ -124,6 +124,8 @@ class DirtyAccountAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         runs = reverse("admin:pipeline_recomputerun_changelist") + "?trigger__startswith=incremental"
-        extra = {"title": "Accounts waiting for the incremental run",
-                 "subtitle": format_html('<a href="{}">The last incremental runs</a>', runs)}  # fmt: skip
+        extra = {
+            "title": "Accounts waiting for the incremental run",
+            "subtitle": format_html('<a href="{}">The last incremental runs</a>', runs),
+        }
         return super().changelist_view(request, {**extra, **(extra_context or {})})

@@ -64,9 +64,12 @@ def import_view(request):
         if not request.user.has_perm(KINDS[kind][1]):
             raise PermissionDenied
         job = import_job_create(
-            kind=kind, upload=form.cleaned_data["file"], skip_invalid=form.cleaned_data["skip_invalid"],
-            as_of=form.cleaned_data["as_of"] if kind == "accounts" else None, user=request.user,
-        )  # fmt: skip
+            kind=kind,
+            upload=form.cleaned_data["file"],
+            skip_invalid=form.cleaned_data["skip_invalid"],
+            as_of=form.cleaned_data["as_of"] if kind == "accounts" else None,
+            user=request.user,
+        )
         return HttpResponseRedirect(reverse("admin:accounts_import_job", args=[job.pk]))
     return _page(request, form)
 

@@ -229,11 +229,19 @@ def account_row(account) -> dict:
     if account.primary_use_case:
         use_cases = [account.primary_use_case.name, *[u for u in use_cases if u != account.primary_use_case.name]]
     return {
-        "external_id": account.external_id, "name": account.name, "vertical": account.vertical.name,
-        "use_cases": ";".join(use_cases), "arr": str(account.arr), "owner_email": account.owner.email if account.owner else "",
-        "employees": account.employees, "persona": account.persona, "seats": account.seats,
-        "start_date": account.start_date, "renewal_date": account.renewal_date, "churned_on": account.churned_on,
-    }  # fmt: skip
+        "external_id": account.external_id,
+        "name": account.name,
+        "vertical": account.vertical.name,
+        "use_cases": ";".join(use_cases),
+        "arr": str(account.arr),
+        "owner_email": account.owner.email if account.owner else "",
+        "employees": account.employees,
+        "persona": account.persona,
+        "seats": account.seats,
+        "start_date": account.start_date,
+        "renewal_date": account.renewal_date,
+        "churned_on": account.churned_on,
+    }
 
 
 def account_write(data, account=None) -> Response:

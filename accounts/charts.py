@@ -49,16 +49,25 @@ def score_trend_figure(trend: list[dict], scorecard, partial_until=None) -> str:
     if any(p is not None for p in partial):
         fig.add_trace(
             go.Scatter(
-                x=x, y=partial, mode="lines", name="partial", line={"color": "#9aa5b1", "width": 2, "dash": "dot"},
+                x=x,
+                y=partial,
+                mode="lines",
+                name="partial",
+                line={"color": "#9aa5b1", "width": 2, "dash": "dot"},
                 hovertemplate="%{x}: %{y} (partial: windows reach before the first usage held)<extra></extra>",
             )
-        )  # fmt: skip
+        )
         if partial_until is not None:
             fig.add_vrect(
-                x0=x[0], x1=partial_until.isoformat(), fillcolor="#eef0f3", opacity=0.6, line_width=0,
-                annotation_text="partial history", annotation_position="top left",
+                x0=x[0],
+                x1=partial_until.isoformat(),
+                fillcolor="#eef0f3",
+                opacity=0.6,
+                line_width=0,
+                annotation_text="partial history",
+                annotation_position="top left",
                 annotation_font={"color": "#616e7c", "size": 11},
-            )  # fmt: skip
+            )
     fig.add_trace(
         go.Scatter(
             x=x,
@@ -76,9 +85,12 @@ def score_trend_figure(trend: list[dict], scorecard, partial_until=None) -> str:
             (scorecard.at_risk_below, f"at risk below {scorecard.at_risk_below}", BAND_COLOURS["at_risk"]),
         ):
             fig.add_hline(
-                y=y, line={"dash": "dash", "color": colour, "width": 1}, annotation_text=label,
-                annotation_position="top left", annotation_font={"color": colour, "size": 11},
-            )  # fmt: skip
+                y=y,
+                line={"dash": "dash", "color": colour, "width": 1},
+                annotation_text=label,
+                annotation_position="top left",
+                annotation_font={"color": colour, "size": 11},
+            )
     fig.update_layout(
         height=280,
         margin={"l": 40, "r": 10, "t": 10, "b": 30},

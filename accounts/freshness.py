@@ -39,8 +39,9 @@ def _ids_source(ids: QuerySet | Iterable[int]) -> tuple[str, list] | None:
     return "SELECT value FROM json_each(%s)", [json.dumps(ids)]
 
 
-def dirty_accounts_mark(*, ids: QuerySet | Iterable[int] | None = None, sql: str | None = None,
-                        params: list | tuple = (), reason: str) -> int:  # fmt: skip
+def dirty_accounts_mark(
+    *, ids: QuerySet | Iterable[int] | None = None, sql: str | None = None, params: list | tuple = (), reason: str
+) -> int:
     """Marks the accounts of `ids` (a queryset of one id column, or ids) or of `sql` (a SELECT of
     one column of account ids, e.g. an import's staging table): one INSERT … SELECT DISTINCT … ON
     CONFLICT statement, whatever the number of rows. A mark already pending keeps its older

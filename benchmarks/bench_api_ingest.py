@@ -43,13 +43,14 @@ def main() -> None:
     url = fresh_database(args.database)
     manage("import_accounts", str(accounts_csv), url=url)
     key = manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from people.models import User, ApiToken; from people.services import api_token_create;"
         "from django.contrib.auth.models import Group;"
         "u, _ = User.objects.get_or_create(username='bench', is_staff=True); u.groups.add(Group.objects.get(name='CS Admin'));"
         "print(api_token_create(user=u, name='bench', scope=ApiToken.SCOPE_INGEST)[1])",
         url=url,
-    ).splitlines()[-1]  # fmt: skip
+    ).splitlines()[-1]
 
     with usage_csv.open() as fh:
         reader = csv.DictReader(fh)
@@ -61,10 +62,23 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "API_THROTTLE_RATE": "100000/min"}
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "cs_portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--timeout", "600"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "cs_portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "600",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(60):
             try:
@@ -75,9 +89,11 @@ def main() -> None:
         with timed(f"POST /api/v1/usage/ ({len(batches)} batches of ≤{BATCH:,})", results):
             for body in batches:
                 request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/v1/usage/", data=body, method="POST",
+                    f"http://127.0.0.1:{port}/api/v1/usage/",
+                    data=body,
+                    method="POST",
                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
-                )  # fmt: skip
+                )
                 with urllib.request.urlopen(request, timeout=600) as response:
                     assert response.status == 201, response.read()
     finally:

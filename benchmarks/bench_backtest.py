@@ -30,8 +30,11 @@ FIRST, LATEST, STEP = date(2025, 7, 1), date(2026, 6, 30), 23
 
 
 def config_sql(cur) -> dict:
-    cur.execute("INSERT INTO accounts_vertical (name, slug, description) SELECT v, lower(replace(v, ' ', '-')), '' "
-                "FROM unnest(%s::text[]) v", [VERTICALS])  # fmt: skip
+    cur.execute(
+        "INSERT INTO accounts_vertical (name, slug, description) SELECT v, lower(replace(v, ' ', '-')), '' "
+        "FROM unnest(%s::text[]) v",
+        [VERTICALS],
+    )
     cur.execute("SELECT id, name FROM accounts_vertical")
     verticals = {name: pk for pk, name in cur.fetchall()}
     scorecards = {}

@@ -59,10 +59,28 @@ def _worker(url: str, broker: str) -> tuple[subprocess.Popen, object]:
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "REDIS_URL": broker, "LOG_LEVEL": "INFO"}
     log = open(OUT / "freshness_worker.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cs_portal", "worker", "--pool", "solo", "--hostname", "fresh@%h",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cs_portal",
+            "worker",
+            "--pool",
+            "solo",
+            "--hostname",
+            "fresh@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     return proc, log
 
 
@@ -76,8 +94,11 @@ def _reusable(database: str, n: int, today) -> str | None:
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM accounts_account")
         accounts = cur.fetchone()[0]
-        cur.execute("SELECT count(*) FROM pipeline_recomputerun WHERE status = 'succeeded' AND as_of = %s"
-                    " AND trigger NOT LIKE 'incremental%%'", [today])  # fmt: skip
+        cur.execute(
+            "SELECT count(*) FROM pipeline_recomputerun WHERE status = 'succeeded' AND as_of = %s"
+            " AND trigger NOT LIKE 'incremental%%'",
+            [today],
+        )
         full_runs = cur.fetchone()[0]
     conn.close()
     return url if accounts == n and full_runs else None
@@ -107,8 +128,10 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
             out, _, peak = manage_measured("recompute", "--as-of", today.isoformat(), url=url)
         print(f"    {out.splitlines()[0] if out else ''} (peak RSS {peak} MB)")
     with conn.cursor() as cur:  # the run itself (started → published), as for the incremental run
-        cur.execute("SELECT EXTRACT(EPOCH FROM finished_at - started_at) FROM pipeline_recomputerun"
-                    " WHERE status = 'succeeded' AND trigger NOT LIKE 'incremental%%' ORDER BY id DESC LIMIT 1")  # fmt: skip
+        cur.execute(
+            "SELECT EXTRACT(EPOCH FROM finished_at - started_at) FROM pipeline_recomputerun"
+            " WHERE status = 'succeeded' AND trigger NOT LIKE 'incremental%%' ORDER BY id DESC LIMIT 1"
+        )
         full = float(cur.fetchone()[0])
         # Each measurement posts a new figure, so the rows change (an unchanged row marks nothing).
         cur.execute("SELECT count(*) FROM pipeline_recomputerun WHERE trigger LIKE 'incremental%%'")
@@ -125,13 +148,20 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
     try:
         posted = subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), "shell", "-c", POST],
-            check=False, env={**env, "BENCH_POST": json.dumps([ids, today.isoformat(), batch, events])}, cwd=ROOT, capture_output=True, text=True,
-        )  # fmt: skip
+            check=False,
+            env={**env, "BENCH_POST": json.dumps([ids, today.isoformat(), batch, events])},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if posted.returncode:
             raise SystemExit(f"posting usage failed:\n{posted.stdout}\n{posted.stderr}")
         times = json.loads(posted.stdout.strip().splitlines()[-1])
-        print(f"  POST /api/v1/usage/: {touched:,} accounts in {len(range(0, len(ids), batch))} requests, "
-              f"{times['posted'] - times['started']:.2f} s", flush=True)  # fmt: skip
+        print(
+            f"  POST /api/v1/usage/: {touched:,} accounts in {len(range(0, len(ids), batch))} requests, "
+            f"{times['posted'] - times['started']:.2f} s",
+            flush=True,
+        )
         status = error = None
         with conn.cursor() as cur:
             while time.time() - times["started"] < 600:
@@ -146,8 +176,11 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
                     break
                 time.sleep(0.2)
             done = time.time()
-            cur.execute("SELECT count(*) FROM pipeline_recomputerun WHERE trigger LIKE 'incremental%%'"
-                        " AND created_at >= to_timestamp(%s)", [times["started"]])  # fmt: skip
+            cur.execute(
+                "SELECT count(*) FROM pipeline_recomputerun WHERE trigger LIKE 'incremental%%'"
+                " AND created_at >= to_timestamp(%s)",
+                [times["started"]],
+            )
             runs = cur.fetchone()[0]
             cur.execute(
                 "SELECT count(*) FROM health_healthscore h JOIN accounts_account a ON a.id = h.account_id"
@@ -168,12 +201,18 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
     end_to_end = done - times["started"]
     incremental = (finished_at - started_at).total_seconds()
     results.update(end_to_end=end_to_end, incremental_run=incremental)
-    print(f"  incremental runs: {runs} (one per burst); accounts re-scored: {scored:,}; "
-          f"published fresh: {fresh:,} of {len(ids):,}; PublishedDay refreshed: {refreshed}; marks left: {pending}")  # fmt: skip
-    print(f"  END TO END (first POST → published, debounce {30} s included): {end_to_end:.1f} s "
-          f"(goal ≤ {END_TO_END_GOAL:.0f} s: {'met' if end_to_end <= END_TO_END_GOAL else 'MISSED'})")  # fmt: skip
-    print(f"  INCREMENTAL RUN: {incremental:.2f} s vs FULL RUN {full:.1f} s (started → published, both) = {incremental / full:.1%} "
-          f"(goal ≤ {INCREMENTAL_SHARE_GOAL:.0%}: {'met' if incremental / full <= INCREMENTAL_SHARE_GOAL else 'MISSED'})")  # fmt: skip
+    print(
+        f"  incremental runs: {runs} (one per burst); accounts re-scored: {scored:,}; "
+        f"published fresh: {fresh:,} of {len(ids):,}; PublishedDay refreshed: {refreshed}; marks left: {pending}"
+    )
+    print(
+        f"  END TO END (first POST → published, debounce {30} s included): {end_to_end:.1f} s "
+        f"(goal ≤ {END_TO_END_GOAL:.0f} s: {'met' if end_to_end <= END_TO_END_GOAL else 'MISSED'})"
+    )
+    print(
+        f"  INCREMENTAL RUN: {incremental:.2f} s vs FULL RUN {full:.1f} s (started → published, both) = {incremental / full:.1%} "
+        f"(goal ≤ {INCREMENTAL_SHARE_GOAL:.0%}: {'met' if incremental / full <= INCREMENTAL_SHARE_GOAL else 'MISSED'})"
+    )
     for line in (OUT / "freshness_worker.log").read_text().splitlines():
         if "accounts computed in" in line or "published:" in line:
             print("   ", line.split("incremental run", 1)[-1].strip())
@@ -188,8 +227,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="rows (accounts) per POST")
     parser.add_argument("--database", default="cs_portal_bench_freshness")
     parser.add_argument("--broker", default=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/6"))
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the database when it already holds N accounts and a full run of today (skips the load)")  # fmt: skip
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database when it already holds N accounts and a full run of today (skips the load)",
+    )
     args = parser.parse_args()
     if not args.database.endswith("_freshness"):
         raise SystemExit("the benchmark database's name ends with _freshness")

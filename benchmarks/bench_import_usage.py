@@ -55,12 +55,37 @@ FLOOR_SQL = [
 def write_accounts(path: Path, n: int) -> None:
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["external_id", "name", "vertical", "use_cases", "arr", "owner_email", "employees", "persona",
-                    "seats", "start_date", "renewal_date"])  # fmt: skip
+        w.writerow(
+            [
+                "external_id",
+                "name",
+                "vertical",
+                "use_cases",
+                "arr",
+                "owner_email",
+                "employees",
+                "persona",
+                "seats",
+                "start_date",
+                "renewal_date",
+            ]
+        )
         for i in range(n):
-            w.writerow([f"A{i:07d}", f"Account {i}", f"Vertical {i % 5}", "Use case A;Use case B",
-                        1000 + (i * 7919) % 150000, f"csm{i % 20}@example.com", 100, "manager", 50,
-                        "2024-01-01", "2027-01-01"])  # fmt: skip
+            w.writerow(
+                [
+                    f"A{i:07d}",
+                    f"Account {i}",
+                    f"Vertical {i % 5}",
+                    "Use case A;Use case B",
+                    1000 + (i * 7919) % 150000,
+                    f"csm{i % 20}@example.com",
+                    100,
+                    "manager",
+                    50,
+                    "2024-01-01",
+                    "2027-01-01",
+                ]
+            )
 
 
 def floor(conn, usage_csv: Path) -> int:

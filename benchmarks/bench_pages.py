@@ -200,11 +200,25 @@ def load(url: str, n: int, today: date, seed: int) -> dict:
         renewal = today + timedelta(days=rng.randint(-20, 360))
         churned_on = today - timedelta(days=rng.randint(20, 200)) if trajectory == "churned" else None
         account_use_cases = rng.sample(profile.use_cases, rng.choice([1, 1, 2, 2, 3]))
-        accounts.append((
-            i, f"{profile.name[:3].upper().replace(' ', '')}-{i:06d}", name, vertical_ids[profile.name],
-            use_case_ids[account_use_cases[0]], f"{arr}.00", owner_ids[i % len(owner_ids)], seats * rng.choice([2, 3, 5]),
-            rng.choice(personas), seats if rng.random() > 0.05 else None, start, renewal, churned_on, now, now,
-        ))  # fmt: skip
+        accounts.append(
+            (
+                i,
+                f"{profile.name[:3].upper().replace(' ', '')}-{i:06d}",
+                name,
+                vertical_ids[profile.name],
+                use_case_ids[account_use_cases[0]],
+                f"{arr}.00",
+                owner_ids[i % len(owner_ids)],
+                seats * rng.choice([2, 3, 5]),
+                rng.choice(personas),
+                seats if rng.random() > 0.05 else None,
+                start,
+                renewal,
+                churned_on,
+                now,
+                now,
+            )
+        )
         links.extend((i, use_case_ids[u]) for u in account_use_cases)
         activity.append((i, RHYTHM_ACTIVITY[profile.rhythm] * TRAJECTORY_ACTIVITY[trajectory] * rng.uniform(0.6, 1.25)))
         # ARR history: the first value, then 0–2 changes over the year (today's ARR is the last).
@@ -227,9 +241,28 @@ def load(url: str, n: int, today: date, seed: int) -> dict:
                 drivers.append((i, feature_ids[key], "Mentioned on the last call.", owner_ids[i % len(owner_ids)], now))
 
     counts = {}
-    counts["accounts"] = copy_rows(cur, "accounts_account", [
-        "id", "external_id", "name", "vertical_id", "primary_use_case_id", "arr", "owner_id", "employees", "persona",
-        "seats", "start_date", "renewal_date", "churned_on", "created_at", "updated_at"], accounts)  # fmt: skip
+    counts["accounts"] = copy_rows(
+        cur,
+        "accounts_account",
+        [
+            "id",
+            "external_id",
+            "name",
+            "vertical_id",
+            "primary_use_case_id",
+            "arr",
+            "owner_id",
+            "employees",
+            "persona",
+            "seats",
+            "start_date",
+            "renewal_date",
+            "churned_on",
+            "created_at",
+            "updated_at",
+        ],
+        accounts,
+    )
     cur.execute("SELECT setval(pg_get_serial_sequence('accounts_account', 'id'), %s)", [n])
     counts["account use cases"] = copy_rows(cur, "accounts_accountusecase", ["account_id", "use_case_id"], links)
     counts["ARR changes"] = copy_rows(

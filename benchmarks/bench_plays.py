@@ -31,19 +31,41 @@ from bench_recompute import config, load  # noqa: E402
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
 TASK = {"title": "{account.name}: {trigger.reason}", "assignee": "owner", "due_in_days": 3}
 PLAYS = [
-    {"name": "Entered at risk renewing", "trigger": {"type": "segment_entered", "segment": "At risk renewing"}, "task": TASK},
+    {
+        "name": "Entered at risk renewing",
+        "trigger": {"type": "segment_entered", "segment": "At risk renewing"},
+        "task": TASK,
+    },
     {"name": "Left strategic", "trigger": {"type": "segment_left", "segment": "Strategic"}, "task": TASK},
-    {"name": "Sales slipping", "trigger": {"type": "segment_entered", "segment": "Sales slipping"}, "task": TASK, "cooldown_days": 14},
-    {"name": "Became at risk", "trigger": {"type": "band_became", "band": "at_risk"}, "task": TASK, "cooldown_days": 30},
+    {
+        "name": "Sales slipping",
+        "trigger": {"type": "segment_entered", "segment": "Sales slipping"},
+        "task": TASK,
+        "cooldown_days": 14,
+    },
+    {
+        "name": "Became at risk",
+        "trigger": {"type": "band_became", "band": "at_risk"},
+        "task": TASK,
+        "cooldown_days": 30,
+    },
     {"name": "Became healthy", "trigger": {"type": "band_became", "band": "healthy"}, "task": TASK},
     {"name": "Dropped 10", "trigger": {"type": "score_dropped", "points": 10}, "task": TASK},
-    {"name": "Big account dropped 20", "trigger": {"type": "score_dropped", "points": 20},
-     "condition": {"field": "arr", "op": "gte", "value": 50000}, "task": {**TASK, "priority": "high"}},
+    {
+        "name": "Big account dropped 20",
+        "trigger": {"type": "score_dropped", "points": 20},
+        "condition": {"field": "arr", "op": "gte", "value": 50000},
+        "task": {**TASK, "priority": "high"},
+    },
     {"name": "Renewal in 30 days", "trigger": {"type": "renewal_within", "days": 30}, "task": TASK},
-    {"name": "Renewal in 90, not healthy", "trigger": {"type": "renewal_within", "days": 90},
-     "condition": {"field": "health_band", "op": "ne", "value": "healthy"}, "task": TASK},
+    {
+        "name": "Renewal in 90, not healthy",
+        "trigger": {"type": "renewal_within", "days": 90},
+        "condition": {"field": "health_band", "op": "ne", "value": "healthy"},
+        "task": TASK,
+    },
     {"name": "Driver unused", "trigger": {"type": "driver_unused"}, "task": TASK, "cooldown_days": 30},
-]  # fmt: skip
+]
 
 
 class Receiver:
@@ -94,7 +116,7 @@ def part_recompute(args, url: str, as_of: date, results: dict) -> None:
         # Stated drivers on 2% of the accounts (what the CSMs record), for driver_unused.
         cur.execute("""INSERT INTO accounts_stateddriver (account_id, feature_id, note, recorded_at)
                        SELECT a.id, (SELECT id FROM accounts_feature ORDER BY key LIMIT 1 OFFSET (a.id % 8)), '', now() - interval '200 days'
-                       FROM accounts_account a WHERE a.id % 50 = 0""")  # fmt: skip
+                       FROM accounts_account a WHERE a.id % 50 = 0""")
         for day in (as_of - timedelta(days=7), as_of - timedelta(days=1), as_of):
             recompute(day, url, args.chunk_size)  # the days the triggers compare with; plays inactive
     # Inactive and active runs alternate, --repeat times each (the machine is shared: one pair
@@ -126,11 +148,15 @@ def part_recompute(args, url: str, as_of: date, results: dict) -> None:
     print(f"  firing adds {added:+.1%} to the recompute (goal: ≤ +10%)")
     # The same firing on its own, as a share of the recompute: far less exposed to a busy machine
     # than the difference of two whole runs of a minute each.
-    step = min(float(manage("shell", "-c", FIRING_STEP.format(day=as_of.isoformat()), url=url).splitlines()[-1])
-               for _ in range(3))  # fmt: skip
+    step = min(
+        float(manage("shell", "-c", FIRING_STEP.format(day=as_of.isoformat()), url=url).splitlines()[-1])
+        for _ in range(3)
+    )
     results["firing step"] = step
-    print(f"  the firing step alone (plays_fire, first firing of the day, best of 3): {step:.2f} s = "
-          f"{step / min(inactive):.1%} of the recompute")  # fmt: skip
+    print(
+        f"  the firing step alone (plays_fire, first firing of the day, best of 3): {step:.2f} s = "
+        f"{step / min(inactive):.1%} of the recompute"
+    )
 
 
 # Times plays_fire for `day` as a first firing (the plays active, their firings and tasks removed
@@ -159,18 +185,25 @@ except Undo:
 def part_burst(args, url: str, results: dict) -> None:
     receiver = Receiver()
     cur = connect(url).cursor()
-    cur.execute("INSERT INTO plays_play (name, active, trigger, cooldown_days, creates_task, task_title, task_body, task_assignee, "
-                "task_due_in_days, task_priority, notify, webhook_url, webhook_secret, updated_at) VALUES ('Burst', false, "
-                "'{\"type\": \"driver_unused\"}', 0, false, '', '', 'owner', 0, 'normal', '[]', %s, 'bench-secret-123', now()) RETURNING id",
-                [receiver.url])  # fmt: skip
+    cur.execute(
+        "INSERT INTO plays_play (name, active, trigger, cooldown_days, creates_task, task_title, task_body, task_assignee, "
+        "task_due_in_days, task_priority, notify, webhook_url, webhook_secret, updated_at) VALUES ('Burst', false, "
+        "'{\"type\": \"driver_unused\"}', 0, false, '', '', 'owner', 0, 'normal', '[]', %s, 'bench-secret-123', now()) RETURNING id",
+        [receiver.url],
+    )
     play_id = cur.fetchone()[0]
     body = json.dumps({"event": "play.fired", "note": "burst"})
-    cur.execute(f"""INSERT INTO plays_playfiring (play_id, account_id, day, why, facts, created_at)
+    cur.execute(
+        f"""INSERT INTO plays_playfiring (play_id, account_id, day, why, facts, created_at)
                     SELECT %s, id, DATE '2030-01-01', 'burst', '{{}}', now() FROM accounts_account ORDER BY id LIMIT {args.burst}""",
-                [play_id])  # fmt: skip
-    cur.execute("""INSERT INTO plays_delivery (firing_id, channel, key, payload, status, attempts, last_error, created_at)
+        [play_id],
+    )
+    cur.execute(
+        """INSERT INTO plays_delivery (firing_id, channel, key, payload, status, attempts, last_error, created_at)
                     SELECT id, 'webhook', 'burst-' || id, jsonb_build_object('url', %s::text, 'body', %s::jsonb), 'pending', 0, '', now()
-                    FROM plays_playfiring WHERE play_id = %s""", [receiver.url, body, play_id])  # fmt: skip
+                    FROM plays_playfiring WHERE play_id = %s""",
+        [receiver.url, body, play_id],
+    )
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -202,14 +235,16 @@ def part_burst(args, url: str, results: dict) -> None:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for i in range(2)
     ]
     try:
         time.sleep(5)  # the workers connect
         start = time.perf_counter()
-        enqueue = ("from plays.models import Delivery; from plays.services import deliveries_enqueue; "
-                   f"print(deliveries_enqueue(delivery_ids=list(Delivery.objects.filter(firing__play_id={play_id}).values_list('pk', flat=True))))")  # fmt: skip
+        enqueue = (
+            "from plays.models import Delivery; from plays.services import deliveries_enqueue; "
+            f"print(deliveries_enqueue(delivery_ids=list(Delivery.objects.filter(firing__play_id={play_id}).values_list('pk', flat=True))))"
+        )
         subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), "shell", "-c", enqueue],
             env=env,
@@ -229,8 +264,10 @@ def part_burst(args, url: str, results: dict) -> None:
                 break
             time.sleep(0.5)
         results["burst"] = time.perf_counter() - start
-        print(f"  burst: {delivered:,} of {args.burst:,} delivered ({receiver.count:,} requests received) in {results['burst']:.1f} s "
-              f"(queued in {results['enqueue']:.1f} s) by 2 workers (goal: ≤ 120 s)")  # fmt: skip
+        print(
+            f"  burst: {delivered:,} of {args.burst:,} delivered ({receiver.count:,} requests received) in {results['burst']:.1f} s "
+            f"(queued in {results['enqueue']:.1f} s) by 2 workers (goal: ≤ 120 s)"
+        )
     finally:
         for w in workers:
             w.terminate()
@@ -249,9 +286,10 @@ def main() -> None:
         "--repeat", type=int, default=2, help="inactive/active pairs of runs (the best of each compared)"
     )
     parser.add_argument(
-        "--reuse", action="store_true",
+        "--reuse",
+        action="store_true",
         help="keep the database of an earlier run (same --accounts): skip loading and the days before; plays state is cleared",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     as_of = date(2026, 6, 30)
     results: dict[str, float] = {}

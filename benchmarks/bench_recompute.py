@@ -50,36 +50,104 @@ def config() -> dict:
         "verticals": [{"name": v} for v in VERTICALS],
         "use_cases": [{"name": u} for u in use_cases],
         "features": [{"key": f} for f in FEATURES],
-        "tiers": [{"name": "Tier 1", "min_arr": 100000}, {"name": "Tier 2", "min_arr": 20000}, {"name": "Tier 3", "min_arr": 0}],
+        "tiers": [
+            {"name": "Tier 1", "min_arr": 100000},
+            {"name": "Tier 2", "min_arr": 20000},
+            {"name": "Tier 3", "min_arr": 0},
+        ],
         "scorecards": [
-            {"name": v, "vertical": v, "measures": [{"metric": m, "weight": w, "red": r, "green": g} for m, w, r, g in ms]}
+            {
+                "name": v,
+                "vertical": v,
+                "measures": [{"metric": m, "weight": w, "red": r, "green": g} for m, w, r, g in ms],
+            }
             for v, ms in zip(VERTICALS, measure_sets, strict=True)
         ],
         "journeys": [
-            {"vertical": v, "use_case": f"{v} use case 0", "stages": [
-                {"name": "Started", "features": ["scheduling"], "min_events_90d": 1},
-                {"name": "Reminding", "features": ["reminders"], "min_events_90d": 5},
-                {"name": "Connected", "features": ["calendar_sync", "crm_sync"], "min_events_90d": 3}]}
+            {
+                "vertical": v,
+                "use_case": f"{v} use case 0",
+                "stages": [
+                    {"name": "Started", "features": ["scheduling"], "min_events_90d": 1},
+                    {"name": "Reminding", "features": ["reminders"], "min_events_90d": 5},
+                    {"name": "Connected", "features": ["calendar_sync", "crm_sync"], "min_events_90d": 3},
+                ],
+            }
             for v in VERTICALS
         ],
         "segments": [
-            {"name": "Strategic", "touch_model": "high", "priority": 100, "rule": {"field": "arr", "op": "gte", "value": 100000}},
-            {"name": "At risk renewing", "touch_model": "high", "priority": 90, "rule": {"all": [
-                {"field": "health_band", "op": "eq", "value": "at_risk"}, {"field": "days_to_renewal", "op": "between", "value": [0, 90]}]}},
-            {"name": "Mid-market", "touch_model": "mid", "priority": 50, "rule": {"field": "tier", "op": "eq", "value": "Tier 2"}},
-            {"name": "Long tail", "touch_model": "self_service", "priority": 10, "rule": {"field": "tier", "op": "eq", "value": "Tier 3"}},
-            {"name": "Education quiet", "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Education"},
-                                                         {"field": "days_since_last_activity", "op": "gt", "value": 30}]}},
-            {"name": "Sales slipping", "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Tech Sales"},
-                                                        {"field": "active_days_30d", "op": "lt", "value": 8}]}},
-            {"name": "Low utilization", "rule": {"all": [{"field": "seat_utilization_30d", "op": "lt", "value": 30},
-                                                         {"not": {"field": "vertical", "op": "in", "value": ["Education", "Healthcare"]}}]}},
-            {"name": "Multi use case", "rule": {"field": "use_case", "op": "in", "value": ["Education use case 1", "Tech Sales use case 2"]}},
-            {"name": "Healthy big", "rule": {"all": [{"field": "health_band", "op": "eq", "value": "healthy"},
-                                                     {"field": "arr", "op": "gt", "value": 50000}]}},
+            {
+                "name": "Strategic",
+                "touch_model": "high",
+                "priority": 100,
+                "rule": {"field": "arr", "op": "gte", "value": 100000},
+            },
+            {
+                "name": "At risk renewing",
+                "touch_model": "high",
+                "priority": 90,
+                "rule": {
+                    "all": [
+                        {"field": "health_band", "op": "eq", "value": "at_risk"},
+                        {"field": "days_to_renewal", "op": "between", "value": [0, 90]},
+                    ]
+                },
+            },
+            {
+                "name": "Mid-market",
+                "touch_model": "mid",
+                "priority": 50,
+                "rule": {"field": "tier", "op": "eq", "value": "Tier 2"},
+            },
+            {
+                "name": "Long tail",
+                "touch_model": "self_service",
+                "priority": 10,
+                "rule": {"field": "tier", "op": "eq", "value": "Tier 3"},
+            },
+            {
+                "name": "Education quiet",
+                "rule": {
+                    "all": [
+                        {"field": "vertical", "op": "eq", "value": "Education"},
+                        {"field": "days_since_last_activity", "op": "gt", "value": 30},
+                    ]
+                },
+            },
+            {
+                "name": "Sales slipping",
+                "rule": {
+                    "all": [
+                        {"field": "vertical", "op": "eq", "value": "Tech Sales"},
+                        {"field": "active_days_30d", "op": "lt", "value": 8},
+                    ]
+                },
+            },
+            {
+                "name": "Low utilization",
+                "rule": {
+                    "all": [
+                        {"field": "seat_utilization_30d", "op": "lt", "value": 30},
+                        {"not": {"field": "vertical", "op": "in", "value": ["Education", "Healthcare"]}},
+                    ]
+                },
+            },
+            {
+                "name": "Multi use case",
+                "rule": {"field": "use_case", "op": "in", "value": ["Education use case 1", "Tech Sales use case 2"]},
+            },
+            {
+                "name": "Healthy big",
+                "rule": {
+                    "all": [
+                        {"field": "health_band", "op": "eq", "value": "healthy"},
+                        {"field": "arr", "op": "gt", "value": 50000},
+                    ]
+                },
+            },
             {"name": "Journey started", "rule": {"field": "journey_stage", "op": "not_null"}},
         ],
-    }  # fmt: skip
+    }
 
 
 def load(cur, n: int, as_of: date) -> int:
@@ -141,8 +209,12 @@ def manage_measured(*args: str, url: str, env: dict | None = None) -> tuple[str,
     start = time.perf_counter()
     result = subprocess.run(
         ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, str(ROOT / "manage.py"), *args],
-        check=False, env=env, cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     if result.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -170,21 +242,52 @@ def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
     for n in range(workers):
         log = open(OUT / f"worker{n}.log", "w")  # noqa: SIM115
         logs.append(log)
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cs_portal", "worker",
-             "--pool", "solo", "--hostname", f"bench{n}@%h", "--loglevel", "WARNING", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        ))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "cs_portal",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--hostname",
+                    f"bench{n}@%h",
+                    "--loglevel",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     time.sleep(8)  # let both workers connect before tasks are queued
     conn = connect(url)
     start = time.perf_counter()
     enqueue = subprocess.run(
-        ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, str(ROOT / "manage.py"), "shell", "-c",
-         "import datetime; from pipeline.services import recompute_enqueue; "
-         f"print(recompute_enqueue(as_of=datetime.date.fromisoformat('{as_of}'), trigger='bench').pk)"],
-        check=True, env=env, cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            "/usr/bin/time",
+            "-f",
+            "PEAK_RSS_KB=%M",
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "shell",
+            "-c",
+            "import datetime; from pipeline.services import recompute_enqueue; "
+            f"print(recompute_enqueue(as_of=datetime.date.fromisoformat('{as_of}'), trigger='bench').pk)",
+        ],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     run_id = int(enqueue.stdout.split()[-1])
     status = None
     with conn.cursor() as cur:

@@ -72,18 +72,26 @@ SCENARIOS = {
     "API: 200 MB body with Content-Length": ("api", lambda: Body(HEADER, 200 * MB), {}),
     "API: 200 MB chunked body": ("api", lambda: Body(HEADER, 200 * MB), {"chunked": True}),
     "API: CSV body with a 15 MB cell (under the cap)": (
-        "api", lambda: Body(HEADER + b"A1,2026-06-01,", 15 * MB, b",1,1\n", b"f"), {},
+        "api",
+        lambda: Body(HEADER + b"A1,2026-06-01,", 15 * MB, b",1,1\n", b"f"),
+        {},
     ),
     "admin: usage file with a 50 MB cell (COPY path)": (
-        "admin", lambda: multipart("usage", HEADER + b"A1,2026-06-01,", 50 * MB, b"f", b",1,1\n"), {},
+        "admin",
+        lambda: multipart("usage", HEADER + b"A1,2026-06-01,", 50 * MB, b"f", b",1,1\n"),
+        {},
     ),
     "admin: accounts file with a 50 MB cell (streaming path)": (
-        "admin", lambda: multipart("accounts", ACCOUNTS_HEADER + b"A9,", 50 * MB, b"n", b",Education,,1,,,,,,\n"), {},
+        "admin",
+        lambda: multipart("accounts", ACCOUNTS_HEADER + b"A9,", 50 * MB, b"n", b",Education,,1,,,,,,\n"),
+        {},
     ),
     "admin: 200 MB usage file (2.1 M rows of an unknown account)": (
-        "admin", lambda: multipart("usage", HEADER, 200 * MB, b"NOPE,2026-06-01,x,1,1\n", b""), {},
+        "admin",
+        lambda: multipart("usage", HEADER, 200 * MB, b"NOPE,2026-06-01,x,1,1\n", b""),
+        {},
     ),
-}  # fmt: skip
+}
 
 
 def scenario(name: str) -> None:
@@ -114,8 +122,11 @@ def scenario(name: str) -> None:
         url = "/api/v1/usage/"
     else:
         client.force_login(admin)
-        extra = {"CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}", "CONTENT_LENGTH": str(body.total),
-                 "wsgi.input": body}  # fmt: skip
+        extra = {
+            "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
+            "CONTENT_LENGTH": str(body.total),
+            "wsgi.input": body,
+        }
         url = "/admin/accounts/account/import/"
     started = time.perf_counter()
     response = client.generic("POST", url, b"", **extra)
@@ -139,8 +150,14 @@ def main() -> None:
         scenario(args.scenario)
         return
     url = fresh_database("cs_portal_bench_upload")
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "ALLOWED_HOSTS": "testserver",
-           "DJANGO_SETTINGS_MODULE": "cs_portal.settings", "MEDIA_ROOT": str(OUT / "media")}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "true",
+        "ALLOWED_HOSTS": "testserver",
+        "DJANGO_SETTINGS_MODULE": "cs_portal.settings",
+        "MEDIA_ROOT": str(OUT / "media"),
+    }
     env.pop("REDIS_URL", None)  # eager Celery: the admin job runs in the server process, as in the demo
     lines = ["scenario | status | seconds | peak RSS MB | MB read | outcome", "---|---|---|---|---|---"]
     for name in SCENARIOS:

@@ -79,8 +79,13 @@ def config_view(request):
             context["errors"] = [f"{filename or 'the document'}: {problem}"]
         elif document is not None:
             try:
-                report = config_apply(document=document, dry_run=not apply, prune=prune, actor=request.user,
-                                      source=AuditEntry.Source.APPLY_CONFIG)  # fmt: skip
+                report = config_apply(
+                    document=document,
+                    dry_run=not apply,
+                    prune=prune,
+                    actor=request.user,
+                    source=AuditEntry.Source.APPLY_CONFIG,
+                )
             except ConfigInvalid as exc:
                 context["errors"] = exc.errors
             else:

@@ -84,8 +84,15 @@ class DocumentItemViewSet(
         pk = instance.pk
         with transaction.atomic():
             instance.delete()
-            audit_record(kind=self.kind, object_id=pk, name=rule_label(self.kind, before), before=before, after=None,
-                         actor=self.request.user, source=AuditEntry.Source.API)  # fmt: skip
+            audit_record(
+                kind=self.kind,
+                object_id=pk,
+                name=rule_label(self.kind, before),
+                before=before,
+                after=None,
+                actor=self.request.user,
+                source=AuditEntry.Source.API,
+            )
 
     def update(self, request, *args, **kwargs):
         """PUT replaces the whole object: every field must be given (PATCH changes some)."""
@@ -329,10 +336,18 @@ class SegmentViewSet(DocumentItemViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("current", bool, description="only stays open today")],
-        responses=inline_serializer("Membership", {
-            "account_id": serializers.IntegerField(), "external_id": serializers.CharField(), "name": serializers.CharField(),
-            "entered_on": serializers.DateField(), "left_on": serializers.DateField(allow_null=True)}, many=True),
-    )  # fmt: skip
+        responses=inline_serializer(
+            "Membership",
+            {
+                "account_id": serializers.IntegerField(),
+                "external_id": serializers.CharField(),
+                "name": serializers.CharField(),
+                "entered_on": serializers.DateField(),
+                "left_on": serializers.DateField(allow_null=True),
+            },
+            many=True,
+        ),
+    )
     @action(detail=True, methods=["get"])
     def members(self, request, slug=None):
         segment = self.get_object()
@@ -351,7 +366,7 @@ class SegmentViewSet(DocumentItemViewSet):
                     "left_on": s.left_on,
                 }
                 for s in page
-            ]  # fmt: skip
+            ]
         )
 
 
@@ -387,9 +402,16 @@ class JourneyViewSet(DocumentItemViewSet):
         )
 
 
-REPORT = inline_serializer("ApplyReport", {
-    "dry_run": serializers.BooleanField(), "created": serializers.DictField(), "updated": serializers.DictField(),
-    "deleted": serializers.DictField(), "unchanged": serializers.DictField()})  # fmt: skip
+REPORT = inline_serializer(
+    "ApplyReport",
+    {
+        "dry_run": serializers.BooleanField(),
+        "created": serializers.DictField(),
+        "updated": serializers.DictField(),
+        "deleted": serializers.DictField(),
+        "unchanged": serializers.DictField(),
+    },
+)
 
 
 class ConfigView(APIView):
@@ -418,5 +440,12 @@ class ConfigView(APIView):
             )
         except ConfigInvalid as exc:
             return error_response(_errors(exc))
-        return Response({"dry_run": report.dry_run, "created": report.created, "updated": report.updated,
-                         "deleted": report.deleted, "unchanged": report.unchanged})  # fmt: skip
+        return Response(
+            {
+                "dry_run": report.dry_run,
+                "created": report.created,
+                "updated": report.updated,
+                "deleted": report.deleted,
+                "unchanged": report.unchanged,
+            }
+        )

@@ -35,9 +35,17 @@ def audit_record(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     entry = AuditEntry.objects.create(
-        kind=kind, object_id=object_id, name=name[:255], action=action, source=source, before=before, after=after,
-        actor=actor, reverted_from=reverted_from, reason=reason,
-    )  # fmt: skip
+        kind=kind,
+        object_id=object_id,
+        name=name[:255],
+        action=action,
+        source=source,
+        before=before,
+        after=after,
+        actor=actor,
+        reverted_from=reverted_from,
+        reason=reason,
+    )
     if kind == AuditEntry.Kind.SCORECARDS and object_id is not None:
         Scorecard.objects.filter(pk=object_id).update(rules_changed_at=entry.created_at)
     return entry

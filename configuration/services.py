@@ -146,11 +146,20 @@ def _play_dict(p: Play) -> dict:
         "trigger": dict(p.trigger),
         "condition": p.condition,
         "cooldown_days": p.cooldown_days,
-        "task": {"title": p.task_title, "body": p.task_body, "assignee": p.task_assignee,
-                 "due_in_days": p.task_due_in_days, "priority": p.task_priority} if p.creates_task else None,
+        "task": {
+            "title": p.task_title,
+            "body": p.task_body,
+            "assignee": p.task_assignee,
+            "due_in_days": p.task_due_in_days,
+            "priority": p.task_priority,
+        }
+        if p.creates_task
+        else None,
         "notify": [play_secrets.mask_channel(c) for c in p.notify or []],
-        "webhook": {"url": p.webhook_url, "secret": play_secrets.mask_secret(p.webhook_secret)} if p.webhook_url else None,
-    }  # fmt: skip
+        "webhook": {"url": p.webhook_url, "secret": play_secrets.mask_secret(p.webhook_secret)}
+        if p.webhook_url
+        else None,
+    }
 
 
 def config_export() -> dict:
@@ -219,8 +228,9 @@ class _Applier:
 
     def _audit(self, kind: str, obj, name: str, before: dict | None, after: dict | None) -> None:
         if self.source is not None:
-            audit_record(kind=kind, object_id=obj.pk, name=name, before=before, after=after,
-                         actor=self.actor, source=self.source)  # fmt: skip
+            audit_record(
+                kind=kind, object_id=obj.pk, name=name, before=before, after=after, actor=self.actor, source=self.source
+            )
 
     def items(self, kind: str) -> list[dict]:
         return self.doc.get(kind) or []
@@ -412,8 +422,13 @@ class _Applier:
                 trigger["band"] = trigger["band"].lower()
             task = item.get("task")
             if task is not None:
-                task = {"title": task["title"], "body": task.get("body", ""), "assignee": task.get("assignee", "owner").strip(),
-                        "due_in_days": task.get("due_in_days", 3), "priority": task.get("priority", "normal")}  # fmt: skip
+                task = {
+                    "title": task["title"],
+                    "body": task.get("body", ""),
+                    "assignee": task.get("assignee", "owner").strip(),
+                    "due_in_days": task.get("due_in_days", 3),
+                    "priority": task.get("priority", "normal"),
+                }
             stored_channels = play.notify if play else []
             channels = list(
                 dict.fromkeys(play_secrets.unmask_channel(c.strip(), stored_channels) for c in item.get("notify") or [])
@@ -530,8 +545,15 @@ def audit_revert(*, entry: AuditEntry, actor, reason: str = "") -> AuditEntry | 
         before = rule_snapshot(kind=kind, pk=obj.pk) if obj else None
         if obj is not None and kind != "journeys" and obj.name != target["name"]:
             if queryset().filter(name__iexact=target["name"]).exclude(pk=obj.pk).exists():
-                raise ConfigInvalid([Problem(f"{kind}[0].name", f"another {entry.get_kind_display().lower()} is now "
-                                             f"called '{target['name']}'; rename it first")])  # fmt: skip
+                raise ConfigInvalid(
+                    [
+                        Problem(
+                            f"{kind}[0].name",
+                            f"another {entry.get_kind_display().lower()} is now "
+                            f"called '{target['name']}'; rename it first",
+                        )
+                    ]
+                )
             type(obj).objects.filter(pk=obj.pk).update(name=target["name"])
         if obj is not None and kind == "journeys":
             # A journey is known by its vertical and use case: move it back to the old scope first.
@@ -546,11 +568,23 @@ def audit_revert(*, entry: AuditEntry, actor, reason: str = "") -> AuditEntry | 
                 Journey.objects.filter(pk=obj.pk).update(vertical=vertical, use_case=use_case)
         config_apply(document={"version": 1, kind: [target]}, source=None)
         saved = queryset().get(
-            **({"vertical__name__iexact": target["vertical"], "use_case__name__iexact": target["use_case"]}
-               if kind == "journeys" else {"name__iexact": target["name"]})
-        )  # fmt: skip
+            **(
+                {"vertical__name__iexact": target["vertical"], "use_case__name__iexact": target["use_case"]}
+                if kind == "journeys"
+                else {"name__iexact": target["name"]}
+            )
+        )
         after = rule_snapshot(kind=kind, pk=saved.pk)
         if after == before:
             return None
-        return audit_record(kind=kind, object_id=saved.pk, name=rule_label(kind, after), before=before, after=after,
-                            actor=actor, source=AuditEntry.Source.REVERT, reverted_from=entry, reason=reason)  # fmt: skip
+        return audit_record(
+            kind=kind,
+            object_id=saved.pk,
+            name=rule_label(kind, after),
+            before=before,
+            after=after,
+            actor=actor,
+            source=AuditEntry.Source.REVERT,
+            reverted_from=entry,
+            reason=reason,
+        )

@@ -97,14 +97,25 @@ def suggest_thresholds(*, scorecard: Scorecard, params: BacktestParams) -> Sugge
         if note:
             red, green = _num(m.red), _num(m.green)
         changed = (red, green) != (_num(m.red), _num(m.green))
-        suggestion.measures.append({
-            "metric": m.metric, "label": METRICS[m.metric].label, "higher_is_better": higher, "weight": _num(m.weight),
-            "red_now": _num(m.red), "green_now": _num(m.green), "red": red, "green": green, "changed": changed,
-            "note": note,
-        })  # fmt: skip
+        suggestion.measures.append(
+            {
+                "metric": m.metric,
+                "label": METRICS[m.metric].label,
+                "higher_is_better": higher,
+                "weight": _num(m.weight),
+                "red_now": _num(m.red),
+                "green_now": _num(m.green),
+                "red": red,
+                "green": green,
+                "changed": changed,
+                "note": note,
+            }
+        )
         new_measures.append((m.metric, m.weight, red, green))
-    plans = {"today": plan_for(scorecard, [(m.metric, m.weight, m.red, m.green) for m in measures]),
-             "suggested": plan_for(scorecard, new_measures)}  # fmt: skip
+    plans = {
+        "today": plan_for(scorecard, [(m.metric, m.weight, m.red, m.green) for m in measures]),
+        "suggested": plan_for(scorecard, new_measures),
+    }
     judged = set(judge)
     for name, plan in plans.items():
         tally, memo = Tally(), {}

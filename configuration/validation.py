@@ -243,8 +243,15 @@ def validate_document(doc, *, prune: bool = False) -> list[str]:
     use_cases = (set() if prune else _lower_names(UseCase)) | {_norm(o["name"]) for _, o in items["use_cases"]}
     features = (set() if prune else _lower_names(Feature, "key")) | {_norm(o["key"]) for _, o in items["features"]}
 
-    for kind, key in [("verticals", "name"), ("use_cases", "name"), ("features", "key"), ("tiers", "name"),
-                      ("scorecards", "name"), ("segments", "name"), ("plays", "name")]:  # fmt: skip
+    for kind, key in [
+        ("verticals", "name"),
+        ("use_cases", "name"),
+        ("features", "key"),
+        ("tiers", "name"),
+        ("scorecards", "name"),
+        ("segments", "name"),
+        ("plays", "name"),
+    ]:
         seen: dict[str, str] = {}
         for path, obj in items[kind]:
             name = _norm(obj[key])

@@ -60,9 +60,12 @@ def with_health(accounts: QuerySet[Account], day: date | None) -> QuerySet[Accou
     if day is None:
         nothing = Value(None, output_field=IntegerField())
         return accounts.annotate(
-            score_now=nothing, band_now=Value(None, output_field=CharField()), score_then=nothing,
-            change_30d=nothing, inactive_days=nothing,
-        )  # fmt: skip
+            score_now=nothing,
+            band_now=Value(None, output_field=CharField()),
+            score_then=nothing,
+            change_30d=nothing,
+            inactive_days=nothing,
+        )
     return accounts.annotate(
         now=FilteredRelation("health_scores", condition=Q(health_scores__as_of=day)),
         day_metrics=FilteredRelation("metrics", condition=Q(metrics__as_of=day)),

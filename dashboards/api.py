@@ -66,9 +66,22 @@ class AccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = Account
         fields = [
-            "id", "external_id", "name", "vertical", "primary_use_case", "use_cases", "arr", "owner", "employees",
-            "persona", "seats", "start_date", "renewal_date", "churned_on", "health",
-        ]  # fmt: skip
+            "id",
+            "external_id",
+            "name",
+            "vertical",
+            "primary_use_case",
+            "use_cases",
+            "arr",
+            "owner",
+            "employees",
+            "persona",
+            "seats",
+            "start_date",
+            "renewal_date",
+            "churned_on",
+            "health",
+        ]
 
     def get_use_cases(self, account) -> list[str]:
         return sorted(u.name for u in account.use_cases.all())
@@ -159,9 +172,7 @@ class AccountFilter(filters.FilterSet):
         return queryset.filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=int(value)))
 
 
-class AccountViewSet(
-    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
-):  # fmt: skip
+class AccountViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Accounts with their latest health. Create, update (CS Admins) and `POST accounts/bulk/` all
     go through the validation of import_accounts."""
 
@@ -225,9 +236,11 @@ class AccountViewSet(
             serializer.is_valid(raise_exception=True)
             # The service, as the page does: it also marks the account for the incremental run.
             recorded = services.stated_driver_record(
-                account=account, feature=serializer.validated_data["feature"],
-                note=serializer.validated_data.get("note", ""), recorded_by=request.user,
-            )  # fmt: skip
+                account=account,
+                feature=serializer.validated_data["feature"],
+                note=serializer.validated_data.get("note", ""),
+                recorded_by=request.user,
+            )
             driver = selectors.drivers_with_usage(account, results_day()).get(pk=recorded.pk)
             return Response(DriverSerializer(driver).data, status=201)
         page = self.paginate_queryset(selectors.drivers_with_usage(account, results_day()))

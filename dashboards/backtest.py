@@ -38,7 +38,7 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
-)  # fmt: skip
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import ArrChange, Vertical
@@ -276,9 +276,14 @@ def plan_for(scorecard: Scorecard, measures: list[tuple] | None = None) -> Score
     if measures is None:
         measures = [(m.metric, m.weight, m.red, m.green) for m in scorecard.measures.all()]
     return scorecard_plan(
-        id=scorecard.pk, name=scorecard.name, vertical_id=scorecard.vertical_id, use_case_id=scorecard.use_case_id,
-        healthy_at=scorecard.healthy_at, at_risk_below=scorecard.at_risk_below, measures=measures,
-    )  # fmt: skip
+        id=scorecard.pk,
+        name=scorecard.name,
+        vertical_id=scorecard.vertical_id,
+        use_case_id=scorecard.use_case_id,
+        healthy_at=scorecard.healthy_at,
+        at_risk_below=scorecard.at_risk_below,
+        measures=measures,
+    )
 
 
 def rescore(metrics: dict, plan: ScorecardPlan) -> int | None:

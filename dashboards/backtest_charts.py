@@ -13,15 +13,21 @@ def churn_by_band_figure(rows: list[dict], horizon: int) -> str:
         rates = [r["bands"][band]["churn_rate"] for r in rows]
         fig.add_trace(
             go.Bar(
-                x=names, y=[None if x is None else round(100 * x, 2) for x in rates], name=BAND_LABELS[band],
+                x=names,
+                y=[None if x is None else round(100 * x, 2) for x in rates],
+                name=BAND_LABELS[band],
                 marker_color=BAND_COLOURS[band],
                 customdata=[r["bands"][band]["observations"] for r in rows],
-                hovertemplate="%{x}: %{y}% of %{customdata} observations churned<extra>" + BAND_LABELS[band] + "</extra>",
+                hovertemplate="%{x}: %{y}% of %{customdata} observations churned<extra>"
+                + BAND_LABELS[band]
+                + "</extra>",
             )
-        )  # fmt: skip
+        )
     fig.update_layout(
-        barmode="group", height=340, margin={"l": 60, "r": 10, "t": 10, "b": 60},
+        barmode="group",
+        height=340,
+        margin={"l": 60, "r": 10, "t": 10, "b": 60},
         legend={"orientation": "h", "y": -0.25},
         yaxis={"title": {"text": f"churned within {horizon} days (%)"}, "rangemode": "tozero"},
-    )  # fmt: skip
+    )
     return fig.to_json()

@@ -9,23 +9,38 @@ from health.models import Scorecard
 class BacktestForm(forms.Form):
     """from / to / horizon / step / compare. Errors are keyed by parameter name ("from", "horizon"…)."""
 
-    horizon = forms.IntegerField(required=False, min_value=1, max_value=3650, initial=DEFAULT_HORIZON,
-                                 help_text="days after each observation date in which a churn counts")  # fmt: skip
-    step = forms.IntegerField(required=False, min_value=1, max_value=3650, initial=DEFAULT_STEP,
-                              help_text="at least this many days between observation dates")  # fmt: skip
-    compare = forms.ChoiceField(required=False, label="Compare with",
-                                help_text="re-score every observation with this scorecard (one size for everyone)")  # fmt: skip
+    horizon = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=DEFAULT_HORIZON,
+        help_text="days after each observation date in which a churn counts",
+    )
+    step = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=DEFAULT_STEP,
+        help_text="at least this many days between observation dates",
+    )
+    compare = forms.ChoiceField(
+        required=False,
+        label="Compare with",
+        help_text="re-score every observation with this scorecard (one size for everyone)",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # "from" is a Python keyword: the fields are added by name.
         self.fields = {
-            "from": forms.DateField(required=False, label="From", input_formats=["%Y-%m-%d"],
-                                    widget=forms.DateInput(attrs={"type": "date"})),
-            "to": forms.DateField(required=False, label="To", input_formats=["%Y-%m-%d"],
-                                  widget=forms.DateInput(attrs={"type": "date"})),
+            "from": forms.DateField(
+                required=False, label="From", input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"})
+            ),
+            "to": forms.DateField(
+                required=False, label="To", input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"})
+            ),
             **self.fields,
-        }  # fmt: skip
+        }
         self.fields["compare"].choices = [("", "—")] + [
             (n, n) for n in Scorecard.objects.values_list("name", flat=True)
         ]

@@ -17,29 +17,59 @@ def health_mix_figure(verticals: list[dict]) -> str:
     fig = go.Figure()
     for band, colour in BAND_COLOURS.items():
         fig.add_trace(
-            go.Bar(y=names, x=[v["health_mix"][band] for v in verticals][::-1], name=BAND_LABELS[band],
-                   orientation="h", marker_color=colour)
-        )  # fmt: skip
-    fig.update_layout(barmode="stack", height=80 + 40 * len(names), margin={"l": 140, "r": 10, "t": 10, "b": 30},
-                      legend={"orientation": "h", "y": -0.15}, xaxis={"title": {"text": "accounts"}})  # fmt: skip
+            go.Bar(
+                y=names,
+                x=[v["health_mix"][band] for v in verticals][::-1],
+                name=BAND_LABELS[band],
+                orientation="h",
+                marker_color=colour,
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        height=80 + 40 * len(names),
+        margin={"l": 140, "r": 10, "t": 10, "b": 30},
+        legend={"orientation": "h", "y": -0.15},
+        xaxis={"title": {"text": "accounts"}},
+    )
     return fig.to_json()
 
 
 def arr_by_vertical_figure(verticals: list[dict]) -> str:
     names = [v["vertical"] for v in verticals][::-1]
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=names, x=[float(v["arr"]) - float(v["arr_at_risk"]) for v in verticals][::-1],
-                         name="ARR not at risk", orientation="h", marker_color="#2f5dd0"))  # fmt: skip
-    fig.add_trace(go.Bar(y=names, x=[float(v["arr_at_risk"]) for v in verticals][::-1], name="ARR at risk",
-                         orientation="h", marker_color="#d64545"))  # fmt: skip
-    fig.update_layout(barmode="stack", height=80 + 40 * len(names), margin={"l": 140, "r": 10, "t": 10, "b": 30},
-                      legend={"orientation": "h", "y": -0.15}, xaxis={"title": {"text": "ARR ($)"}})  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=[float(v["arr"]) - float(v["arr_at_risk"]) for v in verticals][::-1],
+            name="ARR not at risk",
+            orientation="h",
+            marker_color="#2f5dd0",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=[float(v["arr_at_risk"]) for v in verticals][::-1],
+            name="ARR at risk",
+            orientation="h",
+            marker_color="#d64545",
+        )
+    )
+    fig.update_layout(
+        barmode="stack",
+        height=80 + 40 * len(names),
+        margin={"l": 140, "r": 10, "t": 10, "b": 30},
+        legend={"orientation": "h", "y": -0.15},
+        xaxis={"title": {"text": "ARR ($)"}},
+    )
     return fig.to_json()
 
 
 def _layout(fig, height=340, **kwargs):
-    fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 10, "b": 40},
-                      legend={"orientation": "h", "y": -0.2}, **kwargs)  # fmt: skip
+    fig.update_layout(
+        height=height, margin={"l": 60, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h", "y": -0.2}, **kwargs
+    )
     return fig.to_json()
 
 
@@ -48,10 +78,21 @@ def score_histogram_figure(rows: list[dict]) -> str:
     fig = go.Figure()
     for band in ("healthy", "neutral", "at_risk"):
         points = [r for r in rows if r["band"] == band]
-        fig.add_trace(go.Bar(x=[r["score"] for r in points], y=[r["n"] for r in points], name=BAND_LABELS[band],
-                             marker_color=BAND_COLOURS[band]))  # fmt: skip
-    return _layout(fig, barmode="stack", bargap=0.05, xaxis={"title": {"text": "health score"}, "range": [-1, 101]},
-                   yaxis={"title": {"text": "accounts"}})  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                x=[r["score"] for r in points],
+                y=[r["n"] for r in points],
+                name=BAND_LABELS[band],
+                marker_color=BAND_COLOURS[band],
+            )
+        )
+    return _layout(
+        fig,
+        barmode="stack",
+        bargap=0.05,
+        xaxis={"title": {"text": "health score"}, "range": [-1, 101]},
+        yaxis={"title": {"text": "accounts"}},
+    )
 
 
 def risk_matrix_figure(points: list[dict]) -> str:
@@ -62,16 +103,24 @@ def risk_matrix_figure(points: list[dict]) -> str:
         mine = [p for p in points if p["band"] == band]
         fig.add_trace(
             go.Scatter(
-                x=[p["arr"] for p in mine], y=[p["score"] for p in mine], mode="markers", name=BAND_LABELS[band],
+                x=[p["arr"] for p in mine],
+                y=[p["score"] for p in mine],
+                mode="markers",
+                name=BAND_LABELS[band],
                 marker={"color": BAND_COLOURS[band], "size": 8, "opacity": 0.75},
-                text=[p["name"] for p in mine], customdata=[f"/accounts/{p['id']}/" for p in mine],
+                text=[p["name"] for p in mine],
+                customdata=[f"/accounts/{p['id']}/" for p in mine],
                 hovertemplate="%{text}<br>ARR $%{x:,.0f}<br>score %{y}<extra></extra>",
             )
-        )  # fmt: skip
+        )
     values, labels = log_ticks([p["arr"] for p in points])
-    return _layout(fig, height=420, xaxis={"title": {"text": "ARR (log scale)"}, "type": "log", "tickvals": values,
-                                           "ticktext": labels},
-                   yaxis={"title": {"text": "health score"}, "range": [-3, 103]}, hovermode="closest")  # fmt: skip
+    return _layout(
+        fig,
+        height=420,
+        xaxis={"title": {"text": "ARR (log scale)"}, "type": "log", "tickvals": values, "ticktext": labels},
+        yaxis={"title": {"text": "health score"}, "range": [-3, 103]},
+        hovermode="closest",
+    )
 
 
 def log_ticks(values: list[float]) -> tuple[list[float], list[str]]:
@@ -108,8 +157,14 @@ def adoption_figure(rows: list[dict], counts: dict | None = None) -> str:
     fig = go.Figure()
     for band in ("healthy", "at_risk"):
         n = f" (n={counts[band]})" if counts and band in counts else ""
-        fig.add_trace(go.Bar(x=names, y=[r[f"{band}_share"] for r in rows], name=f"{BAND_LABELS[band]} accounts{n}",
-                             marker_color=BAND_COLOURS[band]))  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=[r[f"{band}_share"] for r in rows],
+                name=f"{BAND_LABELS[band]} accounts{n}",
+                marker_color=BAND_COLOURS[band],
+            )
+        )
     return _layout(
         fig, barmode="group", yaxis={"title": {"text": "% of the band's accounts running it"}, "range": [0, 100]}
     )
@@ -119,11 +174,30 @@ def vertical_history_figure(days: list) -> str:
     """The median score over time (line) above the health mix over time (stacked areas)."""
     x = [d.day.isoformat() for d in days]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.5, 0.5], vertical_spacing=0.08)
-    fig.add_trace(go.Scatter(x=x, y=[d.median_score for d in days], name="Median score", mode="lines+markers",
-                             line={"color": "#1f2a44"}, marker={"size": 4}), row=1, col=1)  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[d.median_score for d in days],
+            name="Median score",
+            mode="lines+markers",
+            line={"color": "#1f2a44"},
+            marker={"size": 4},
+        ),
+        row=1,
+        col=1,
+    )
     for band in ("healthy", "neutral", "at_risk", "unknown"):
-        fig.add_trace(go.Scatter(x=x, y=[getattr(d, band) for d in days], name=BAND_LABELS[band], stackgroup="mix",
-                                 line={"color": BAND_COLOURS[band], "width": 0.5}), row=2, col=1)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[getattr(d, band) for d in days],
+                name=BAND_LABELS[band],
+                stackgroup="mix",
+                line={"color": BAND_COLOURS[band], "width": 0.5},
+            ),
+            row=2,
+            col=1,
+        )
     fig.update_yaxes(title_text="median score", range=[0, 100], row=1, col=1)
     fig.update_yaxes(title_text="accounts", row=2, col=1)
     return _layout(fig, height=460)
@@ -134,8 +208,16 @@ def arr_trend_figure(trend: RevenueTrend) -> str:
     fig = go.Figure()
     colours = colours_for(sorted(s.vertical for s in trend.verticals))
     for s in trend.verticals:
-        fig.add_trace(go.Scatter(x=x, y=[float(v) for v in s.arr], name=s.vertical, mode="lines+markers",
-                                 stackgroup="arr", line={"color": colours[s.vertical]}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[float(v) for v in s.arr],
+                name=s.vertical,
+                mode="lines+markers",
+                stackgroup="arr",
+                line={"color": colours[s.vertical]},
+            )
+        )
     return _layout(fig, height=380, yaxis={"title": {"text": "ARR ($)"}}, xaxis={"type": "date"})
 
 
@@ -152,16 +234,23 @@ def pareto_figure(points: list[ParetoPoint]) -> str:
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=[0, *[p.share_of_accounts for p in points]], y=[0, *[p.share_of_arr for p in points]],
-            mode="lines", name="Cumulative share of ARR", line={"color": "#2f5dd0", "width": 3},
+            x=[0, *[p.share_of_accounts for p in points]],
+            y=[0, *[p.share_of_arr for p in points]],
+            mode="lines",
+            name="Cumulative share of ARR",
+            line={"color": "#2f5dd0", "width": 3},
             customdata=[0, *[p.accounts for p in points]],
             hovertemplate="top %{customdata} accounts (%{x:.1f}%)<br>%{y:.1f}% of ARR<extra></extra>",
         )
-    )  # fmt: skip
-    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="Even spread",
-                             line={"color": "#9aa5b1", "dash": "dot"}))  # fmt: skip
-    return _layout(fig, xaxis={"title": {"text": "% of paying accounts, largest first"}, "range": [0, 100]},
-                   yaxis={"title": {"text": "% of ARR"}, "range": [0, 101]})  # fmt: skip
+    )
+    fig.add_trace(
+        go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="Even spread", line={"color": "#9aa5b1", "dash": "dot"})
+    )
+    return _layout(
+        fig,
+        xaxis={"title": {"text": "% of paying accounts, largest first"}, "range": [0, 100]},
+        yaxis={"title": {"text": "% of ARR"}, "range": [0, 101]},
+    )
 
 
 def arr_treemap_figure(leaves: list[dict]) -> str:
@@ -173,13 +262,16 @@ def arr_treemap_figure(leaves: list[dict]) -> str:
     palette = colours_for(sorted(verticals))
     fig = go.Figure(
         go.Treemap(
-            ids=ids, labels=[*verticals, *[leaf["use_case"] for leaf in leaves]],
+            ids=ids,
+            labels=[*verticals, *[leaf["use_case"] for leaf in leaves]],
             parents=["" for _ in verticals] + [leaf["vertical"] for leaf in leaves],
-            values=[*verticals.values(), *[float(leaf["arr"]) for leaf in leaves]], branchvalues="total",
-            texttemplate="%{label}<br>$%{value:,.0f}", hovertemplate="%{label}<br>$%{value:,.0f}<extra></extra>",
+            values=[*verticals.values(), *[float(leaf["arr"]) for leaf in leaves]],
+            branchvalues="total",
+            texttemplate="%{label}<br>$%{value:,.0f}",
+            hovertemplate="%{label}<br>$%{value:,.0f}<extra></extra>",
             # Each vertical's colour (never the at-risk red), its use cases in lighter shades of it.
             marker={"colors": [*(palette[v] for v in verticals), *(palette[leaf["vertical"]] for leaf in leaves)]},
         )
-    )  # fmt: skip
+    )
     fig.update_layout(height=420, margin={"l": 0, "r": 0, "t": 10, "b": 0})
     return fig.to_json()

@@ -13,9 +13,19 @@ from segments.models import TouchModelDay
 from segments.selectors import memberships_on
 
 COLUMNS = [
-    "external_id", "name", "vertical", "primary_use_case", "arr", "tier", "health_score",
-    "health_band", "scorecard", "segments", "touch_model", "journey_stage",
-]  # fmt: skip
+    "external_id",
+    "name",
+    "vertical",
+    "primary_use_case",
+    "arr",
+    "tier",
+    "health_score",
+    "health_band",
+    "scorecard",
+    "segments",
+    "touch_model",
+    "journey_stage",
+]
 BATCH = 2000
 
 
@@ -53,10 +63,19 @@ def _rows(batch: list, as_of: date) -> Iterable[list]:
     for pk, external_id, name, vertical, use_case, arr in batch:
         score, band, scorecard, tier = health.get(pk, (None, "", None, None))
         yield [
-            external_id, name, vertical, use_case or "", f"{arr:.2f}", tier or "",
-            "" if score is None else score, band, scorecard or "",
-            ";".join(sorted(set(segments.get(pk, [])))), touch.get(pk, ""), stages.get(pk) or "",
-        ]  # fmt: skip
+            external_id,
+            name,
+            vertical,
+            use_case or "",
+            f"{arr:.2f}",
+            tier or "",
+            "" if score is None else score,
+            band,
+            scorecard or "",
+            ";".join(sorted(set(segments.get(pk, [])))),
+            touch.get(pk, ""),
+            stages.get(pk) or "",
+        ]
 
 
 def export_csv_lines(accounts: QuerySet[Account], as_of: date) -> Iterator[str]:

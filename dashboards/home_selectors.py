@@ -40,8 +40,12 @@ def _totals_by_day(days: list[date]) -> dict[date, Totals]:
         .values("day")
         .annotate(arr=Sum("arr"), arr_at_risk=Sum("arr_at_risk"), at_risk=Sum("at_risk"), accounts=Sum("accounts"))
     )
-    return {r["day"]: Totals(r["day"], r["arr"] or Decimal(0), r["arr_at_risk"] or Decimal(0), r["at_risk"] or 0,
-                             r["accounts"] or 0) for r in rows}  # fmt: skip
+    return {
+        r["day"]: Totals(
+            r["day"], r["arr"] or Decimal(0), r["arr_at_risk"] or Decimal(0), r["at_risk"] or 0, r["accounts"] or 0
+        )
+        for r in rows
+    }
 
 
 def leader_trend(day: date | None) -> dict:
@@ -52,12 +56,17 @@ def leader_trend(day: date | None) -> dict:
     wanted = {n: day - timedelta(days=n) for n in (30, 90)}
     candidates = set(
         VerticalDay.objects.filter(
-            Q(day=day) | Q(day__range=(wanted[90] - timedelta(days=LOOKBACK_SLACK_DAYS), wanted[90]))
+            Q(day=day)
+            | Q(day__range=(wanted[90] - timedelta(days=LOOKBACK_SLACK_DAYS), wanted[90]))
             | Q(day__range=(wanted[30] - timedelta(days=LOOKBACK_SLACK_DAYS), wanted[30]))
-        ).values_list("day", flat=True).distinct()
-    )  # fmt: skip
-    chosen = {n: max((d for d in candidates if target - timedelta(days=LOOKBACK_SLACK_DAYS) <= d <= target), default=None)
-              for n, target in wanted.items()}  # fmt: skip
+        )
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    chosen = {
+        n: max((d for d in candidates if target - timedelta(days=LOOKBACK_SLACK_DAYS) <= d <= target), default=None)
+        for n, target in wanted.items()
+    }
     totals = _totals_by_day([d for d in [day, *chosen.values()] if d])
     return {"now": totals.get(day), "then": {n: totals.get(d) if d else None for n, d in chosen.items()}}
 
@@ -80,7 +89,7 @@ def renewals_by_band(day: date | None, *, days: int = RENEWAL_WINDOW_DAYS) -> di
             window_arr=Coalesce(Sum("arr", filter=window), Value(Decimal(0))),
             late=Count("pk", filter=overdue),
             late_arr=Coalesce(Sum("arr", filter=overdue), Value(Decimal(0))),
-        )  # fmt: skip
+        )
         .order_by()
     )
     by_band = {r["band"]: r for r in rows}
@@ -114,8 +123,11 @@ def look_first(verticals: list[dict], day: date | None) -> list[dict]:
             picks.append({"vertical": v["vertical"], "slug": v["slug"], "reason": reason})
 
     top = max(verticals, key=lambda v: v["arr"])
-    add(top, f"your highest-grossing vertical: {_money(top['arr'])}, {float(top['arr'] / total * 100):.0f}% of ARR, "
-             f"{_money(top['arr_at_risk'])} of it at risk")  # fmt: skip
+    add(
+        top,
+        f"your highest-grossing vertical: {_money(top['arr'])}, {float(top['arr'] / total * 100):.0f}% of ARR, "
+        f"{_money(top['arr_at_risk'])} of it at risk",
+    )
     risky = max(verticals, key=lambda v: v["arr_at_risk"])
     if risky["arr_at_risk"]:
         share = float(risky["arr_at_risk"] / risky["arr"] * 100) if risky["arr"] else 0
@@ -137,8 +149,11 @@ def look_first(verticals: list[dict], day: date | None) -> list[dict]:
                 worst, worst_rise = (v, b), rise
         if worst is not None and worst_rise >= 1:
             v, b = worst
-            add(v, f"share of ARR at risk up {worst_rise:.0f} points in 30 days "
-                   f"({float(b['arr_at_risk'] / b['arr'] * 100):.0f}% → {float(v['arr_at_risk'] / v['arr'] * 100):.0f}%)")  # fmt: skip
+            add(
+                v,
+                f"share of ARR at risk up {worst_rise:.0f} points in 30 days "
+                f"({float(b['arr_at_risk'] / b['arr'] * 100):.0f}% → {float(v['arr_at_risk'] / v['arr'] * 100):.0f}%)",
+            )
     return picks
 
 

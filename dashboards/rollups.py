@@ -169,16 +169,24 @@ class RetentionFigures:
 
     def to_json(self) -> dict:
         return {
-            "accounts": self.accounts, "arr_then": str(self.arr_then), "arr_now": str(self.arr_now),
-            "arr_kept": str(self.arr_kept), "nrr": self.nrr, "grr": self.grr,
-        }  # fmt: skip
+            "accounts": self.accounts,
+            "arr_then": str(self.arr_then),
+            "arr_now": str(self.arr_now),
+            "arr_kept": str(self.arr_kept),
+            "nrr": self.nrr,
+            "grr": self.grr,
+        }
 
     @classmethod
     def _fields(cls, data: dict) -> dict:
         return {
-            "accounts": data["accounts"], "arr_then": Decimal(data["arr_then"]), "arr_now": Decimal(data["arr_now"]),
-            "arr_kept": Decimal(data["arr_kept"]), "nrr": data["nrr"], "grr": data["grr"],
-        }  # fmt: skip
+            "accounts": data["accounts"],
+            "arr_then": Decimal(data["arr_then"]),
+            "arr_now": Decimal(data["arr_now"]),
+            "arr_kept": Decimal(data["arr_kept"]),
+            "nrr": data["nrr"],
+            "grr": data["grr"],
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> RetentionFigures:
@@ -211,17 +219,20 @@ class Retention:
 
     def to_json(self) -> dict:
         return {
-            "start": self.start.isoformat(), "end": self.end.isoformat(),
-            "verticals": [v.to_json() for v in self.verticals], "total": self.total.to_json(),
-        }  # fmt: skip
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "verticals": [v.to_json() for v in self.verticals],
+            "total": self.total.to_json(),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Retention:
         return cls(
-            start=date.fromisoformat(data["start"]), end=date.fromisoformat(data["end"]),
+            start=date.fromisoformat(data["start"]),
+            end=date.fromisoformat(data["end"]),
             verticals=[VerticalRetention.from_json(v) for v in data["verticals"]],
             total=RetentionFigures.from_json(data["total"]),
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -236,16 +247,20 @@ class ParetoPoint:
 
     def to_json(self) -> dict:
         return {
-            "accounts": self.accounts, "share_of_accounts": self.share_of_accounts,
-            "cumulative_arr": str(self.cumulative_arr), "share_of_arr": self.share_of_arr,
-        }  # fmt: skip
+            "accounts": self.accounts,
+            "share_of_accounts": self.share_of_accounts,
+            "cumulative_arr": str(self.cumulative_arr),
+            "share_of_arr": self.share_of_arr,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> ParetoPoint:
         return cls(
-            accounts=data["accounts"], share_of_accounts=data["share_of_accounts"],
-            cumulative_arr=Decimal(data["cumulative_arr"]), share_of_arr=data["share_of_arr"],
-        )  # fmt: skip
+            accounts=data["accounts"],
+            share_of_accounts=data["share_of_accounts"],
+            cumulative_arr=Decimal(data["cumulative_arr"]),
+            share_of_arr=data["share_of_arr"],
+        )
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def revenue_by_vertical(day: date | None) -> list[dict]:
             "average_arr": round(float(r.arr) / r.accounts, 2) if r.accounts else 0.0,
             "arr_at_risk": r.arr_at_risk,
             "health_mix": {band: getattr(r, band) for band in BANDS},
-        }  # fmt: skip
+        }
         for r in rows
     ]
     return sorted(out, key=lambda v: (-v["arr"], v["vertical"]))
@@ -134,8 +134,16 @@ def vertical_report(slug: str, day: date | None) -> dict | None:
     for row in revenue_by_vertical(day):
         if row["slug"] == vertical.slug:
             return row
-    return {"vertical": vertical.name, "slug": vertical.slug, "accounts": 0, "arr": Decimal(0), "share_of_arr": 0.0,
-            "average_arr": 0.0, "arr_at_risk": Decimal(0), "health_mix": dict.fromkeys(BANDS, 0)}  # fmt: skip
+    return {
+        "vertical": vertical.name,
+        "slug": vertical.slug,
+        "accounts": 0,
+        "arr": Decimal(0),
+        "share_of_arr": 0.0,
+        "average_arr": 0.0,
+        "arr_at_risk": Decimal(0),
+        "health_mix": dict.fromkeys(BANDS, 0),
+    }
 
 
 # --- /verticals/<slug>/ ----------------------------------------------------------------------
@@ -208,12 +216,15 @@ def use_case_adoption(row: VerticalDay | None) -> list[dict]:
     for pk, counts in by_use_case.items():
         out.append(
             {
-                "use_case": names.get(pk, "?"), "healthy": counts.healthy, "at_risk": counts.at_risk,
-                "accounts": counts.accounts, "arr": counts.arr,
+                "use_case": names.get(pk, "?"),
+                "healthy": counts.healthy,
+                "at_risk": counts.at_risk,
+                "accounts": counts.accounts,
+                "arr": counts.arr,
                 "healthy_share": round(100 * counts.healthy / row.healthy, 1) if row.healthy else 0.0,
                 "at_risk_share": round(100 * counts.at_risk / row.at_risk, 1) if row.at_risk else 0.0,
             }
-        )  # fmt: skip
+        )
     return sorted(out, key=lambda i: (-i["healthy_share"], i["use_case"]))
 
 
@@ -303,10 +314,13 @@ def retention(day: date) -> Retention:
     def figures(accounts, then, now, capped) -> dict:
         then, now, capped = _money(then), _money(now), _money(capped)
         return {
-            "accounts": accounts, "arr_then": then, "arr_now": now, "arr_kept": capped,
+            "accounts": accounts,
+            "arr_then": then,
+            "arr_now": now,
+            "arr_kept": capped,
             "nrr": round(float(now / then * 100), 1) if then else None,
             "grr": round(float(capped / then * 100), 1) if then else None,
-        }  # fmt: skip
+        }
 
     verticals = sorted(
         (
@@ -349,10 +363,14 @@ def pareto(day: date) -> list[ParetoPoint]:
         return []
     total = _money(rows[-1][2])
     return [
-        ParetoPoint(accounts=rn, share_of_accounts=round(100 * rn / n, 2), cumulative_arr=_money(cum),
-                    share_of_arr=round(float(_money(cum) / total * 100), 2) if total else 0.0)
+        ParetoPoint(
+            accounts=rn,
+            share_of_accounts=round(100 * rn / n, 2),
+            cumulative_arr=_money(cum),
+            share_of_arr=round(float(_money(cum) / total * 100), 2) if total else 0.0,
+        )
         for rn, n, cum in rows
-    ]  # fmt: skip
+    ]
 
 
 def arr_by_vertical_and_use_case(day: date) -> list[dict]:
@@ -364,10 +382,14 @@ def arr_by_vertical_and_use_case(day: date) -> list[dict]:
         .order_by("-arr", "vertical__name", "primary_use_case__name")
     )
     return [
-        {"vertical": r["vertical__name"], "use_case": r["primary_use_case__name"] or "(none)", "arr": r["arr"] or Decimal(0),
-         "accounts": r["accounts"]}
+        {
+            "vertical": r["vertical__name"],
+            "use_case": r["primary_use_case__name"] or "(none)",
+            "arr": r["arr"] or Decimal(0),
+            "accounts": r["accounts"],
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def revenue_history(day: date | None) -> RevenueHistory | None:

@@ -67,9 +67,11 @@ def _stuck_by_vertical(start: date, end: date) -> dict[tuple[int, date], StuckSu
         for vertical_id, accounts in by_vertical.items():
             accounts.sort(key=lambda a: (-a.arr, a.name, a.account_id))  # the page's order: largest ARR first
             out[(vertical_id, day)] = StuckSummary(
-                compared_on=compared_on, accounts=len(accounts), arr=sum((a.arr for a in accounts), Decimal(0)),
+                compared_on=compared_on,
+                accounts=len(accounts),
+                arr=sum((a.arr for a in accounts), Decimal(0)),
                 top=[a.account_id for a in accounts[:STUCK_LIMIT]],
-            )  # fmt: skip
+            )
         # A vertical with no stuck account that day still says so (and is read from the rollup).
         with_metrics = (
             AccountMetrics.objects.filter(as_of=day).values_list("account__vertical_id", flat=True).distinct()
@@ -100,21 +102,25 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
     medians = {} if postgres else _sqlite_medians(start, end)
     histograms: dict[tuple[int, date], list[HistogramBin]] = {}
     for r in (
-        scores.filter(score__isnull=False).values("account__vertical_id", "as_of", "score", "band")
-        .annotate(n=Count("id")).order_by("score", "band")
-    ):  # fmt: skip
+        scores.filter(score__isnull=False)
+        .values("account__vertical_id", "as_of", "score", "band")
+        .annotate(n=Count("id"))
+        .order_by("score", "band")
+    ):
         key = (r["account__vertical_id"], r["as_of"])
         histograms.setdefault(key, []).append(HistogramBin(score=r["score"], band=r["band"], accounts=r["n"]))
     use_cases: dict[tuple[int, date], dict[int, UseCaseCounts]] = {}
     for r in (
         # One filter() call: the conditions must hold for the same HealthScore row (one join).
-        AccountUseCase.objects.filter(Q(account__churned_on__isnull=True)
-                                      | Q(account__churned_on__gt=F("account__health_scores__as_of")),
-                                      account__health_scores__as_of__range=(start, end),
-                                      account__health_scores__band__in=[b for b in Band.values if b not in NOT_CUSTOMER_BANDS])
+        AccountUseCase.objects.filter(
+            Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=F("account__health_scores__as_of")),
+            account__health_scores__as_of__range=(start, end),
+            account__health_scores__band__in=[b for b in Band.values if b not in NOT_CUSTOMER_BANDS],
+        )
         .values("account__vertical_id", "account__health_scores__as_of", "use_case_id", "account__health_scores__band")
-        .annotate(n=Count("id"), arr=Sum("account__arr")).order_by()
-    ):  # fmt: skip
+        .annotate(n=Count("id"), arr=Sum("account__arr"))
+        .order_by()
+    ):
         by_use_case = use_cases.setdefault((r["account__vertical_id"], r["account__health_scores__as_of"]), {})
         counts = by_use_case.get(r["use_case_id"], UseCaseCounts())
         band = r["account__health_scores__band"]
@@ -130,8 +136,9 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
     for r in (
         AccountMetrics.objects.filter(active, as_of__range=(start, end), account__primary_use_case__isnull=False)
         .values("account__vertical_id", "as_of", "account__primary_use_case_id", "journey_stage_id")
-        .annotate(n=Count("id")).order_by()
-    ):  # fmt: skip
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
         stages = journey_stages.setdefault((r["account__vertical_id"], r["as_of"]), {})
         stages.setdefault(r["account__primary_use_case_id"], {})[r["journey_stage_id"]] = r["n"]
     stuck = _stuck_by_vertical(start, end)
@@ -162,7 +169,7 @@ def vertical_days_rollup(*, start: date, end: date | None = None) -> int:
                     journey_stages.get((r["account__vertical_id"], r["as_of"]), {})
                 ).to_json(),
                 stuck=(stuck.get((r["account__vertical_id"], r["as_of"])) or no_stuck(r["as_of"])).to_json(),
-            )  # fmt: skip
+            )
             for r in rows
         ],
         batch_size=2000,
@@ -271,9 +278,10 @@ def vertical_parts(*, day: date, account_ids: list[int]) -> dict[int, VerticalPa
     active = Q(account__churned_on__isnull=True) | Q(account__churned_on__gt=day)
     scores = (
         HealthScore.objects.filter(as_of=day, account_id__in=ids_in(account_ids))
-        .exclude(band__in=NOT_CUSTOMER_BANDS).filter(active)
+        .exclude(band__in=NOT_CUSTOMER_BANDS)
+        .filter(active)
         .values_list("account_id", "account__vertical_id", "score", "band", "account__arr")
-    )  # fmt: skip
+    )
     scored: dict[int, tuple[int, str, Decimal]] = {}
     for account_id, vertical_id, score, band, arr in scores:
         arr = arr or Decimal(0)
@@ -380,9 +388,11 @@ def _use_cases_adjusted(stored: dict, was: dict, now: dict) -> dict:
         for use_case_id, (counts, arr) in parts.items():
             c = by_use_case.get(use_case_id, UseCaseCounts())
             by_use_case[use_case_id] = UseCaseCounts(
-                healthy=c.healthy + sign * counts[Band.HEALTHY], at_risk=c.at_risk + sign * counts[Band.AT_RISK],
-                accounts=c.accounts + sign * counts["accounts"], arr=c.arr + sign * arr,
-            )  # fmt: skip
+                healthy=c.healthy + sign * counts[Band.HEALTHY],
+                at_risk=c.at_risk + sign * counts[Band.AT_RISK],
+                accounts=c.accounts + sign * counts["accounts"],
+                arr=c.arr + sign * arr,
+            )
     return VerticalUseCaseCounts({pk: c for pk, c in by_use_case.items() if c.accounts > 0}).to_json()
 
 

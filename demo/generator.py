@@ -70,27 +70,61 @@ class VerticalProfile:
 
 VERTICALS = (
     VerticalProfile(
-        "Tech Sales", ("Demo scheduling", "Pipeline reviews", "Customer onboarding calls"), 0.28, 48000, 0.08,
-        ("scheduling", "round_robin", "crm_sync", "calendar_sync", "video_rooms", "analytics"), "daily",
-        "frequency", 75,
+        "Tech Sales",
+        ("Demo scheduling", "Pipeline reviews", "Customer onboarding calls"),
+        0.28,
+        48000,
+        0.08,
+        ("scheduling", "round_robin", "crm_sync", "calendar_sync", "video_rooms", "analytics"),
+        "daily",
+        "frequency",
+        75,
     ),
     VerticalProfile(
-        "Education", ("Parent-teacher conferences", "Board meetings", "PTA meetings"), 0.24, 11000, 0.01,
-        ("scheduling", "reminders", "booking_pages", "video_rooms"), "terms", "terms", 300,
+        "Education",
+        ("Parent-teacher conferences", "Board meetings", "PTA meetings"),
+        0.24,
+        11000,
+        0.01,
+        ("scheduling", "reminders", "booking_pages", "video_rooms"),
+        "terms",
+        "terms",
+        300,
     ),
     VerticalProfile(
-        "Recruiting", ("Candidate interviews", "Hiring panels", "Campus recruiting"), 0.17, 22000, 0.02,
-        ("scheduling", "round_robin", "video_rooms", "reminders", "calendar_sync"), "weekly", "breadth", 120,
+        "Recruiting",
+        ("Candidate interviews", "Hiring panels", "Campus recruiting"),
+        0.17,
+        22000,
+        0.02,
+        ("scheduling", "round_robin", "video_rooms", "reminders", "calendar_sync"),
+        "weekly",
+        "breadth",
+        120,
     ),
     VerticalProfile(
-        "Customer Success", ("QBR scheduling", "Onboarding sessions", "Renewal calls"), 0.16, 26000, 0.03,
-        ("scheduling", "crm_sync", "booking_pages", "analytics", "reminders"), "weekdays", "seats", 150,
+        "Customer Success",
+        ("QBR scheduling", "Onboarding sessions", "Renewal calls"),
+        0.16,
+        26000,
+        0.03,
+        ("scheduling", "crm_sync", "booking_pages", "analytics", "reminders"),
+        "weekdays",
+        "seats",
+        150,
     ),
     VerticalProfile(
-        "Healthcare", ("Patient appointments", "Telehealth visits", "Staff rota planning"), 0.15, 18000, 0.02,
-        ("booking_pages", "reminders", "video_rooms", "scheduling"), "twice_weekly", "frequency", 90,
+        "Healthcare",
+        ("Patient appointments", "Telehealth visits", "Staff rota planning"),
+        0.15,
+        18000,
+        0.02,
+        ("booking_pages", "reminders", "video_rooms", "scheduling"),
+        "twice_weekly",
+        "frequency",
+        90,
     ),
-)  # fmt: skip
+)
 
 TEAM = [
     ("csm", "Casey", "Morgan", roles.CSM, False),
@@ -101,12 +135,72 @@ TEAM = [
     ("elena", "Elena", "Ruiz", roles.CSM, False),
 ]
 NAME_PARTS = {
-    "Tech Sales": (["Apex", "Bright", "Cobalt", "Delta", "Ember", "Flux", "Granite", "Helix", "Ion", "Juno", "Krypton", "Lumen", "Nimbus", "Orbit", "Pulse", "Quanta", "Radius", "Vertex"], ["Software", "Labs", "Systems", "Cloud", "Analytics", "Networks", "AI", "Data"]),
-    "Education": (["Lincoln", "Riverside", "Oak Park", "Maple", "Westfield", "Hillcrest", "Lakeview", "Cedar", "Fairview", "Brookside", "Summit", "Pinecrest", "Greenwood", "Northgate"], ["High School", "Academy", "Elementary", "School District", "Middle School", "Prep"]),
-    "Recruiting": (["Talent", "Hire", "Crew", "People", "Staff", "Pathway", "Bridge", "Scout", "Harbor", "Beacon"], ["Partners", "Search", "Group", "Recruiting", "Works", "Agency"]),
-    "Customer Success": (["Loyal", "Keystone", "Anchor", "Thrive", "Uplift", "Northstar", "Clearview", "Evergreen", "Trueline", "Bluebird"], ["Success", "Care", "Retention", "Partners", "Solutions", "CX"]),
-    "Healthcare": (["St. Mary's", "Valley", "Mercy", "Harmony", "Sunrise", "Bayside", "Willow", "Unity", "Redwood", "Meadow"], ["Clinic", "Health", "Medical Group", "Hospital", "Care Center", "Family Practice"]),
-}  # fmt: skip
+    "Tech Sales": (
+        [
+            "Apex",
+            "Bright",
+            "Cobalt",
+            "Delta",
+            "Ember",
+            "Flux",
+            "Granite",
+            "Helix",
+            "Ion",
+            "Juno",
+            "Krypton",
+            "Lumen",
+            "Nimbus",
+            "Orbit",
+            "Pulse",
+            "Quanta",
+            "Radius",
+            "Vertex",
+        ],
+        ["Software", "Labs", "Systems", "Cloud", "Analytics", "Networks", "AI", "Data"],
+    ),
+    "Education": (
+        [
+            "Lincoln",
+            "Riverside",
+            "Oak Park",
+            "Maple",
+            "Westfield",
+            "Hillcrest",
+            "Lakeview",
+            "Cedar",
+            "Fairview",
+            "Brookside",
+            "Summit",
+            "Pinecrest",
+            "Greenwood",
+            "Northgate",
+        ],
+        ["High School", "Academy", "Elementary", "School District", "Middle School", "Prep"],
+    ),
+    "Recruiting": (
+        ["Talent", "Hire", "Crew", "People", "Staff", "Pathway", "Bridge", "Scout", "Harbor", "Beacon"],
+        ["Partners", "Search", "Group", "Recruiting", "Works", "Agency"],
+    ),
+    "Customer Success": (
+        [
+            "Loyal",
+            "Keystone",
+            "Anchor",
+            "Thrive",
+            "Uplift",
+            "Northstar",
+            "Clearview",
+            "Evergreen",
+            "Trueline",
+            "Bluebird",
+        ],
+        ["Success", "Care", "Retention", "Partners", "Solutions", "CX"],
+    ),
+    "Healthcare": (
+        ["St. Mary's", "Valley", "Mercy", "Harmony", "Sunrise", "Bayside", "Willow", "Unity", "Redwood", "Meadow"],
+        ["Clinic", "Health", "Medical Group", "Hospital", "Care Center", "Family Practice"],
+    ),
+}
 
 TRAJECTORIES = (("healthy", 0.66), ("declining", 0.14), ("struggling", 0.08), ("churned", 0.12))
 CHURN_WITHOUT_WARNING = 0.2  # share of churners whose usage does not fade first
@@ -114,23 +208,47 @@ USAGE_DAYS = 730
 
 # What CSMs write down when a customer names a driver: several phrasings per feature.
 DRIVER_NOTES = {
-    "scheduling": ["Booking without the email ping-pong is the whole point for them.",
-                   "Ops lead: 'we'd go back to spreadsheets without it'.", ""],
-    "reminders": ["Says reminders cut no-shows in half.", "No-show rate is their KPI; reminders are how they hit it.",
-                  "Front desk relies on the SMS reminders."],
-    "calendar_sync": ["Two-way sync with Outlook was the deal breaker in the evaluation.",
-                      "Double bookings stopped once calendars synced.", ""],
-    "video_rooms": ["Wants everything in one link.", "Replaced their separate video tool with our rooms.",
-                    "Telehealth visits run in our video rooms."],
-    "round_robin": ["Round-robin keeps the load fair across the team.", "Sales manager: routing is why reps adopted it.",
-                    ""],
-    "booking_pages": ["Their booking page is linked from the website's front page.",
-                      "Parents book conferences from the booking page.", "Patients self-book via the page."],
-    "crm_sync": ["Their VP Sales says CRM sync is why they bought.", "RevOps reports on meetings synced to the CRM.",
-                 ""],
-    "analytics": ["Leadership reviews the analytics monthly.", "Uses the no-show report in their QBR with us.",
-                  "Wants more from analytics before renewal."],
-}  # fmt: skip
+    "scheduling": [
+        "Booking without the email ping-pong is the whole point for them.",
+        "Ops lead: 'we'd go back to spreadsheets without it'.",
+        "",
+    ],
+    "reminders": [
+        "Says reminders cut no-shows in half.",
+        "No-show rate is their KPI; reminders are how they hit it.",
+        "Front desk relies on the SMS reminders.",
+    ],
+    "calendar_sync": [
+        "Two-way sync with Outlook was the deal breaker in the evaluation.",
+        "Double bookings stopped once calendars synced.",
+        "",
+    ],
+    "video_rooms": [
+        "Wants everything in one link.",
+        "Replaced their separate video tool with our rooms.",
+        "Telehealth visits run in our video rooms.",
+    ],
+    "round_robin": [
+        "Round-robin keeps the load fair across the team.",
+        "Sales manager: routing is why reps adopted it.",
+        "",
+    ],
+    "booking_pages": [
+        "Their booking page is linked from the website's front page.",
+        "Parents book conferences from the booking page.",
+        "Patients self-book via the page.",
+    ],
+    "crm_sync": [
+        "Their VP Sales says CRM sync is why they bought.",
+        "RevOps reports on meetings synced to the CRM.",
+        "",
+    ],
+    "analytics": [
+        "Leadership reviews the analytics monthly.",
+        "Uses the no-show report in their QBR with us.",
+        "Wants more from analytics before renewal.",
+    ],
+}
 
 
 RULES = Path(__file__).with_name("rules.json")

@@ -162,15 +162,23 @@ def _rest(rest: int, small: list[tuple[str, float]], label) -> list[dict]:
     small_whole = round(sum(points for _, points in small))
     if small_whole:
         names = ", ".join(_lower_first(label(metric)) for metric, _ in small)
-        out.append({
-            "metric": None, "points": float(small_whole), "whole": small_whole,
-            "text": f"{signed(small_whole)}: {len(small)} measure{'s' if len(small) > 1 else ''} that moved less than "
-                    f"a point each ({names})",
-        })  # fmt: skip
+        out.append(
+            {
+                "metric": None,
+                "points": float(small_whole),
+                "whole": small_whole,
+                "text": f"{signed(small_whole)}: {len(small)} measure{'s' if len(small) > 1 else ''} that moved less than "
+                f"a point each ({names})",
+            }
+        )
     rounding = rest - small_whole
     if rounding:
-        out.append({
-            "metric": None, "points": float(rounding), "whole": rounding,
-            "text": f"{signed(rounding)}: rounding — each line above and both scores are rounded to whole points",
-        })  # fmt: skip
+        out.append(
+            {
+                "metric": None,
+                "points": float(rounding),
+                "whole": rounding,
+                "text": f"{signed(rounding)}: rounding — each line above and both scores are rounded to whole points",
+            }
+        )
     return out

@@ -88,10 +88,14 @@ def _plain(value) -> str:
 def draft_plan(draft: dict, scorecard_id: int | None) -> ScorecardPlan:
     """A scorecard being edited (plain values, measures as dicts) as a plan the engine can score with."""
     return scorecard_plan(
-        id=scorecard_id or 0, name=draft.get("name") or "(unsaved)", vertical_id=draft.get("vertical_id"),
-        use_case_id=draft.get("use_case_id"), healthy_at=draft["healthy_at"], at_risk_below=draft["at_risk_below"],
+        id=scorecard_id or 0,
+        name=draft.get("name") or "(unsaved)",
+        vertical_id=draft.get("vertical_id"),
+        use_case_id=draft.get("use_case_id"),
+        healthy_at=draft["healthy_at"],
+        at_risk_below=draft["at_risk_below"],
         measures=[(m["metric"], m["weight"], m["red"], m["green"]) for m in draft["measures"]],
-    )  # fmt: skip
+    )
 
 
 def _scope_filter(scopes) -> Q:
@@ -148,12 +152,17 @@ def scorecard_preview(*, draft: dict, scorecard_id: int | None, limit: int = 10)
         counts[old.band][0] += 1
         counts[new.band][1] += 1
         if old.band != new.band:
-            changes.append({
-                "id": row["account_id"], "name": row["account__name"],
-                "old_score": old.score, "old_band": Band(old.band).label,
-                "new_score": new.score, "new_band": Band(new.band).label,
-                "old_scorecard": old_plan.name if old_plan else None,
-            })  # fmt: skip
+            changes.append(
+                {
+                    "id": row["account_id"],
+                    "name": row["account__name"],
+                    "old_score": old.score,
+                    "old_band": Band(old.band).label,
+                    "new_score": new.score,
+                    "new_band": Band(new.band).label,
+                    "old_scorecard": old_plan.name if old_plan else None,
+                }
+            )
     changes.sort(key=lambda c: (-abs((c["new_score"] or 0) - (c["old_score"] or 0)), c["name"]))
     return {
         "as_of": day,
@@ -188,13 +197,17 @@ def freshness_of(account_ids: list[int], day: date | None) -> dict[int, Freshnes
         return {}
     scored = dict(
         (pk, (computed, inputs))
-        for pk, computed, inputs in HealthScore.objects.filter(as_of=day, account_id__in=account_ids)
-        .values_list("account_id", "computed_at", "inputs_through")
-    )  # fmt: skip
+        for pk, computed, inputs in HealthScore.objects.filter(as_of=day, account_id__in=account_ids).values_list(
+            "account_id", "computed_at", "inputs_through"
+        )
+    )
     latest = dict(
         UsageDaily.objects.filter(account_id__in=account_ids, date__lte=day)
-        .values("account_id").annotate(d=Max("date")).order_by().values_list("account_id", "d")
-    )  # fmt: skip
+        .values("account_id")
+        .annotate(d=Max("date"))
+        .order_by()
+        .values_list("account_id", "d")
+    )
     return {
         pk: Freshness(*scored.get(pk, (None, None)), latest.get(pk))
         for pk in account_ids

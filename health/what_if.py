@@ -52,8 +52,9 @@ def _value_for(d: Definition, score: Fraction):
     return int(value) if value.denominator == 1 else float(value)
 
 
-def moves(measures: list[dict], definitions: dict[str, Definition], *, score: int | None, healthy_at: int,
-          at_risk_below: int) -> tuple[list[MeasureMove], Plan | None]:  # fmt: skip
+def moves(
+    measures: list[dict], definitions: dict[str, Definition], *, score: int | None, healthy_at: int, at_risk_below: int
+) -> tuple[list[MeasureMove], Plan | None]:
     """Per measure what would move it, and the combined plan to healthy (None when already healthy
     or not scored)."""
     valued = [

@@ -5,10 +5,16 @@ from datetime import date, timedelta
 
 # Days of usage each metric reads up to its date (SPEC §5.1); journey stages read 90 days.
 METRIC_WINDOWS = {
-    "active_days_30d": 30, "events_30d": 30, "active_users_30d": 30, "seat_utilization_30d": 30,
-    "active_days_90d": 90, "features_used_90d": 90, "journey_progress": 90,
-    "active_days_365d": 365, "active_months_365d": 365,
-}  # fmt: skip
+    "active_days_30d": 30,
+    "events_30d": 30,
+    "active_users_30d": 30,
+    "seat_utilization_30d": 30,
+    "active_days_90d": 90,
+    "features_used_90d": 90,
+    "journey_progress": 90,
+    "active_days_365d": 365,
+    "active_months_365d": 365,
+}
 
 
 def scorecard_window(metrics) -> int:

@@ -51,8 +51,12 @@ class RecomputeRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress_link(self, run):
-        return format_html('<a href="{}">{}/{} chunks</a>', reverse("admin:pipeline_recomputerun_progress", args=[run.pk]),
-                           run.chunks_done, run.chunks_total)  # fmt: skip
+        return format_html(
+            '<a href="{}">{}/{} chunks</a>',
+            reverse("admin:pipeline_recomputerun_progress", args=[run.pk]),
+            run.chunks_done,
+            run.chunks_total,
+        )
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -65,7 +69,7 @@ class RecomputeRunAdmin(admin.ModelAdmin):
                 wrap(self.progress_view),
                 {"partial": True},
                 name="pipeline_recomputerun_status",
-            ),  # fmt: skip
+            ),
             *super().get_urls(),
         ]
 
@@ -85,8 +89,11 @@ class RecomputeRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         ended = [run.pk for run in queryset if recompute_cancel(run_id=run.pk, user=request.user.get_username())]
         if ended:
-            self.message_user(request, f"Cancelled {len(ended)} run(s): {', '.join(map(str, ended))}. The lock is free.",
-                              messages.SUCCESS)  # fmt: skip
+            self.message_user(
+                request,
+                f"Cancelled {len(ended)} run(s): {', '.join(map(str, ended))}. The lock is free.",
+                messages.SUCCESS,
+            )
         else:
             self.message_user(request, "Nothing to cancel: the selected runs had already finished.", messages.WARNING)
 
@@ -121,13 +128,21 @@ class RecomputeRunAdmin(admin.ModelAdmin):
         try:
             run = recompute_enqueue(as_of=as_of, trigger="admin")
         except RecomputeNotQueued:
-            self.message_user(request, "Not started: the task broker (Redis) is unreachable, so no worker could take the "
-                              "run. Nothing is held; try again once /healthz reports the broker up.", messages.ERROR)  # fmt: skip
+            self.message_user(
+                request,
+                "Not started: the task broker (Redis) is unreachable, so no worker could take the "
+                "run. Nothing is held; try again once /healthz reports the broker up.",
+                messages.ERROR,
+            )
             return changelist
         if run.status == RecomputeRun.Status.REFUSED:
             busy = RecomputeRun.objects.filter(active_lock=True).first()
-            self.message_user(request, f"Not started: a recompute is already in progress ({run.error.removeprefix('refused: ')}). "
-                              "Its progress is shown below; start another once it has finished.", messages.WARNING)  # fmt: skip
+            self.message_user(
+                request,
+                f"Not started: a recompute is already in progress ({run.error.removeprefix('refused: ')}). "
+                "Its progress is shown below; start another once it has finished.",
+                messages.WARNING,
+            )
             if busy is not None:
                 return HttpResponseRedirect(reverse("admin:pipeline_recomputerun_progress", args=[busy.pk]))
             return changelist

@@ -19,8 +19,19 @@ NOT_QUEUED = (
 class RecomputeRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecomputeRun
-        fields = ["id", "as_of", "status", "trigger", "created_at", "started_at", "finished_at", "accounts_scored",
-                  "chunks_total", "chunks_done", "error"]  # fmt: skip
+        fields = [
+            "id",
+            "as_of",
+            "status",
+            "trigger",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "accounts_scored",
+            "chunks_total",
+            "chunks_done",
+            "error",
+        ]
 
 
 class RecomputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

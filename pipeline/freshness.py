@@ -62,14 +62,21 @@ def incremental_schedule() -> RecomputeRun | None:
     if not settings.FRESHNESS_ENABLED:
         return None
     lost = RecomputeRun.objects.filter(scheduled_lock=True, created_at__lt=timezone.now() - _LOST_AFTER)
-    lost.update(status=RecomputeRun.Status.FAILED, scheduled_lock=None, finished_at=timezone.now(),
-                error="abandoned: its task never ran")  # fmt: skip
+    lost.update(
+        status=RecomputeRun.Status.FAILED,
+        scheduled_lock=None,
+        finished_at=timezone.now(),
+        error="abandoned: its task never ran",
+    )
     try:
         with transaction.atomic():
             run = RecomputeRun.objects.create(
-                as_of=timezone.localdate(), trigger=INCREMENTAL, status=RecomputeRun.Status.SCHEDULED,
-                active_lock=None, scheduled_lock=True,
-            )  # fmt: skip
+                as_of=timezone.localdate(),
+                trigger=INCREMENTAL,
+                status=RecomputeRun.Status.SCHEDULED,
+                active_lock=None,
+                scheduled_lock=True,
+            )
     except IntegrityError:
         return None  # one is scheduled: it will take these marks too
     transaction.on_commit(lambda: _enqueue(run.pk))
@@ -86,9 +93,11 @@ def _enqueue(run_id: int) -> None:
         # (the next write, or the night, takes them; /healthz shows their age).
         log.exception("could not queue incremental run %s", run_id)
         RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.SCHEDULED).update(
-            status=RecomputeRun.Status.FAILED, scheduled_lock=None, finished_at=timezone.now(),
+            status=RecomputeRun.Status.FAILED,
+            scheduled_lock=None,
+            finished_at=timezone.now(),
             error=f"not queued: {exc.__class__.__name__}: {exc}"[:4000],
-        )  # fmt: skip
+        )
 
 
 def _acquire(run_id: int) -> bool:
@@ -98,9 +107,14 @@ def _acquire(run_id: int) -> bool:
     try:
         with transaction.atomic():
             taken = RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.SCHEDULED).update(
-                status=RecomputeRun.Status.RUNNING, active_lock=True, scheduled_lock=None,
-                as_of=timezone.localdate(), started_at=timezone.now(), heartbeat_at=timezone.now(), error="",
-            )  # fmt: skip
+                status=RecomputeRun.Status.RUNNING,
+                active_lock=True,
+                scheduled_lock=None,
+                as_of=timezone.localdate(),
+                started_at=timezone.now(),
+                heartbeat_at=timezone.now(),
+                error="",
+            )
     except IntegrityError:
         busy = RecomputeRun.objects.filter(active_lock=True).first()
         raise IncrementalBusy(
@@ -137,8 +151,14 @@ def incremental_execute(*, run_id: int) -> RecomputeRun:
             _stage(run_id=run_id, day=day, ids=ids[i : i + STAGE_BATCH], rules=rules)
         log.info(
             "incremental run %s: %d accounts computed in %.2fs (marks claimed %.2fs, statistics of %d tables"
-            " refreshed %.2fs)", run_id, len(ids), time.monotonic() - started, claimed_in, analysed, refreshed_in,
-        )  # fmt: skip
+            " refreshed %.2fs)",
+            run_id,
+            len(ids),
+            time.monotonic() - started,
+            claimed_in,
+            analysed,
+            refreshed_in,
+        )
         with_accounts = mine.filter(reason=Reason.ACCOUNT).exists()
         run = incremental_publish(run_id=run_id, inputs_through=claimed_at, revenue=with_accounts, account_ids=ids)
     except Exception as exc:
@@ -253,9 +273,13 @@ def incremental_publish(
             segment_before = segments.segment_parts(day=day, account_ids=account_ids)
             steps("rollup shares before")
         results = health.health_day_publish(
-            day=day, staged_table=StagedResult._meta.db_table, run_id=run_id,
-            inputs_through=inputs_through, accounts_only=True, account_ids=account_ids,
-        )  # fmt: skip
+            day=day,
+            staged_table=StagedResult._meta.db_table,
+            run_id=run_id,
+            inputs_through=inputs_through,
+            accounts_only=True,
+            account_ids=account_ids,
+        )
         steps("health")
         membership = segments.segments_recompute_accounts(as_of=day, account_ids=account_ids)
         steps("segments")
@@ -276,7 +300,7 @@ def incremental_publish(
                 account_ids=account_ids,
                 before=vertical_before,
                 after=dashboards.vertical_parts(day=day, account_ids=account_ids),
-            )  # fmt: skip
+            )
         ):
             dashboards.vertical_days_rollup(start=day)
         steps("vertical rollups")
@@ -288,9 +312,12 @@ def incremental_publish(
         RecomputeChunk.objects.filter(run_id=run_id).delete()
         now = timezone.now()
         RecomputeRun.objects.filter(pk=run_id).update(
-            status=RecomputeRun.Status.SUCCEEDED, finished_at=now, active_lock=None,
-            accounts_scored=results["scored"], error="",
-        )  # fmt: skip
+            status=RecomputeRun.Status.SUCCEEDED,
+            finished_at=now,
+            active_lock=None,
+            accounts_scored=results["scored"],
+            error="",
+        )
         PublishedDay.objects.filter(day=day).update(refreshed_at=now)
     steps("bookkeeping")
     steps.report()
@@ -330,9 +357,10 @@ def incremental_retry(*, run_id: int) -> bool:
         try:
             with transaction.atomic():
                 return bool(
-                    RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.FAILED, trigger__startswith=INCREMENTAL)
-                    .update(status=RecomputeRun.Status.SCHEDULED, scheduled_lock=True, finished_at=None)
-                )  # fmt: skip
+                    RecomputeRun.objects.filter(
+                        pk=run_id, status=RecomputeRun.Status.FAILED, trigger__startswith=INCREMENTAL
+                    ).update(status=RecomputeRun.Status.SCHEDULED, scheduled_lock=True, finished_at=None)
+                )
         except IntegrityError:
             return False
 

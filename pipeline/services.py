@@ -186,10 +186,13 @@ def recompute_start(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
     except IntegrityError:
         busy = RecomputeRun.objects.filter(active_lock=True).first()
         return RecomputeRun.objects.create(
-            as_of=as_of, trigger=trigger, status=RecomputeRun.Status.REFUSED, active_lock=None,
+            as_of=as_of,
+            trigger=trigger,
+            status=RecomputeRun.Status.REFUSED,
+            active_lock=None,
             finished_at=timezone.now(),
             error=f"refused: run {busy.pk if busy else '?'} for {busy.as_of if busy else '?'} is still in progress",
-        )  # fmt: skip
+        )
 
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -403,9 +406,12 @@ def publish(*, run_id: int) -> RecomputeRun:
         _staging_clear(run_id)
         now = timezone.now()
         RecomputeRun.objects.filter(pk=run_id).update(
-            status=RecomputeRun.Status.SUCCEEDED, finished_at=now, active_lock=None,
-            accounts_scored=results["scored"], error="",
-        )  # fmt: skip
+            status=RecomputeRun.Status.SUCCEEDED,
+            finished_at=now,
+            active_lock=None,
+            accounts_scored=results["scored"],
+            error="",
+        )
         PublishedDay.objects.filter(day=day).delete()
         PublishedDay.objects.create(day=day, run_id=run_id, published_at=now)
     run.refresh_from_db()

@@ -59,9 +59,12 @@ def recompute_run_task(run_id: int):
 
 
 @shared_task(
-    bind=True, soft_time_limit=CHUNK_SOFT_LIMIT, time_limit=CHUNK_HARD_LIMIT, max_retries=CONNECTION_RETRIES,
+    bind=True,
+    soft_time_limit=CHUNK_SOFT_LIMIT,
+    time_limit=CHUNK_HARD_LIMIT,
+    max_retries=CONNECTION_RETRIES,
     ignore_result=True,
-)  # fmt: skip
+)
 def recompute_chunk_task(self, run_id: int, first_id: int, last_id: int):
     try:
         complete = services.recompute_chunk(run_id=run_id, first_id=first_id, last_id=last_id)
@@ -80,9 +83,12 @@ def recompute_chunk_task(self, run_id: int, first_id: int, last_id: int):
 
 
 @shared_task(
-    bind=True, soft_time_limit=CHUNK_SOFT_LIMIT, time_limit=CHUNK_HARD_LIMIT, max_retries=CONNECTION_RETRIES,
+    bind=True,
+    soft_time_limit=CHUNK_SOFT_LIMIT,
+    time_limit=CHUNK_HARD_LIMIT,
+    max_retries=CONNECTION_RETRIES,
     ignore_result=True,
-)  # fmt: skip
+)
 def recompute_publish_task(self, run_id: int):
     try:
         services.publish(run_id=run_id)

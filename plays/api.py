@@ -51,8 +51,23 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "account", "play", "title", "body", "status", "assignee", "due_date", "priority", "why", "snoozed_until",
-                  "created_at", "updated_at", "closed_by", "closed_at"]  # fmt: skip
+        fields = [
+            "id",
+            "account",
+            "play",
+            "title",
+            "body",
+            "status",
+            "assignee",
+            "due_date",
+            "priority",
+            "why",
+            "snoozed_until",
+            "created_at",
+            "updated_at",
+            "closed_by",
+            "closed_at",
+        ]
         read_only_fields = ["play", "why", "created_at", "updated_at", "closed_by", "closed_at", "snoozed_until"]
 
 
@@ -90,9 +105,14 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         data = serializer.validated_data
         try:
             serializer.instance = services.task_create(
-                account=data["account"], title=data["title"], body=data.get("body", ""), assignee=data.get("assignee"),
-                due_date=data.get("due_date"), priority=data.get("priority", Priority.NORMAL), actor=self.request.user,
-            )  # fmt: skip
+                account=data["account"],
+                title=data["title"],
+                body=data.get("body", ""),
+                assignee=data.get("assignee"),
+                due_date=data.get("due_date"),
+                priority=data.get("priority", Priority.NORMAL),
+                actor=self.request.user,
+            )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
 
@@ -151,8 +171,13 @@ class NoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def perform_create(self, serializer):
         data = serializer.validated_data
         try:
-            serializer.instance = services.note_create(account=data["account"], kind=data.get("kind", "note"), text=data["text"],
-                                                       author=self.request.user, day=data.get("date"))  # fmt: skip
+            serializer.instance = services.note_create(
+                account=data["account"],
+                kind=data.get("kind", "note"),
+                text=data["text"],
+                author=self.request.user,
+                day=data.get("date"),
+            )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
 

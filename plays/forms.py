@@ -21,8 +21,16 @@ class TaskFilterForm(forms.Form):
     owner = forms.CharField(required=False)  # "me", "none", a user id
     play = forms.CharField(required=False, max_length=120)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Task.Status.choices])
-    due = forms.ChoiceField(required=False, choices=[("", "Any time"), ("overdue", "Overdue"), ("today", "Today"),
-                                                     ("week", "Next 7 days"), ("none", "No due date")])  # fmt: skip
+    due = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any time"),
+            ("overdue", "Overdue"),
+            ("today", "Today"),
+            ("week", "Next 7 days"),
+            ("none", "No due date"),
+        ],
+    )
 
     def clean_play(self):
         return self.cleaned_data["play"].replace("\x00", "")

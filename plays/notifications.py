@@ -85,9 +85,15 @@ def _webhook(payload: dict, *, key: str, secret: str) -> Attempt:
         # Headers go out as written; no retry here (the task retries with backoff, logging each
         # attempt) and a redirect is not followed (a 3xx is a failure).
         response = _http().request(
-            "POST", payload["url"], body=body, headers=headers, timeout=timeout, retries=False, redirect=False,
+            "POST",
+            payload["url"],
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            retries=False,
+            redirect=False,
             preload_content=False,
-        )  # fmt: skip
+        )
         code, reason = response.status, response.reason
         complete = False
         try:

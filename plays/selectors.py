@@ -27,8 +27,15 @@ def can_edit_task(user, task: Task) -> bool:
     return task.assignee_id in (None, user.pk) or task.account.owner_id == user.pk
 
 
-def task_list(*, owner=None, play: str = "", status: str = "", due: str = "", account: Account | None = None,
-              today: date | None = None) -> QuerySet[Task]:  # fmt: skip
+def task_list(
+    *,
+    owner=None,
+    play: str = "",
+    status: str = "",
+    due: str = "",
+    account: Account | None = None,
+    today: date | None = None,
+) -> QuerySet[Task]:
     """Tasks filtered as on the task list: owner (a user, or 'none'), play name, status, due
     ('overdue', 'today', 'week', 'none'), account."""
     today = today or timezone.localdate()
@@ -103,16 +110,30 @@ def timeline(account: Account, *, limit: int = 400) -> list[TimelineItem]:
         HealthScore.objects.filter(account=account).order_by("as_of").values_list("as_of", "band", "score")
     ):
         if previous is not None and band != previous:
-            items.append(TimelineItem(day, None, "band", f"Band {previous.replace('_', ' ')} → {band.replace('_', ' ')}"
-                                      + (f" (score {score})" if score is not None else "")))  # fmt: skip
+            items.append(
+                TimelineItem(
+                    day,
+                    None,
+                    "band",
+                    f"Band {previous.replace('_', ' ')} → {band.replace('_', ' ')}"
+                    + (f" (score {score})" if score is not None else ""),
+                )
+            )
         previous = band
     events = TaskEvent.objects.filter(task__account=account, kind__in=["opened", "done", "dismissed"]).select_related(
         "task", "actor"
     )
     for event in events[:limit]:
         verb = {"opened": "Task opened", "done": "Task done", "dismissed": "Task dismissed"}[event.kind]
-        items.append(TimelineItem(timezone.localdate(event.at), event.at, f"task_{event.kind}", f"{verb}: {event.task.title}",
-                                  str(event.actor or "")))  # fmt: skip
+        items.append(
+            TimelineItem(
+                timezone.localdate(event.at),
+                event.at,
+                f"task_{event.kind}",
+                f"{verb}: {event.task.title}",
+                str(event.actor or ""),
+            )
+        )
     epoch = timezone.make_aware(datetime(1970, 1, 1))
     items.sort(key=lambda i: (i.day, i.at or epoch, not i.system), reverse=True)
     return items

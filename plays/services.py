@@ -109,18 +109,33 @@ def describe_hits(play: Play, day: date, hits: dict[int, dict]) -> dict[int, dic
             move = wording.biggest_move(measures, then[2] if then else None)
             kind = play.trigger_type
             why = wording.why_text(kind, trig, day, score=score, band=band, move=move)
-            facts = {"trigger": {"type": kind, **trig}, "score": score, "band": band,
-                     "score_7d_ago": then[0] if then else None, "measure": move}  # fmt: skip
+            facts = {
+                "trigger": {"type": kind, **trig},
+                "score": score,
+                "band": band,
+                "score_7d_ago": then[0] if then else None,
+                "measure": move,
+            }
             days_to_renewal = (account.renewal_date - day).days if account.renewal_date else None
             context = {
-                "account": {"name": account.name, "external_id": account.external_id, "vertical": account.vertical.name,
-                            "arr": account.arr, "owner": str(account.owner) if account.owner else None,
-                            "renewal_date": account.renewal_date, "days_to_renewal": days_to_renewal},
-                "health": {"score": score, "band": wording.BAND_WORDS.get(band, band), "score_7d_ago": facts["score_7d_ago"]},
+                "account": {
+                    "name": account.name,
+                    "external_id": account.external_id,
+                    "vertical": account.vertical.name,
+                    "arr": account.arr,
+                    "owner": str(account.owner) if account.owner else None,
+                    "renewal_date": account.renewal_date,
+                    "days_to_renewal": days_to_renewal,
+                },
+                "health": {
+                    "score": score,
+                    "band": wording.BAND_WORDS.get(band, band),
+                    "score_7d_ago": facts["score_7d_ago"],
+                },
                 "trigger": {"type": kind, "reason": wording.trigger_reason(kind, trig), **trig},
                 "play": {"name": play.name},
                 "measure": {"label": move["label"], "text": move["text"]} if move else {},
-            }  # fmt: skip
+            }
             out[account.pk] = {"account": account, "why": why, "facts": facts, "context": context}
     return out
 
@@ -155,17 +170,30 @@ def _payload(channel: str, play: Play, firing: PlayFiring, described: dict, task
                 "event": "play.fired",
                 "day": firing.day.isoformat(),
                 "play": {"id": play.pk, "name": play.name},
-                "trigger": {**play.trigger, "reason": wording.trigger_reason(play.trigger_type, facts["trigger"]),
-                            "facts": facts["trigger"]},
-                "account": {"id": account.pk, "external_id": account.external_id, "name": account.name,
-                            "vertical": account.vertical.name, "arr": str(account.arr),
-                            "owner": account.owner.email if account.owner else None},
-                "health": {"score": facts["score"], "band": facts["band"], "score_7d_ago": facts["score_7d_ago"],
-                           "explanation": described["why"], "measure": facts["measure"]},
+                "trigger": {
+                    **play.trigger,
+                    "reason": wording.trigger_reason(play.trigger_type, facts["trigger"]),
+                    "facts": facts["trigger"],
+                },
+                "account": {
+                    "id": account.pk,
+                    "external_id": account.external_id,
+                    "name": account.name,
+                    "vertical": account.vertical.name,
+                    "arr": str(account.arr),
+                    "owner": account.owner.email if account.owner else None,
+                },
+                "health": {
+                    "score": facts["score"],
+                    "band": facts["band"],
+                    "score_7d_ago": facts["score_7d_ago"],
+                    "explanation": described["why"],
+                    "measure": facts["measure"],
+                },
                 "task": {"id": task.pk, "title": task.title, "url": link} if task else None,
                 "firing": firing.pk,
             },
-        }  # fmt: skip
+        }
     return {"title": f"[CS Portal] {title}", "body": f"{described['why']}\n{link}"}
 
 
@@ -235,10 +263,15 @@ def _fire(
                     updated.append(task)
                 else:
                     task = Task(
-                        account_id=pk, play=play, title=wording.render_template(play.task_title, d["context"])[:300] or play.name,
-                        body=wording.render_template(play.task_body, d["context"]), why=d["why"], due_date=due,
-                        priority=play.task_priority, assignee_id=assignees.resolve(play.task_assignee, d["account"]),
-                    )  # fmt: skip
+                        account_id=pk,
+                        play=play,
+                        title=wording.render_template(play.task_title, d["context"])[:300] or play.name,
+                        body=wording.render_template(play.task_body, d["context"]),
+                        why=d["why"],
+                        due_date=due,
+                        priority=play.task_priority,
+                        assignee_id=assignees.resolve(play.task_assignee, d["account"]),
+                    )
                     created.append(task)
                 tasks[pk] = task
             Task.objects.bulk_create(created, batch_size=2000)
@@ -258,22 +291,30 @@ def _fire(
                 why=described[pk]["why"],
                 facts=described[pk]["facts"],
                 task=tasks.get(pk),
-            )  # fmt: skip
+            )
             for pk in chunk
         ]
         PlayFiring.objects.bulk_create(firings, batch_size=2000)
         report.fired += len(firings)
         channels = [*play.notify, *(["webhook"] if play.webhook_url else [])]
         if notify and channels:
-            users = User.objects.in_bulk({t.assignee_id for t in tasks.values() if t.assignee_id} |
-                                         {described[pk]["account"].owner_id for pk in chunk if described[pk]["account"].owner_id})  # fmt: skip
+            users = User.objects.in_bulk(
+                {t.assignee_id for t in tasks.values() if t.assignee_id}
+                | {described[pk]["account"].owner_id for pk in chunk if described[pk]["account"].owner_id}
+            )
             deliveries = []
             for firing in firings:
                 d, task = described[firing.account_id], tasks.get(firing.account_id)
                 assignee = users.get(task.assignee_id if task else d["account"].owner_id)
                 for channel in dict.fromkeys(channels):
-                    deliveries.append(Delivery(firing=firing, channel=channel, key=_delivery_key(firing.pk, channel),
-                                               payload=_payload(channel, play, firing, d, task, assignee)))  # fmt: skip
+                    deliveries.append(
+                        Delivery(
+                            firing=firing,
+                            channel=channel,
+                            key=_delivery_key(firing.pk, channel),
+                            payload=_payload(channel, play, firing, d, task, assignee),
+                        )
+                    )
             Delivery.objects.bulk_create(deliveries, batch_size=2000)
             queued.extend(dl.pk for dl in deliveries)
     if queued:
@@ -345,8 +386,15 @@ def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, str]:
             continue
         secret = delivery.firing.play.webhook_secret if delivery.channel == "webhook" else ""
         attempt = notifications.send(delivery.channel, dict(delivery.payload), key=delivery.key, secret=secret)
-        attempts.append(DeliveryAttempt(delivery=delivery, ok=attempt.ok, status_code=attempt.status_code,
-                                        latency_ms=attempt.latency_ms, error=attempt.error))  # fmt: skip
+        attempts.append(
+            DeliveryAttempt(
+                delivery=delivery,
+                ok=attempt.ok,
+                status_code=attempt.status_code,
+                latency_ms=attempt.latency_ms,
+                error=attempt.error,
+            )
+        )
         _record(delivery, attempt, final=False)
         done.append(delivery)
         if delivery.status == Delivery.Status.PENDING:  # the receiver failed (a skipped email is no failure of it)
@@ -373,8 +421,13 @@ def delivery_attempt(*, delivery_id: int, final: bool = False) -> str:
         return delivery.status if delivery else "missing"
     secret = delivery.firing.play.webhook_secret if delivery.channel == "webhook" else ""
     attempt = notifications.send(delivery.channel, dict(delivery.payload), key=delivery.key, secret=secret)
-    DeliveryAttempt.objects.create(delivery=delivery, ok=attempt.ok, status_code=attempt.status_code,
-                                   latency_ms=attempt.latency_ms, error=attempt.error)  # fmt: skip
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        ok=attempt.ok,
+        status_code=attempt.status_code,
+        latency_ms=attempt.latency_ms,
+        error=attempt.error,
+    )
     _record(delivery, attempt, final)
     delivery.save(update_fields=["attempts", "last_error", "status", "delivered_at"])
     return delivery.status
@@ -407,14 +460,30 @@ def _event(task: Task, kind: str, actor, text: str = "") -> None:
 
 
 @transaction.atomic
-def task_create(*, account: Account, title: str, actor, body: str = "", assignee=None, due_date: date | None = None,
-                priority: str = "normal") -> Task:  # fmt: skip
+def task_create(
+    *,
+    account: Account,
+    title: str,
+    actor,
+    body: str = "",
+    assignee=None,
+    due_date: date | None = None,
+    priority: str = "normal",
+) -> Task:
     """A manual task (no play)."""
     title = (title or "").strip()
     if not title:
         raise ValidationError({"title": "a task needs a title"})
-    task = Task.objects.create(account=account, title=title[:300], body=body, assignee=assignee, due_date=due_date,
-                               priority=priority, created_by=actor, why="")  # fmt: skip
+    task = Task.objects.create(
+        account=account,
+        title=title[:300],
+        body=body,
+        assignee=assignee,
+        due_date=due_date,
+        priority=priority,
+        created_by=actor,
+        why="",
+    )
     _event(task, "opened", actor, f"manual task by {actor}")
     return task
 
@@ -494,7 +563,11 @@ def digest_send(*, day: date) -> int:
             if rows:
                 lines += [f"{title} ({len(rows)}):", *[f"  - {r}" for r in rows], ""]
         lines.append(_site_url("/tasks/?owner=me"))
-        send_mail(f"[CS Portal] {len(digest['new'])} new, {len(digest['overdue'])} overdue", "\n".join(lines),
-                  settings.DEFAULT_FROM_EMAIL, [user.email])  # fmt: skip
+        send_mail(
+            f"[CS Portal] {len(digest['new'])} new, {len(digest['overdue'])} overdue",
+            "\n".join(lines),
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
         sent += 1
     return sent

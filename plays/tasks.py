@@ -19,9 +19,13 @@ def _deliver_now(delivery_id: int, tries: int) -> str:
 
 # Nobody reads these tasks' return values: not storing them saves a result-backend write per task.
 @shared_task(
-    bind=True, max_retries=services.MAX_ATTEMPTS - 1, acks_late=True, soft_time_limit=60, time_limit=90,
+    bind=True,
+    max_retries=services.MAX_ATTEMPTS - 1,
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=90,
     ignore_result=True,
-)  # fmt: skip
+)
 def deliver(self, delivery_id: int, attempts_before: int = 0):
     """One attempt of a delivery; on failure, retried after 2ⁿ × PLAYS_RETRY_BACKOFF seconds, up to
     MAX_ATTEMPTS attempts in all (`attempts_before`: those a batch made already)."""

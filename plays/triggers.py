@@ -85,7 +85,7 @@ class DayScan:
                     f" ON past.account_id = cur.account_id AND past.as_of = %s"
                     f" WHERE cur.as_of = %s AND cur.band <> past.band{where}",
                     [self.prev_day, self.day, *params],
-                )  # fmt: skip
+                )
         return self._bands
 
     def score_drops(self, points: int) -> list[tuple[int, int, int]]:
@@ -99,7 +99,7 @@ class DayScan:
                 f" WHERE cur.as_of = %s AND cur.score IS NOT NULL AND past.score IS NOT NULL"
                 f" AND cur.score <= past.score - %s{where}",
                 [self.day - timedelta(days=SCORE_DROP_DAYS), self.day, floor, *params],
-            )  # fmt: skip
+            )
             self._drops = (floor, rows)
         return [row for row in self._drops[1] if row[1] - row[2] >= points]
 
@@ -181,9 +181,10 @@ def _trigger_hits(trigger: dict, scan: DayScan) -> dict[int, dict]:
         days = int(trigger.get("days", 0))
         since = prev_day if prev_day is not None else day - timedelta(days=1)
         rows = Account.objects.filter(
-            renewal_date__gt=since + timedelta(days=days), renewal_date__lte=day + timedelta(days=days),
+            renewal_date__gt=since + timedelta(days=days),
+            renewal_date__lte=day + timedelta(days=days),
             renewal_date__gte=day,
-        )  # fmt: skip
+        )
         if accounts is not None:
             rows = rows.filter(pk__in=accounts.values("pk"))
         return {

@@ -47,8 +47,9 @@ def _filters(request):
         owner = "none"
     elif owner_value.isdigit() and len(owner_value) < 19:
         owner = int(owner_value)
-    tasks = selectors.task_list(owner=owner, play=data.get("play") or "", status=data.get("status") or "",
-                                due=data.get("due") or "")  # fmt: skip
+    tasks = selectors.task_list(
+        owner=owner, play=data.get("play") or "", status=data.get("status") or "", due=data.get("due") or ""
+    )
     return form, tasks
 
 
@@ -59,8 +60,14 @@ def task_list(request):
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "today": timezone.localdate(),
-               "plays": Play.objects.order_by("name").values_list("name", flat=True), "members": team_members()}  # fmt: skip
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "today": timezone.localdate(),
+        "plays": Play.objects.order_by("name").values_list("name", flat=True),
+        "members": team_members(),
+    }
     if roles.is_leader_or_admin(request.user) and not request.htmx:
         context["summary"] = selectors.tasks_summary(timezone.localdate())
     template = "plays/partials/task_table.html" if request.htmx else "plays/task_list.html"
@@ -92,12 +99,36 @@ def csv_response(header: list[str], rows, filename: str) -> StreamingHttpRespons
 def task_export(request):
     _, tasks = _filters(request)
     rows = (
-        [t.account.external_id, t.account.name, t.play.name if t.play else "", t.title, t.status, t.assignee.email if t.assignee else "",
-         t.due_date or "", t.priority, t.why, t.created_at.date(), t.closed_by.email if t.closed_by else "", t.closed_at or ""]
+        [
+            t.account.external_id,
+            t.account.name,
+            t.play.name if t.play else "",
+            t.title,
+            t.status,
+            t.assignee.email if t.assignee else "",
+            t.due_date or "",
+            t.priority,
+            t.why,
+            t.created_at.date(),
+            t.closed_by.email if t.closed_by else "",
+            t.closed_at or "",
+        ]
         for t in tasks.iterator(chunk_size=2000)
-    )  # fmt: skip
-    header = ["account", "account_name", "play", "title", "status", "assignee", "due_date", "priority", "why", "created",
-              "closed_by", "closed_at"]  # fmt: skip
+    )
+    header = [
+        "account",
+        "account_name",
+        "play",
+        "title",
+        "status",
+        "assignee",
+        "due_date",
+        "priority",
+        "why",
+        "created",
+        "closed_by",
+        "closed_at",
+    ]
     return csv_response(header, rows, "tasks.csv")
 
 
@@ -176,8 +207,13 @@ def note_create(request, account_pk: int):
             request, "Note not saved: " + "; ".join(f"{k}: {e}" for k, errs in form.errors.items() for e in errs)
         )
     else:
-        services.note_create(account=account, kind=form.cleaned_data["kind"], text=form.cleaned_data["text"],
-                             author=request.user, day=form.cleaned_data["date"])  # fmt: skip
+        services.note_create(
+            account=account,
+            kind=form.cleaned_data["kind"],
+            text=form.cleaned_data["text"],
+            author=request.user,
+            day=form.cleaned_data["date"],
+        )
         messages.success(request, "Note saved to the timeline.")
     return redirect(reverse("accounts:detail", args=[account.pk]) + "#timeline")
 

@@ -19,8 +19,14 @@ PLACEHOLDERS = {
     "play": ("name",),
     "measure": ("label", "text"),
 }
-BAND_WORDS = {"healthy": "healthy", "neutral": "neutral", "at_risk": "at risk", "unknown": "unknown", "churned": "churned",
-              "not_started": "not started"}  # fmt: skip
+BAND_WORDS = {
+    "healthy": "healthy",
+    "neutral": "neutral",
+    "at_risk": "at risk",
+    "unknown": "unknown",
+    "churned": "churned",
+    "not_started": "not started",
+}
 
 
 def unknown_placeholders(text: str) -> list[str]:

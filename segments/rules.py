@@ -277,6 +277,14 @@ def _describe(rule, depth: int) -> str:
         return f"{label} is set"
     if op == "between":
         return f"{label} is {_words(field, value[0])}–{_words(field, value[1])}"
-    words = {"eq": "is", "ne": "is not", "gt": "is above", "gte": "is at least", "lt": "is below", "lte": "is at most",
-             "in": "is", "not_in": "is not"}  # fmt: skip
+    words = {
+        "eq": "is",
+        "ne": "is not",
+        "gt": "is above",
+        "gte": "is at least",
+        "lt": "is below",
+        "lte": "is at most",
+        "in": "is",
+        "not_in": "is not",
+    }
     return f"{label} {words[op]} {_words(field, value)}"

@@ -48,9 +48,10 @@ def segment_moves(day: date, previous: date | None) -> list[SegmentMoves]:
         entered = Count("memberships", filter=open_on_day & Q(memberships__entered_on__gt=previous))
         left = Count(
             "memberships",
-            filter=Q(memberships__entered_on__lte=previous, memberships__left_on__gt=previous,
-                     memberships__left_on__lte=day),
-        )  # fmt: skip
+            filter=Q(
+                memberships__entered_on__lte=previous, memberships__left_on__gt=previous, memberships__left_on__lte=day
+            ),
+        )
     rows = (
         Segment.objects.annotate(entered=entered, left=left, members=Count("memberships", filter=open_on_day))
         .filter(Q(active=True) | Q(entered__gt=0) | Q(left__gt=0))

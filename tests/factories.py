@@ -238,8 +238,12 @@ class HealthScoreFactory(factory.django.DjangoModelFactory):
 
 def play_apply(name="Play", trigger=None, **fields):
     """A play written through config_apply (the document's validation), returned from the database."""
-    item = {"name": name, "trigger": trigger or {"type": "driver_unused"},
-            "task": {"title": "Call {account.name}: {trigger.reason}", "assignee": "owner", "due_in_days": 3}, **fields}  # fmt: skip
+    item = {
+        "name": name,
+        "trigger": trigger or {"type": "driver_unused"},
+        "task": {"title": "Call {account.name}: {trigger.reason}", "assignee": "owner", "due_in_days": 3},
+        **fields,
+    }
     config_apply(document={"version": 1, "plays": [item]})
     return Play.objects.get(name=name)
 

@@ -76,10 +76,15 @@ def test_account_detail_shows_fields_and_chart(client_for, csm):
 def test_account_page_explains_the_health_score(client_for, csm):
     account = AccountFactory(name="Lincoln High")
     HealthScoreFactory(
-        account=account, as_of=dt.date(2026, 6, 30), score=25, band="at_risk",
-        measures=[{"metric": "active_days_30d", "value": 5, "score": 0, "weight": 3, "points_lost": 75, "lift_value": 8},
-                  {"metric": "events_30d", "value": 100, "score": 100, "weight": 1, "points_lost": 0, "lift_value": None}],
-    )  # fmt: skip
+        account=account,
+        as_of=dt.date(2026, 6, 30),
+        score=25,
+        band="at_risk",
+        measures=[
+            {"metric": "active_days_30d", "value": 5, "score": 0, "weight": 3, "points_lost": 75, "lift_value": 8},
+            {"metric": "events_30d", "value": 100, "score": 100, "weight": 1, "points_lost": 0, "lift_value": None},
+        ],
+    )
     body = client_for(csm).get(reverse("accounts:detail", args=[account.pk])).content.decode()
     assert "At risk" in body and ">25<" in body
     assert "8 active days lifts it to the next band" in body

@@ -34,9 +34,23 @@ D = dt.date(2026, 6, 30)
 
 def measures(active_days, active_score, days_since=3, since_score=100):
     return [
-        {"metric": "active_days_90d", "value": active_days, "score": active_score, "weight": 1, "points_lost": 50 - active_score / 2, "lift_value": None},
-        {"metric": "days_since_last_activity", "value": days_since, "score": since_score, "weight": 1, "points_lost": 50 - since_score / 2, "lift_value": None},
-    ]  # fmt: skip
+        {
+            "metric": "active_days_90d",
+            "value": active_days,
+            "score": active_score,
+            "weight": 1,
+            "points_lost": 50 - active_score / 2,
+            "lift_value": None,
+        },
+        {
+            "metric": "days_since_last_activity",
+            "value": days_since,
+            "score": since_score,
+            "weight": 1,
+            "points_lost": 50 - since_score / 2,
+            "lift_value": None,
+        },
+    ]
 
 
 @pytest.fixture

@@ -98,9 +98,13 @@ class Unread:
 def test_a_body_over_the_limit_is_refused_before_it_is_read(admin_client):
     body = Unread()
     response = admin_client.generic(
-        "POST", reverse("admin:accounts_import"), b"", CONTENT_TYPE="multipart/form-data; boundary=x",
-        CONTENT_LENGTH=str(200 << 20), **{"wsgi.input": body},
-    )  # fmt: skip
+        "POST",
+        reverse("admin:accounts_import"),
+        b"",
+        CONTENT_TYPE="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(200 << 20),
+        **{"wsgi.input": body},
+    )
     assert response.status_code == 413 and "The file is larger than 1.0\xa0KB" in response.content.decode()
     assert body.read_bytes == 0 and not ImportJob.objects.exists()
 

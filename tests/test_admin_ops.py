@@ -28,8 +28,12 @@ D = dt.date(2026, 6, 30)
 
 
 def formset(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    data = {f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": initial,
-            f"{prefix}-MIN_NUM_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000}  # fmt: skip
+    data = {
+        f"{prefix}-TOTAL_FORMS": len(rows),
+        f"{prefix}-INITIAL_FORMS": initial,
+        f"{prefix}-MIN_NUM_FORMS": 0,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
     for i, row in enumerate(rows):
         for key, value in row.items():
             data[f"{prefix}-{i}-{key}"] = value
@@ -41,13 +45,27 @@ def scorecard_form(sc: Scorecard | None = None, *, measures=None, **fields) -> d
     data = {"name": "New card", "vertical": "", "use_case": "", "active": "on", "healthy_at": 70, "at_risk_below": 40}
     rows, initial = [], 0
     if sc is not None:
-        data.update(name=sc.name, vertical=sc.vertical_id or "", use_case=sc.use_case_id or "",
-                    healthy_at=sc.healthy_at, at_risk_below=sc.at_risk_below)  # fmt: skip
+        data.update(
+            name=sc.name,
+            vertical=sc.vertical_id or "",
+            use_case=sc.use_case_id or "",
+            healthy_at=sc.healthy_at,
+            at_risk_below=sc.at_risk_below,
+        )
         if not sc.active:
             data.pop("active")
         for m in sc.measures.all():
-            rows.append({"id": m.pk, "scorecard": sc.pk, "position": m.position, "metric": m.metric,
-                         "weight": m.weight, "red": m.red, "green": m.green})  # fmt: skip
+            rows.append(
+                {
+                    "id": m.pk,
+                    "scorecard": sc.pk,
+                    "position": m.position,
+                    "metric": m.metric,
+                    "weight": m.weight,
+                    "red": m.red,
+                    "green": m.green,
+                }
+            )
         initial = len(rows)
     for i, change in enumerate(measures or []):
         if i < len(rows):
@@ -63,10 +81,24 @@ def scorecard_form(sc: Scorecard | None = None, *, measures=None, **fields) -> d
 @pytest.fixture
 def education():
     vertical = VerticalFactory(name="Education")
-    config_apply(document={"version": 1, "verticals": [{"name": "Education"}], "scorecards": [{
-        "name": "Education", "vertical": "Education", "healthy_at": 70, "at_risk_below": 40,
-        "measures": [{"metric": "active_days_90d", "weight": 2, "red": 0, "green": 10},
-                     {"metric": "days_since_last_activity", "weight": 1, "red": 100, "green": 0}]}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "verticals": [{"name": "Education"}],
+            "scorecards": [
+                {
+                    "name": "Education",
+                    "vertical": "Education",
+                    "healthy_at": 70,
+                    "at_risk_below": 40,
+                    "measures": [
+                        {"metric": "active_days_90d", "weight": 2, "red": 0, "green": 10},
+                        {"metric": "days_since_last_activity", "weight": 1, "red": 100, "green": 0},
+                    ],
+                }
+            ],
+        }
+    )
     return Scorecard.objects.get(name="Education"), vertical
 
 
@@ -110,8 +142,9 @@ def test_invalid_scorecards_are_refused_with_a_clear_message(client_for, cs_admi
 def test_two_active_scorecards_cannot_share_a_scope(client_for, cs_admin, education):
     _, vertical = education
     before = config_export()
-    data = scorecard_form(name="Education bis", vertical=vertical.pk,
-                          measures=[{"metric": "events_30d", "red": 0, "green": 50}])  # fmt: skip
+    data = scorecard_form(
+        name="Education bis", vertical=vertical.pk, measures=[{"metric": "events_30d", "red": 0, "green": 50}]
+    )
     page = client_for(cs_admin).post(reverse("admin:health_scorecard_add"), data).content.decode()
     assert "another active scorecard has the same scope" in page
     assert config_export() == before
@@ -165,8 +198,9 @@ def test_preview_on_the_add_form_and_only_by_post(client_for, cs_admin, educatio
     client = client_for(cs_admin)
     url = reverse("admin:health_scorecard_preview")
     assert client.get(url).status_code == 405
-    data = scorecard_form(name="Other", use_case=UseCaseFactory(name="PTA").pk,
-                          measures=[{"metric": "events_30d", "red": 0, "green": 50}])  # fmt: skip
+    data = scorecard_form(
+        name="Other", use_case=UseCaseFactory(name="PTA").pk, measures=[{"metric": "events_30d", "red": 0, "green": 50}]
+    )
     assert "No results yet" in client.post(url, data).content.decode()
 
 
@@ -178,9 +212,21 @@ def journey():
     vertical, use_case = VerticalFactory(name="Education"), UseCaseFactory(name="PTA meetings")
     for key in ("scheduling", "reminders", "video"):
         FeatureFactory(key=key)
-    config_apply(document={"version": 1, "journeys": [{"vertical": "Education", "use_case": "PTA meetings", "stages": [
-        {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
-        {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5}]}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "journeys": [
+                {
+                    "vertical": "Education",
+                    "use_case": "PTA meetings",
+                    "stages": [
+                        {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
+                        {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5},
+                    ],
+                }
+            ],
+        }
+    )
     return Journey.objects.get(vertical=vertical, use_case=use_case)
 
 
@@ -199,11 +245,14 @@ def journey_form(journey, stages):
 
 def test_admin_reorders_journey_stages_and_picks_features(client_for, cs_admin, journey):
     url = reverse("admin:journeys_journey_change", args=[journey.pk])
-    data = journey_form(journey, [
-        {"name": "Booked", "features": ["scheduling"], "position": 5},
-        {"name": "Reminded", "features": ["reminders", "video"], "position": 1, "min_events_90d": 3},
-        {"name": "On video", "features": ["video"], "position": 9},
-    ])  # fmt: skip
+    data = journey_form(
+        journey,
+        [
+            {"name": "Booked", "features": ["scheduling"], "position": 5},
+            {"name": "Reminded", "features": ["reminders", "video"], "position": 1, "min_events_90d": 3},
+            {"name": "On video", "features": ["video"], "position": 9},
+        ],
+    )
     response = client_for(cs_admin).post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert config_export()["journeys"][0]["stages"] == [
@@ -218,14 +267,21 @@ def test_admin_reorders_journey_stages_and_picks_features(client_for, cs_admin, 
     ("stages", "message"),
     [
         ([{"name": "Booked", "features": []}], "This field is required"),
-        ([{"name": "Booked", "features": ["scheduling"]}, {"name": "booked", "features": ["video"]}],
-         "is already a stage of this journey"),
+        (
+            [{"name": "Booked", "features": ["scheduling"]}, {"name": "booked", "features": ["video"]}],
+            "is already a stage of this journey",
+        ),
         ([{"name": "Booked", "features": ["scheduling"], "min_events_90d": -1}], "greater than or equal to 0"),
         ([{"name": "Booked", "features": ["nonsense"]}], "Select a valid choice"),
-        ([{"name": "Booked", "features": ["scheduling"], "DELETE": "on"},
-          {"name": "Reminded", "features": ["reminders"], "DELETE": "on"}], "a journey needs at least one stage"),
+        (
+            [
+                {"name": "Booked", "features": ["scheduling"], "DELETE": "on"},
+                {"name": "Reminded", "features": ["reminders"], "DELETE": "on"},
+            ],
+            "a journey needs at least one stage",
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_journeys_are_refused(client_for, cs_admin, journey, stages, message):
     before = config_export()
     url = reverse("admin:journeys_journey_change", args=[journey.pk])
@@ -311,12 +367,22 @@ def test_upload_is_a_dry_run_then_apply(client_for, cs_admin, education):
     [
         (b"\xff\xfe{", ["rules.json: not UTF-8 text (byte 1)"]),
         (b'{"version": 1,\n  "verticals": [', ["rules.json: not valid JSON: line 2, column 17"]),
-        (json.dumps({"version": 1, "scorecards": [{"name": "X", "measures": [{"metric": "logins", "red": 1, "green": 1}]}],
-                     "segmnts": []}).encode(),
-         ["segmnts: unknown key", "scorecards[0].measures[0].metric: unknown metric &#x27;logins&#x27;",
-          "scorecards[0].measures[0].green: must differ from red (1)"]),
+        (
+            json.dumps(
+                {
+                    "version": 1,
+                    "scorecards": [{"name": "X", "measures": [{"metric": "logins", "red": 1, "green": 1}]}],
+                    "segmnts": [],
+                }
+            ).encode(),
+            [
+                "segmnts: unknown key",
+                "scorecards[0].measures[0].metric: unknown metric &#x27;logins&#x27;",
+                "scorecards[0].measures[0].green: must differ from red (1)",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_invalid_document_shows_every_error_and_changes_nothing(client_for, cs_admin, education, raw, expected):
     before = config_export()
     client = client_for(cs_admin)
@@ -336,8 +402,12 @@ def test_an_invalid_document_shows_every_error_and_changes_nothing(client_for, c
 
 def test_admin_index_links_the_operations(client_for, cs_admin):
     page = client_for(cs_admin).get("/admin/").content.decode()
-    for url in (reverse("admin:accounts_import"), reverse("admin-config"), reverse("admin:pipeline_recomputerun_changelist"),
-                reverse("admin:configuration_auditentry_changelist")):  # fmt: skip
+    for url in (
+        reverse("admin:accounts_import"),
+        reverse("admin-config"),
+        reverse("admin:pipeline_recomputerun_changelist"),
+        reverse("admin:configuration_auditentry_changelist"),
+    ):
         assert f'href="{url}"' in page
 
 

@@ -55,8 +55,11 @@ def test_the_segment_preview_words_the_rule_being_edited(client_for, cs_admin):
 
 
 def test_the_play_admin_words_its_condition(client_for, cs_admin):
-    play = Play.objects.create(name="Call before renewal", trigger={"type": "band_became", "band": "at_risk"},
-                               condition={"all": [EDU, RENEWAL]})  # fmt: skip
+    play = Play.objects.create(
+        name="Call before renewal",
+        trigger={"type": "band_became", "band": "at_risk"},
+        condition={"all": [EDU, RENEWAL]},
+    )
     client = client_for(cs_admin)
     words = "Vertical is Education and days to renewal is 0–90"
     assert words in client.get(reverse("admin:plays_play_changelist")).content.decode()
@@ -140,7 +143,10 @@ def test_a_refused_segment_rule_comes_back_as_typed_with_its_error(client_for, c
     form = response.context["adminform"].form
     assert json.loads(form["rule"].value()) == rule
     assert (form["name"].value(), form["description"].value(), form["priority"].value()) == (
-        "Big schools", "ARR over 100k", "7")  # fmt: skip
+        "Big schools",
+        "ARR over 100k",
+        "7",
+    )
     assert any("rule.all[1].value" in e for e in form.errors["rule"])
 
 
@@ -153,13 +159,21 @@ def test_unparsable_rule_json_comes_back_character_for_character(client_for, cs_
 
 def test_a_refused_scorecard_keeps_every_typed_value_and_places_the_errors(client_for, cs_admin, education):  # noqa: F811
     scorecard, _ = education
-    data = scorecard_form(scorecard, name="Schools renamed", healthy_at=30, at_risk_below=60,
-                          measures=[{"red": 5, "green": 5}, {"weight": 3}])  # fmt: skip
+    data = scorecard_form(
+        scorecard,
+        name="Schools renamed",
+        healthy_at=30,
+        at_risk_below=60,
+        measures=[{"red": 5, "green": 5}, {"weight": 3}],
+    )
     response = client_for(cs_admin).post(reverse("admin:health_scorecard_change", args=[scorecard.pk]), data)
     assert response.status_code == 200
     form = response.context["adminform"].form
     assert (form["name"].value(), str(form["healthy_at"].value()), str(form["at_risk_below"].value())) == (
-        "Schools renamed", "30", "60")  # fmt: skip
+        "Schools renamed",
+        "30",
+        "60",
+    )
     rows = response.context["inline_admin_formsets"][0].formset.forms
     assert (str(rows[0]["red"].value()), str(rows[0]["green"].value()), str(rows[1]["weight"].value())) == (
         "5",

@@ -96,8 +96,11 @@ def test_usage_ingestion_as_csv_body(a1, ingest_token):
 
 
 def test_usage_ingestion_is_all_or_nothing_naming_every_bad_row(a1, ingest_token):
-    rows = [*USAGE, {"account_external_id": "NOPE", "date": "2026-06-01", "feature": "x", "events": 1},
-            {"account_external_id": "A1", "date": "2026-06-01", "feature": "x", "events": -2}]  # fmt: skip
+    rows = [
+        *USAGE,
+        {"account_external_id": "NOPE", "date": "2026-06-01", "feature": "x", "events": 1},
+        {"account_external_id": "A1", "date": "2026-06-01", "feature": "x", "events": -2},
+    ]
     response = api(token=ingest_token).post("/api/v1/usage/", rows, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == [
@@ -133,8 +136,10 @@ def test_ingestion_needs_the_ingest_scope(a1, read_token, leader, csm, cs_admin)
 
 
 def test_nps_ingestion(a1, ingest_token):
-    rows = [{"account_external_id": "A1", "date": "2026-06-01", "score": 9, "comment": "great"},
-            {"account_external_id": "A1", "date": "2026-06-02", "score": 11}]  # fmt: skip
+    rows = [
+        {"account_external_id": "A1", "date": "2026-06-01", "score": 9, "comment": "great"},
+        {"account_external_id": "A1", "date": "2026-06-02", "score": 11},
+    ]
     response = api(token=ingest_token).post("/api/v1/nps/", rows, format="json")
     assert response.json() == {"errors": [{"path": "[1].score", "message": "11 is above 10"}]}
     response = api(token=ingest_token).post("/api/v1/nps/", rows[:1], format="json")
@@ -142,8 +147,10 @@ def test_nps_ingestion(a1, ingest_token):
 
 
 def test_bulk_upsert_of_accounts_by_external_id(cs_admin, csm):
-    rows = [{"external_id": "N1", "name": "New One", "vertical": "Education", "use_cases": "PTA meetings", "arr": "1200"},
-            {"external_id": "N2", "name": "Bad", "vertical": "Education", "arr": "-1", "persona": "ceo"}]  # fmt: skip
+    rows = [
+        {"external_id": "N1", "name": "New One", "vertical": "Education", "use_cases": "PTA meetings", "arr": "1200"},
+        {"external_id": "N2", "name": "Bad", "vertical": "Education", "arr": "-1", "persona": "ceo"},
+    ]
     assert api(csm).post("/api/v1/accounts/bulk/", rows, format="json").status_code == 403
     response = api(cs_admin).post("/api/v1/accounts/bulk/", rows, format="json")
     assert response.status_code == 400
@@ -185,8 +192,13 @@ def test_account_list_filters_and_latest_health(scored, leader):
     body = client.get("/api/v1/accounts/", {"vertical": "education", "band": "healthy", "ordering": "-arr"}).json()
     assert [a["arr"] for a in body["results"]] == ["6000.00", "4000.00"]
     assert body["results"][0]["health"] == {
-        "as_of": "2026-06-30", "score": 100, "band": "healthy", "scorecard": None, "tier": None, "touch_model": ""
-    }  # fmt: skip
+        "as_of": "2026-06-30",
+        "score": 100,
+        "band": "healthy",
+        "scorecard": None,
+        "tier": None,
+        "touch_model": "",
+    }
     assert client.get("/api/v1/accounts/", {"score_max": 20}).json()["count"] == 2
     assert client.get("/api/v1/accounts/", {"use_case": "pta meetings"}).json()["count"] == 6
     bad = client.get("/api/v1/accounts/", {"band": "sad"})

@@ -63,7 +63,12 @@ def test_api_workflows_conform_to_the_schema(api_schema):
 
     Workflow.run(
         settings=settings(
-            max_examples=30, stateful_step_count=6, deadline=None, database=None, derandomize=True,
-            suppress_health_check=list(HealthCheck), phases=[Phase.generate],
+            max_examples=30,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
         )
-    )  # fmt: skip
+    )

@@ -50,9 +50,13 @@ def post(token, body, content_type="text/csv", **extra):
             "/api/v1/usage/", body, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {token}", **extra
         )
     return Client().generic(
-        "POST", "/api/v1/usage/", b"", content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {token}",
+        "POST",
+        "/api/v1/usage/",
+        b"",
+        content_type=content_type,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
         **{"wsgi.input": body, "CONTENT_TYPE": content_type, **extra},
-    )  # fmt: skip
+    )
 
 
 def test_a_200_mb_body_is_refused_before_it_is_read(token):

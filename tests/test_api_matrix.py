@@ -58,25 +58,64 @@ def world(cs_admin):
     return {"account": accounts[0], "segment": segment, "vertical": vertical, "feature": feature}
 
 
-READ_ONLY = ["accounts", "account", "account-health", "account-drivers", "verticals", "vertical", "vertical-summary",
-             "use-cases", "features", "tiers", "segments", "segment", "segment-members", "scorecards", "journeys",
-             "config", "recompute-runs", "recompute-run", "tasks", "task", "notes", "firings", "plays", "play"]  # fmt: skip
+READ_ONLY = [
+    "accounts",
+    "account",
+    "account-health",
+    "account-drivers",
+    "verticals",
+    "vertical",
+    "vertical-summary",
+    "use-cases",
+    "features",
+    "tiers",
+    "segments",
+    "segment",
+    "segment-members",
+    "scorecards",
+    "journeys",
+    "config",
+    "recompute-runs",
+    "recompute-run",
+    "tasks",
+    "task",
+    "notes",
+    "firings",
+    "plays",
+    "play",
+]
 
 
 def url(name, w):
     a, s, v = w["account"].pk, w["segment"].slug, w["vertical"].slug
     run = RecomputeRun.objects.first().pk
     return {
-        "accounts": "/api/v1/accounts/", "account": f"/api/v1/accounts/{a}/", "account-health": f"/api/v1/accounts/{a}/health/",
-        "account-drivers": f"/api/v1/accounts/{a}/drivers/", "verticals": "/api/v1/verticals/", "vertical": f"/api/v1/verticals/{v}/",
-        "vertical-summary": f"/api/v1/verticals/{v}/summary/", "use-cases": "/api/v1/use-cases/", "features": "/api/v1/features/",
-        "tiers": "/api/v1/tiers/", "segments": "/api/v1/segments/", "segment": f"/api/v1/segments/{s}/",
-        "segment-members": f"/api/v1/segments/{s}/members/", "scorecards": "/api/v1/scorecards/", "journeys": "/api/v1/journeys/",
-        "config": "/api/v1/config/", "recompute-runs": "/api/v1/recompute/", "recompute-run": f"/api/v1/recompute/{run}/",
+        "accounts": "/api/v1/accounts/",
+        "account": f"/api/v1/accounts/{a}/",
+        "account-health": f"/api/v1/accounts/{a}/health/",
+        "account-drivers": f"/api/v1/accounts/{a}/drivers/",
+        "verticals": "/api/v1/verticals/",
+        "vertical": f"/api/v1/verticals/{v}/",
+        "vertical-summary": f"/api/v1/verticals/{v}/summary/",
+        "use-cases": "/api/v1/use-cases/",
+        "features": "/api/v1/features/",
+        "tiers": "/api/v1/tiers/",
+        "segments": "/api/v1/segments/",
+        "segment": f"/api/v1/segments/{s}/",
+        "segment-members": f"/api/v1/segments/{s}/members/",
+        "scorecards": "/api/v1/scorecards/",
+        "journeys": "/api/v1/journeys/",
+        "config": "/api/v1/config/",
+        "recompute-runs": "/api/v1/recompute/",
+        "recompute-run": f"/api/v1/recompute/{run}/",
         "revenue": "/api/v1/reports/revenue/",
-        "tasks": "/api/v1/tasks/", "task": f"/api/v1/tasks/{Task.objects.first().pk}/", "notes": "/api/v1/notes/",
-        "firings": "/api/v1/firings/", "plays": "/api/v1/plays/", "play": f"/api/v1/plays/{PlayFiring.objects.first().play_id}/",
-    }[name]  # fmt: skip
+        "tasks": "/api/v1/tasks/",
+        "task": f"/api/v1/tasks/{Task.objects.first().pk}/",
+        "notes": "/api/v1/notes/",
+        "firings": "/api/v1/firings/",
+        "plays": "/api/v1/plays/",
+        "play": f"/api/v1/plays/{PlayFiring.objects.first().play_id}/",
+    }[name]
 
 
 def client_as(who, request):
@@ -189,8 +228,24 @@ def test_revenue_report_figures(world, leader):
     assert client.get(url("vertical-summary", world)).json() == edu
 
 
-LISTS = ["accounts", "account-health", "account-drivers", "verticals", "use-cases", "features", "tiers", "segments",
-         "segment-members", "scorecards", "journeys", "recompute-runs", "tasks", "notes", "firings", "plays"]  # fmt: skip
+LISTS = [
+    "accounts",
+    "account-health",
+    "account-drivers",
+    "verticals",
+    "use-cases",
+    "features",
+    "tiers",
+    "segments",
+    "segment-members",
+    "scorecards",
+    "journeys",
+    "recompute-runs",
+    "tasks",
+    "notes",
+    "firings",
+    "plays",
+]
 
 
 @pytest.mark.parametrize("name", LISTS)

@@ -19,12 +19,27 @@ from tests.test_admin_ops import scorecard_form
 
 pytestmark = pytest.mark.django_db
 
-CARD = {"name": "Education", "vertical": "Education", "healthy_at": 70, "at_risk_below": 40,
-        "measures": [{"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5},
-                     {"metric": "days_since_last_activity", "weight": 1, "red": 120, "green": 30}]}  # fmt: skip
-SEGMENT = {"name": "Education at risk", "touch_model": "high", "priority": 10,
-           "rule": {"all": [{"field": "vertical", "op": "eq", "value": "Education"},
-                            {"field": "health_band", "op": "eq", "value": "at_risk"}]}}  # fmt: skip
+CARD = {
+    "name": "Education",
+    "vertical": "Education",
+    "healthy_at": 70,
+    "at_risk_below": 40,
+    "measures": [
+        {"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5},
+        {"metric": "days_since_last_activity", "weight": 1, "red": 120, "green": 30},
+    ],
+}
+SEGMENT = {
+    "name": "Education at risk",
+    "touch_model": "high",
+    "priority": 10,
+    "rule": {
+        "all": [
+            {"field": "vertical", "op": "eq", "value": "Education"},
+            {"field": "health_band", "op": "eq", "value": "at_risk"},
+        ]
+    },
+}
 
 
 @pytest.fixture
@@ -96,8 +111,10 @@ def test_admin_deletes_are_recorded(rules, client_for, cs_admin):
 
 def test_history_shows_a_readable_diff(rules, client_for, cs_admin):
     sc, seg = rules
-    config_apply(document={"version": 1, "scorecards": [{**CARD, "healthy_at": 80, "measures": CARD["measures"][:1]}]},
-                 actor=cs_admin)  # fmt: skip
+    config_apply(
+        document={"version": 1, "scorecards": [{**CARD, "healthy_at": 80, "measures": CARD["measures"][:1]}]},
+        actor=cs_admin,
+    )
     page = client_for(cs_admin).get(reverse("admin:health_scorecard_history", args=[sc.pk])).content.decode()
     assert "Updated by admin" in page and "<span>Created</span>" in page
     assert '<td>healthy at</td><td class="old">70</td><td class="new">80</td>' in page
@@ -179,9 +196,14 @@ def test_revert_is_confirmed_first_and_for_cs_admins_only(rules, client_for, cs_
 
 
 def test_diff_lines_of_stages_and_creations():
-    before = {"vertical": "Education", "use_case": "PTA", "stages": [
-        {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
-        {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5}]}  # fmt: skip
+    before = {
+        "vertical": "Education",
+        "use_case": "PTA",
+        "stages": [
+            {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
+            {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5},
+        ],
+    }
     after = {**before, "stages": [before["stages"][1] | {"min_events_90d": 3}, before["stages"][0]]}
     assert diff_lines("journeys", before, after) == [
         ("stage Reminded: min events 90d", "5", "3"),
@@ -199,9 +221,14 @@ def test_revert_a_journey_puts_its_stages_back(client_for, cs_admin):
     UseCaseFactory(name="PTA meetings")
     FeatureFactory(key="scheduling")
     FeatureFactory(key="reminders")
-    journey = {"vertical": "Education", "use_case": "PTA meetings", "stages": [
-        {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
-        {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5}]}  # fmt: skip
+    journey = {
+        "vertical": "Education",
+        "use_case": "PTA meetings",
+        "stages": [
+            {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
+            {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5},
+        ],
+    }
     config_apply(document={"version": 1, "journeys": [journey]})
     config_apply(document={"version": 1, "journeys": [{**journey, "stages": journey["stages"][:1]}]}, actor=cs_admin)
     saved = Journey.objects.get()
@@ -282,8 +309,9 @@ def test_a_revert_without_a_reason_is_refused_on_the_confirmation(rules, client_
     sc, _ = rules
     config_apply(document={"version": 1, "scorecards": [{**CARD, "healthy_at": 85}]})
     change = entries(sc, "scorecards")[-1]
-    response = client_for(cs_admin).post(reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk]),
-                                         {"reason": reason})  # fmt: skip
+    response = client_for(cs_admin).post(
+        reverse("admin:health_scorecard_revert", args=[sc.pk, change.pk]), {"reason": reason}
+    )
     assert response.status_code == 200
     assert "reason: say why you revert this change" in response.content.decode()
     assert Scorecard.objects.get().healthy_at == 85 and len(entries(sc, "scorecards")) == 2

@@ -39,14 +39,21 @@ def journeys():
     tech_journey = JourneyFactory(vertical=tech, use_case=pipeline)
     t1 = StageFactory(journey=tech_journey, name="Pipeline set up", position=0)
     cast = [  # vertical, primary use case, stage, churned
-        (edu, pta, s1, False), (edu, pta, s2, False), (edu, pta, s2, False), (edu, pta, s3, False),
-        (edu, pta, None, False), (edu, pta, s3, True), (edu, pipeline, None, False),
-        (tech, pipeline, t1, False), (tech, pipeline, None, False),
-    ]  # fmt: skip
+        (edu, pta, s1, False),
+        (edu, pta, s2, False),
+        (edu, pta, s2, False),
+        (edu, pta, s3, False),
+        (edu, pta, None, False),
+        (edu, pta, s3, True),
+        (edu, pipeline, None, False),
+        (tech, pipeline, t1, False),
+        (tech, pipeline, None, False),
+    ]
     for vertical, use_case, stage, churned in cast:
         account = AccountFactory(vertical=vertical, primary_use_case=use_case, churned_on=D if churned else None)
-        HealthScoreFactory(account=account, as_of=D, score=None if churned else 50,
-                                   band="churned" if churned else "neutral")  # fmt: skip
+        HealthScoreFactory(
+            account=account, as_of=D, score=None if churned else 50, band="churned" if churned else "neutral"
+        )
         AccountMetricsFactory(account=account, as_of=D, journey_stage=stage)
         # The day before, everyone was in the last stage: nothing of it may leak into D's funnels.
         AccountMetricsFactory(account=account, as_of=D - dt.timedelta(days=1), journey_stage=stage and s3)
@@ -83,8 +90,12 @@ def test_journey_stages_rollup_is_idempotent(journeys):
 def segments():
     big = SegmentFactory(name="Big", rule={"field": "arr", "op": "gte", "value": 100})
     SegmentFactory(name="Empty", rule={"field": "arr", "op": "lt", "value": 0})
-    stays = [(D - dt.timedelta(days=30), None, 1000), (D, None, 2000), (D - dt.timedelta(days=30), D, 4000),
-             (D + dt.timedelta(days=1), None, 8000)]  # fmt: skip
+    stays = [
+        (D - dt.timedelta(days=30), None, 1000),
+        (D, None, 2000),
+        (D - dt.timedelta(days=30), D, 4000),
+        (D + dt.timedelta(days=1), None, 8000),
+    ]
     for entered, left, arr in stays:
         SegmentMembershipFactory(segment=big, account=AccountFactory(arr=arr), entered_on=entered, left_on=left)
     HealthScoreFactory(account=AccountFactory(), as_of=D, band="unknown")  # results on D

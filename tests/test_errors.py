@@ -35,8 +35,9 @@ def test_path_steps_and_the_admin_place_of_a_path():
 def test_the_api_reports_the_pairs(cs_admin):
     api = APIClient()
     api.force_authenticate(cs_admin)
-    response = api.post("/api/v1/scorecards/", {"name": "X", "measures": [{"metric": "logins", "red": 0, "green": 1}]},
-                        format="json")  # fmt: skip
+    response = api.post(
+        "/api/v1/scorecards/", {"name": "X", "measures": [{"metric": "logins", "red": 0, "green": 1}]}, format="json"
+    )
     assert response.status_code == 400
     assert {"path": "measures[0].metric", "message": response.json()["errors"][0]["message"]} in response.json()[
         "errors"

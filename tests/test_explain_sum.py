@@ -21,8 +21,15 @@ def result(plan, values):
 def plan_for(rng, scorecard_id=1):
     measures = [(m, rng.choice([1, 1, 2, 3, 0.5]), rng.choice([0, 5, 60]), rng.choice([30, 7, 100])) for m in METRICS]
     measures = [(m, w, red, green if green != red else red + 10) for m, w, red, green in measures]
-    return scorecard_plan(id=scorecard_id, name="s", vertical_id=None, use_case_id=None, healthy_at=70,
-                          at_risk_below=40, measures=measures)  # fmt: skip
+    return scorecard_plan(
+        id=scorecard_id,
+        name="s",
+        vertical_id=None,
+        use_case_id=None,
+        healthy_at=70,
+        at_risk_below=40,
+        measures=measures,
+    )
 
 
 def values(rng):
@@ -45,9 +52,15 @@ def test_lines_and_rest_sum_to_the_score_difference(seed):
 
 
 def test_the_issue_example_minus_six_is_fully_accounted_for():
-    plan = scorecard_plan(id=1, name="s", vertical_id=None, use_case_id=None, healthy_at=70, at_risk_below=40,
-                          measures=[("active_days_90d", 1, 0, 30), ("events_30d", 1, 0, 200),
-                                    ("nps_latest", 1, 0, 10)])  # fmt: skip
+    plan = scorecard_plan(
+        id=1,
+        name="s",
+        vertical_id=None,
+        use_case_id=None,
+        healthy_at=70,
+        at_risk_below=40,
+        measures=[("active_days_90d", 1, 0, 30), ("events_30d", 1, 0, 200), ("nps_latest", 1, 0, 10)],
+    )
     then = result(plan, {"active_days_90d": 6, "events_30d": 20, "nps_latest": 2.9})
     now = result(plan, {"active_days_90d": 4, "events_30d": 10, "nps_latest": 2.6})
     change = score_change(now, then, days=30, then_day=date(2026, 1, 1), label=str, scorecard_name=str)
@@ -63,8 +76,15 @@ def test_a_changed_scorecard_is_said_instead_of_a_sum():
 
 
 def test_a_measure_that_lost_its_value_is_listed_with_its_points():
-    plan = scorecard_plan(id=1, name="s", vertical_id=None, use_case_id=None, healthy_at=70, at_risk_below=40,
-                          measures=[("active_days_90d", 1, 0, 30), ("nps_latest", 1, 0, 10)])  # fmt: skip
+    plan = scorecard_plan(
+        id=1,
+        name="s",
+        vertical_id=None,
+        use_case_id=None,
+        healthy_at=70,
+        at_risk_below=40,
+        measures=[("active_days_90d", 1, 0, 30), ("nps_latest", 1, 0, 10)],
+    )
     then = result(plan, {"active_days_90d": 30, "nps_latest": 0})
     now = result(plan, {"active_days_90d": 30, "nps_latest": None})
     change = score_change(now, then, days=7, then_day=date(2026, 1, 1), label=str, scorecard_name=str)

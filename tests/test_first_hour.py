@@ -97,8 +97,17 @@ def test_an_active_account_past_its_renewal_is_flagged_overdue(client_for, demo)
 
 def test_the_leader_home_has_trend_nrr_renewals_and_where_to_look(client_for, demo):
     html = client_for(demo["leader"]).get("/").content.decode()
-    for marker in ('id="kpi-arr"', 'id="kpi-arr_at_risk"', 'id="kpi-at_risk"', "vs 30 days ago", "vs 90 days ago",
-                   'id="nrr"', "Renewals in the next 90 days", "Where to look first", "your highest-grossing vertical"):  # fmt: skip
+    for marker in (
+        'id="kpi-arr"',
+        'id="kpi-arr_at_risk"',
+        'id="kpi-at_risk"',
+        "vs 30 days ago",
+        "vs 90 days ago",
+        'id="nrr"',
+        "Renewals in the next 90 days",
+        "Where to look first",
+        "your highest-grossing vertical",
+    ):
         assert marker in html, marker
 
 

@@ -42,21 +42,46 @@ CONFIG = {
     "features": [{"key": "scheduling", "name": "Scheduling"}, {"key": "reminders", "name": "Reminders"}],
     "tiers": [{"name": "Tier 1", "min_arr": 100000}, {"name": "Tier 2", "min_arr": 0}],
     "scorecards": [
-        {"name": "Edu", "vertical": "Education", "measures": [
-            {"metric": "active_days_30d", "weight": 2, "red": 0, "green": 6},
-            {"metric": "nps_latest", "weight": 1, "red": 0, "green": 10}]},
-        {"name": "Tech", "vertical": "Tech Sales", "measures": [
-            {"metric": "events_30d", "weight": 1, "red": 0, "green": 40}]},
+        {
+            "name": "Edu",
+            "vertical": "Education",
+            "measures": [
+                {"metric": "active_days_30d", "weight": 2, "red": 0, "green": 6},
+                {"metric": "nps_latest", "weight": 1, "red": 0, "green": 10},
+            ],
+        },
+        {
+            "name": "Tech",
+            "vertical": "Tech Sales",
+            "measures": [{"metric": "events_30d", "weight": 1, "red": 0, "green": 40}],
+        },
     ],
     "segments": [
-        {"name": "Busy", "touch_model": "high", "priority": 5, "rule": {"field": "active_days_30d", "op": "gte", "value": 3}},
-        {"name": "Healthy", "touch_model": "mid", "priority": 1, "rule": {"field": "health_band", "op": "eq", "value": "healthy"}},
+        {
+            "name": "Busy",
+            "touch_model": "high",
+            "priority": 5,
+            "rule": {"field": "active_days_30d", "op": "gte", "value": 3},
+        },
+        {
+            "name": "Healthy",
+            "touch_model": "mid",
+            "priority": 1,
+            "rule": {"field": "health_band", "op": "eq", "value": "healthy"},
+        },
         {"name": "Big", "rule": {"field": "arr", "op": "gte", "value": 100000}},
     ],
-    "journeys": [{"vertical": "Education", "use_case": "PTA meetings", "stages": [
-        {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
-        {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5}]}],
-}  # fmt: skip
+    "journeys": [
+        {
+            "vertical": "Education",
+            "use_case": "PTA meetings",
+            "stages": [
+                {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
+                {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5},
+            ],
+        }
+    ],
+}
 
 N = 12  # accounts E0…E5 (Education) and T0…T5 (Tech Sales)
 
@@ -69,8 +94,12 @@ def accounts_csv(overrides: dict | None = None) -> str:
     lines = ["external_id,name,vertical,use_cases,arr,owner_email,employees,persona,seats,start_date,renewal_date"]
     for i in range(N):
         ext = f"{'E' if i < N // 2 else 'T'}{i % (N // 2)}"
-        row = {"vertical": "Education" if i < N // 2 else "Tech Sales", "use_cases": "PTA meetings" if i < N // 2 else "Demo scheduling",
-               "arr": str(20000 * (i + 1)), "seats": "10"}  # fmt: skip
+        row = {
+            "vertical": "Education" if i < N // 2 else "Tech Sales",
+            "use_cases": "PTA meetings" if i < N // 2 else "Demo scheduling",
+            "arr": str(20000 * (i + 1)),
+            "seats": "10",
+        }
         row.update((overrides or {}).get(ext, {}))
         lines.append(
             f"{ext},Account {ext},{row['vertical']},{row['use_cases']},{row['arr']},csm@x.io,,,{row['seats']},2025-01-01,2027-01-01"
@@ -147,8 +176,14 @@ def test_each_import_and_api_write_marks_its_accounts(
 
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert api.post("/api/v1/usage/", [{"account_external_id": "T2", "date": str(today), "feature": "scheduling", "events": 2}],
-                    format="json").status_code == 201  # fmt: skip
+    assert (
+        api.post(
+            "/api/v1/usage/",
+            [{"account_external_id": "T2", "date": str(today), "feature": "scheduling", "events": 2}],
+            format="json",
+        ).status_code
+        == 201
+    )
     assert (
         api.post(
             "/api/v1/nps/", [{"account_external_id": "T3", "date": str(today), "score": 1}], format="json"
@@ -176,8 +211,15 @@ def test_each_import_and_api_write_marks_its_accounts(
     t5 = Account.objects.get(external_id="T5")
     page = client_for(cs_admin).get(reverse("admin:accounts_account_change", args=[t5.pk]))
     assert page.status_code == 200
-    form = {"external_id": "T5", "name": "Renamed", "vertical": t5.vertical_id, "arr": "1", "persona": "",
-            "accountusecase_set-TOTAL_FORMS": "0", "accountusecase_set-INITIAL_FORMS": "0"}  # fmt: skip
+    form = {
+        "external_id": "T5",
+        "name": "Renamed",
+        "vertical": t5.vertical_id,
+        "arr": "1",
+        "persona": "",
+        "accountusecase_set-TOTAL_FORMS": "0",
+        "accountusecase_set-INITIAL_FORMS": "0",
+    }
     saved = client_for(cs_admin).post(reverse("admin:accounts_account_change", args=[t5.pk]), form)
     assert saved.status_code == 302, saved.content.decode()[:2000]
     assert ext_ids(marks) == {"T5"} and marks.get().reason == "account"
@@ -274,10 +316,14 @@ def _xmins(day) -> dict[int, str]:
 
 def _changes(today):
     """Usage, NPS and account writes that move scores, bands, segments, touch models and verticals."""
-    import_usage(csv_bytes(usage_csv(
-        [("E0", today - dt.timedelta(days=d), "scheduling", 4) for d in range(5)]  # E0 becomes busy and healthy
-        + [("T2", today, "scheduling", 60), ("E4", today - dt.timedelta(days=1), "reminders", 9)]
-    )))  # fmt: skip
+    import_usage(
+        csv_bytes(
+            usage_csv(
+                [("E0", today - dt.timedelta(days=d), "scheduling", 4) for d in range(5)]  # E0 becomes busy and healthy
+                + [("T2", today, "scheduling", 60), ("E4", today - dt.timedelta(days=1), "reminders", 9)]
+            )
+        )
+    )
     import_nps(csv_bytes(f"account_external_id,date,score,comment\nE1,{today},10,great\n"))
     # T3 moves vertical (both verticals' rollups change) and becomes Big; E5 churns.
     text = accounts_csv({"T3": {"vertical": "Education", "use_cases": "PTA meetings", "arr": "250000"}})
@@ -353,10 +399,14 @@ def test_usage_and_nps_only_runs_move_the_rollups_by_difference_as_a_full_run_wr
     # (E3); E0 gets busy and healthy (enters segments, changes bands, histogram and median);
     # T2's events move its score; E1's NPS its band.
     before = snapshot(today)
-    import_usage(csv_bytes(usage_csv(
-        [("E5", today, "reminders", 9), ("T2", today, "scheduling", 60)]
-        + [("E0", today - dt.timedelta(days=d), "scheduling", 4) for d in range(5)]
-    )))  # fmt: skip
+    import_usage(
+        csv_bytes(
+            usage_csv(
+                [("E5", today, "reminders", 9), ("T2", today, "scheduling", 60)]
+                + [("E0", today - dt.timedelta(days=d), "scheduling", 4) for d in range(5)]
+            )
+        )
+    )
     import_nps(csv_bytes(f"account_external_id,date,score,comment\nE1,{today},10,great\n"))
     assert set(DirtyAccount.objects.values_list("reason", flat=True)) == {"usage", "nps"}
     incremental = incremental_by_difference()

@@ -23,14 +23,28 @@ pytestmark = pytest.mark.django_db
 
 TASK = {"title": "{account.name}: {trigger.reason}", "assignee": "owner", "due_in_days": 3}
 PLAYS = [
-    {"name": "Became busy", "trigger": {"type": "segment_entered", "segment": "Busy"}, "task": TASK, "notify": ["email"]},
+    {
+        "name": "Became busy",
+        "trigger": {"type": "segment_entered", "segment": "Busy"},
+        "task": TASK,
+        "notify": ["email"],
+    },
     {"name": "Left busy", "trigger": {"type": "segment_left", "segment": "Busy"}, "task": TASK},
     {"name": "Became big", "trigger": {"type": "segment_entered", "segment": "Big"}, "task": TASK},
-    {"name": "Became healthy", "trigger": {"type": "band_became", "band": "healthy"}, "task": TASK, "cooldown_days": 30},
+    {
+        "name": "Became healthy",
+        "trigger": {"type": "band_became", "band": "healthy"},
+        "task": TASK,
+        "cooldown_days": 30,
+    },
     {"name": "Score fell", "trigger": {"type": "score_dropped", "points": 1}, "task": TASK},
-    {"name": "Education busy", "trigger": {"type": "segment_entered", "segment": "Busy"},
-     "condition": {"field": "vertical", "op": "eq", "value": "Education"}, "task": TASK},
-]  # fmt: skip
+    {
+        "name": "Education busy",
+        "trigger": {"type": "segment_entered", "segment": "Busy"},
+        "condition": {"field": "vertical", "op": "eq", "value": "Education"},
+        "task": TASK,
+    },
+]
 
 
 @pytest.fixture
@@ -157,8 +171,15 @@ def test_untouched_accounts_never_fire_from_an_incremental_run(world):
         )
     )
     assert busy_today, "the fixture has accounts that entered Busy today"
-    config_apply(document={"version": 1, "plays": [*PLAYS, {"name": "Busy, saved later",
-        "trigger": {"type": "segment_entered", "segment": "Busy"}, "task": TASK}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "plays": [
+                *PLAYS,
+                {"name": "Busy, saved later", "trigger": {"type": "segment_entered", "segment": "Busy"}, "task": TASK},
+            ],
+        }
+    )
     DirtyAccount.objects.all().delete()  # whatever the config marked: only E0 is re-scored below
     import_usage(csv_bytes(usage_csv([("E0", today - dt.timedelta(days=d), "scheduling", 4) for d in range(5)])))
     assert set(DirtyAccount.objects.values_list("account__external_id", flat=True)) == {"E0"}
@@ -183,8 +204,11 @@ def test_cooldown_holds_across_incremental_runs(world):
     e0 = Account.objects.get(external_id="E0")
     PlayFiring.objects.create(
         play_id=PlayFiring._meta.get_field("play").related_model.objects.get(name="Became healthy").pk,
-        account=e0, day=yesterday, why="became healthy", facts={},
-    )  # fmt: skip
+        account=e0,
+        day=yesterday,
+        why="became healthy",
+        facts={},
+    )
     _changes(today)  # E0 becomes healthy today
     full = what_a_full_run_fires(today)
     incremental(today)

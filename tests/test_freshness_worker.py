@@ -33,9 +33,17 @@ def test_a_real_worker_runs_the_debounced_incremental_run(worker, settings, monk
     feature = FeatureFactory(key="scheduling")
     accounts = [AccountFactory(external_id=f"A{i}") for i in range(4)]
     usage(accounts[0], feature, today - dt.timedelta(days=3))
-    config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
-        {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 5}]}],
-        "segments": [{"name": "Active", "touch_model": "mid", "rule": {"field": "active_days_30d", "op": "gte", "value": 3}}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 5}]}
+            ],
+            "segments": [
+                {"name": "Active", "touch_model": "mid", "rule": {"field": "active_days_30d", "op": "gte", "value": 3}}
+            ],
+        }
+    )
     recompute(as_of=today)
     published = PublishedDay.objects.get(day=today)
     assert HealthScore.objects.get(account=accounts[1], as_of=today).score == 0

@@ -99,8 +99,15 @@ def world(csm, leader, cs_admin, client_for):
     scorecard = Scorecard.objects.order_by("pk").first()
     # A change of the scorecard (healthy at 71 → its current value): an audit entry to show and revert.
     after = rule_snapshot(kind="scorecards", pk=scorecard.pk)
-    entry = audit_record(kind="scorecards", object_id=scorecard.pk, name=scorecard.name,
-                         before={**after, "healthy_at": 71}, after=after, actor=cs_admin, source=AuditEntry.Source.ADMIN)  # fmt: skip
+    entry = audit_record(
+        kind="scorecards",
+        object_id=scorecard.pk,
+        name=scorecard.name,
+        before={**after, "healthy_at": 71},
+        after=after,
+        actor=cs_admin,
+        source=AuditEntry.Source.ADMIN,
+    )
     run = RecomputeRun.objects.create(as_of=D, status="succeeded", active_lock=None)
     segment = Segment.objects.filter(memberships__isnull=False).order_by("pk").first()
     return {
@@ -209,13 +216,35 @@ def test_post_only_actions_keep_csrf(request, world):
 
 
 HOSTILE = [
-    "page=-1", "page=abc", "page=999999", "page=0", "page=1e3",
-    "vertical=%3Cscript%3Ealert(1)%3C/script%3E", "owner=abc", "owner=-1", "owner=99999999999999999999",
-    "segment=nope", "format=xml", "format=csv&table=nope", "table=nope", "q=" + "x" * 5000,
-    "vertical=" + "v" * 5000, "page=" + "9" * 400, "vertical=a&vertical=b&page=1&page=2", "q=%00",
-    "vertical=%00", "owner=%00", "segment=%00", "page=%00", "table=%00&format=csv", "format=%00",
-    "q=%FF%FE", "vertical=%C0%AF", "sort=%27;drop", "htmx=1&page=2",
-]  # fmt: skip
+    "page=-1",
+    "page=abc",
+    "page=999999",
+    "page=0",
+    "page=1e3",
+    "vertical=%3Cscript%3Ealert(1)%3C/script%3E",
+    "owner=abc",
+    "owner=-1",
+    "owner=99999999999999999999",
+    "segment=nope",
+    "format=xml",
+    "format=csv&table=nope",
+    "table=nope",
+    "q=" + "x" * 5000,
+    "vertical=" + "v" * 5000,
+    "page=" + "9" * 400,
+    "vertical=a&vertical=b&page=1&page=2",
+    "q=%00",
+    "vertical=%00",
+    "owner=%00",
+    "segment=%00",
+    "page=%00",
+    "table=%00&format=csv",
+    "format=%00",
+    "q=%FF%FE",
+    "vertical=%C0%AF",
+    "sort=%27;drop",
+    "htmx=1&page=2",
+]
 HOSTILE_PAGES = [t for t, roles in PAGES.items() if roles[-1] == OK and "?" not in t]
 
 
@@ -252,12 +281,20 @@ def test_htmx_partials_with_hostile_query_strings(request, client_for, world, qu
 
 
 HOSTILE_PATHS = [
-    "/accounts/99999999999999999999/", "/scorecards/99999999999999999999/", "/verticals/nope/", "/segments/nope/",
-    "/segments/nope/export.csv", "/admin/configuration/auditentry/abc/change/", "/admin/configuration/auditentry/%C2%B2/change/",
-    "/admin/configuration/auditentry/99999999999999999999/change/", "/admin/health/scorecard/abc/history/",
-    "/admin/health/scorecard/abc/change/", "/admin/pipeline/recomputerun/99999999999999999999/progress/",
-    "/admin/segments/segment/99999999999999999999/history/", "/admin/journeys/journey/abc/history/",
-]  # fmt: skip
+    "/accounts/99999999999999999999/",
+    "/scorecards/99999999999999999999/",
+    "/verticals/nope/",
+    "/segments/nope/",
+    "/segments/nope/export.csv",
+    "/admin/configuration/auditentry/abc/change/",
+    "/admin/configuration/auditentry/%C2%B2/change/",
+    "/admin/configuration/auditentry/99999999999999999999/change/",
+    "/admin/health/scorecard/abc/history/",
+    "/admin/health/scorecard/abc/change/",
+    "/admin/pipeline/recomputerun/99999999999999999999/progress/",
+    "/admin/segments/segment/99999999999999999999/history/",
+    "/admin/journeys/journey/abc/history/",
+]
 
 
 def test_unknown_ids_in_paths_are_not_found_not_a_500(request, client_for, world):
@@ -292,7 +329,7 @@ HOSTILE_POSTS = [
     ("/admin/config/", {"action": "apply", "document": '{"version": 1, "verticals": [{"name": "\\u0000"}]}'}, 200),
     ("/admin/config/", {"action": "apply", "document": '{"version": "x", "segments": {"a": 1}}'}, 200),
     ("/admin/config/", {"action": "apply", "document": "[1, 2]"}, 200),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("template", "data", "expected"), HOSTILE_POSTS)

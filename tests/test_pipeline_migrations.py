@@ -37,8 +37,9 @@ def test_upgrade_from_the_schema_before_the_pipeline_keeps_the_data():
     HealthScore.objects.create(account=a, as_of=D, score=80, band="healthy", touch_model="high")
     HealthScore.objects.create(account=b, as_of=D, score=30, band="at_risk", touch_model="")
     HealthScore.objects.create(account=a, as_of=D - dt.timedelta(days=1), score=70, band="healthy", touch_model="mid")
-    run = RecomputeRun.objects.create(as_of=D, status="succeeded", accounts_scored=2, chunks_total=1, chunks_done=1,
-                                      active_lock=None)  # fmt: skip
+    run = RecomputeRun.objects.create(
+        as_of=D, status="succeeded", accounts_scored=2, chunks_total=1, chunks_done=1, active_lock=None
+    )
     RecomputeChunk.objects.create(run=run, first_account_id=a.pk, last_account_id=b.pk, rows=[[a.pk]])
     PeriodicTask = old.get_model("django_celery_beat", "PeriodicTask")
     PeriodicTask.objects.filter(name="nightly-recompute").update(task="health.tasks.nightly_recompute")

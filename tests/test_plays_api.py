@@ -33,8 +33,15 @@ def test_task_list_filters_and_fields(api, csm):
     assert len(rows) == 1
     row = rows[0]
     assert {k: row[k] for k in ("account", "play", "title", "status", "assignee", "due_date", "priority", "why")} == {
-        "account": "A1", "play": "Drop", "title": "Call A", "status": "open", "assignee": "casey@example.com",
-        "due_date": "2026-06-30", "priority": "normal", "why": "score fell"}  # fmt: skip
+        "account": "A1",
+        "play": "Drop",
+        "title": "Call A",
+        "status": "open",
+        "assignee": "casey@example.com",
+        "due_date": "2026-06-30",
+        "priority": "normal",
+        "why": "score fell",
+    }
     assert "created_at" in row
     assert [r["title"] for r in api.get("/api/v1/tasks/", {"status": "done"}).json()["results"]] == ["Manual B"]
     assert api.get("/api/v1/tasks/", {"status": "later"}).status_code == 400
@@ -95,14 +102,24 @@ def test_firing_log(api):
 def test_plays_are_written_by_admins_through_document_validation(cs_admin):
     client = APIClient()
     client.force_authenticate(cs_admin)
-    bad = client.post("/api/v1/plays/", {"name": "X", "trigger": {"type": "segment_entered", "segment": "Nope"},
-                                         "task": {"title": "t"}}, format="json")  # fmt: skip
+    bad = client.post(
+        "/api/v1/plays/",
+        {"name": "X", "trigger": {"type": "segment_entered", "segment": "Nope"}, "task": {"title": "t"}},
+        format="json",
+    )
     assert bad.status_code == 400
     assert bad.json()["errors"] == [
         {"path": "trigger.segment", "message": "unknown segment 'Nope' (define it under segments or create it first)"}
     ]
-    ok = client.post("/api/v1/plays/", {"name": "Hook", "trigger": {"type": "band_became", "band": "AT_RISK"},
-                                        "webhook": {"url": "https://hooks.example.com/cs", "secret": "very-secret-value"}}, format="json")  # fmt: skip
+    ok = client.post(
+        "/api/v1/plays/",
+        {
+            "name": "Hook",
+            "trigger": {"type": "band_became", "band": "AT_RISK"},
+            "webhook": {"url": "https://hooks.example.com/cs", "secret": "very-secret-value"},
+        },
+        format="json",
+    )
     assert ok.status_code == 201, ok.json()
     body = ok.json()
     assert body["trigger"] == {"type": "band_became", "band": "at_risk"} and body["webhook"]["secret"].startswith(

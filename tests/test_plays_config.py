@@ -15,14 +15,21 @@ BASE = {
     "segments": [{"name": "Education at risk", "rule": {"field": "health_band", "op": "eq", "value": "at_risk"}}],
 }
 PLAY = {
-    "name": "Education at risk before renewal", "active": True,
+    "name": "Education at risk before renewal",
+    "active": True,
     "trigger": {"type": "segment_entered", "segment": "Education at risk"},
     "condition": {"field": "days_to_renewal", "op": "between", "value": [0, 120]},
     "cooldown_days": 30,
-    "task": {"title": "Call {account.name}: {trigger.reason}", "body": "", "assignee": "owner", "due_in_days": 3, "priority": "high"},
+    "task": {
+        "title": "Call {account.name}: {trigger.reason}",
+        "body": "",
+        "assignee": "owner",
+        "due_in_days": 3,
+        "priority": "high",
+    },
     "notify": ["email", "json://hooks.example.com/chat?token=abc"],
     "webhook": {"url": "https://hooks.example.com/cs", "secret": "the-real-secret"},
-}  # fmt: skip
+}
 
 
 def errors(doc):
@@ -34,13 +41,26 @@ def errors(doc):
 def test_errors_name_their_paths():
     bad = [
         {"name": "A", "trigger": {"type": "segment_entered", "segment": "X"}, "task": {"title": "t"}},
-        {"name": "B", "trigger": {"type": "teleport"}, "task": {"title": "{account.nmae}", "assignee": "boss", "priority": "meh"}},
-        {"name": "C", "trigger": {"type": "band_became", "band": "purple", "extra": 1}, "condition": {"field": "logins", "op": "eq", "value": 1},
-         "notify": ["carrier-pigeon"], "webhook": {"url": "ftp://x", "secret": "short"}},
+        {
+            "name": "B",
+            "trigger": {"type": "teleport"},
+            "task": {"title": "{account.nmae}", "assignee": "boss", "priority": "meh"},
+        },
+        {
+            "name": "C",
+            "trigger": {"type": "band_became", "band": "purple", "extra": 1},
+            "condition": {"field": "logins", "op": "eq", "value": 1},
+            "notify": ["carrier-pigeon"],
+            "webhook": {"url": "ftp://x", "secret": "short"},
+        },
         {"name": "D", "trigger": {"type": "score_dropped", "points": 0}},
-        {"name": "E", "trigger": {"type": "renewal_within"}, "task": {"title": "t", "assignee": "user:ghost@example.com"}},
+        {
+            "name": "E",
+            "trigger": {"type": "renewal_within"},
+            "task": {"title": "t", "assignee": "user:ghost@example.com"},
+        },
         {"name": "F", "trigger": {"type": "driver_unused"}, "colour": "red"},
-    ]  # fmt: skip
+    ]
     found = errors({"version": 1, "plays": bad})
     expected = [
         "plays[0].trigger.segment: unknown segment 'X' (define it under segments or create it first)",

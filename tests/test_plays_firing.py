@@ -258,9 +258,14 @@ def test_a_backfill_of_an_earlier_day_fires_nothing(edu):
 def test_templates_with_missing_values_never_fail(edu):
     account = AccountFactory(vertical=edu, name="Acme", renewal_date=None, owner=None)
     score(account, D - WEEK, 90), score(account, D, 50)
-    play_apply("Drop", {"type": "score_dropped", "points": 10}, task={
-        "title": "{account.name} renews in {account.days_to_renewal} days ({trigger.segment})",
-        "body": "Owner: {account.owner}. Measure: {measure.text}. {not a placeholder} {{account.name}}"})  # fmt: skip
+    play_apply(
+        "Drop",
+        {"type": "score_dropped", "points": 10},
+        task={
+            "title": "{account.name} renews in {account.days_to_renewal} days ({trigger.segment})",
+            "body": "Owner: {account.owner}. Measure: {measure.text}. {not a placeholder} {{account.name}}",
+        },
+    )
     plays_fire(day=D, notify=False)
     task = Task.objects.get()
     assert task.title == "Acme renews in  days ()"
@@ -275,8 +280,11 @@ def test_assignee_rules_user_and_group(edu, csm_owner):
     accounts = [AccountFactory(vertical=edu) for _ in range(4)]
     for account in accounts:
         score(account, D - WEEK, 90), score(account, D, 50)
-    play_apply("To Robin", {"type": "score_dropped", "points": 10},
-               task={"title": "t", "assignee": "user:ROBIN@example.com", "priority": "high"})  # fmt: skip
+    play_apply(
+        "To Robin",
+        {"type": "score_dropped", "points": 10},
+        task={"title": "t", "assignee": "user:ROBIN@example.com", "priority": "high"},
+    )
     play_apply("To CSMs", {"type": "score_dropped", "points": 10}, task={"title": "t", "assignee": "group:CSM"})
     plays_fire(day=D, notify=False)
     robin = Task.objects.filter(play__name="To Robin")
@@ -293,11 +301,20 @@ def test_recompute_command_fires_plays_at_publish(edu, csm_owner):
     busy = AccountFactory(vertical=edu)
     for n in range(20):
         usage(busy, feature, D - dt.timedelta(days=n))
-    config_apply(document={"version": 1,
-        "scorecards": [{"name": "Any", "measures": [{"metric": "active_days_30d", "red": 0, "green": 10}]}],
-        "segments": [{"name": "Quiet", "rule": {"field": "health_band", "op": "eq", "value": "at_risk"}}],
-        "plays": [{"name": "Quiet accounts", "trigger": {"type": "segment_entered", "segment": "Quiet"},
-                   "task": {"title": "Call {account.name}", "assignee": "owner"}}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [{"name": "Any", "measures": [{"metric": "active_days_30d", "red": 0, "green": 10}]}],
+            "segments": [{"name": "Quiet", "rule": {"field": "health_band", "op": "eq", "value": "at_risk"}}],
+            "plays": [
+                {
+                    "name": "Quiet accounts",
+                    "trigger": {"type": "segment_entered", "segment": "Quiet"},
+                    "task": {"title": "Call {account.name}", "assignee": "owner"},
+                }
+            ],
+        }
+    )
     call_command("recompute", as_of=D.isoformat())
     call_command("recompute", as_of=D.isoformat())  # a re-run of the day
     task = Task.objects.get()
@@ -318,18 +335,32 @@ def test_plays_sharing_a_trigger_type_fire_each_for_its_own_accounts(edu):
     score(fell_12, D - WEEK, 72), score(fell_12, prev, 72), score(fell_12, D, 60)  # healthy → neutral
     score(fell_30, D - WEEK, 65), score(fell_30, prev, 65), score(fell_30, D, 35)  # neutral → at risk
     score(steady, D - WEEK, 50), score(steady, prev, 50), score(steady, D, 49)
-    config_apply(document={"version": 1, "plays": [
-        {"name": "Drop 25", "trigger": {"type": "score_dropped", "points": 25}, "task": TASK},  # by name: asked first
-        {"name": "Drop 9", "trigger": {"type": "score_dropped", "points": 9}, "task": TASK},
-        {"name": "At risk", "trigger": {"type": "band_became", "band": "at_risk"}, "task": TASK},
-        {"name": "Neutral", "trigger": {"type": "band_became", "band": "neutral"}, "task": TASK},
-    ]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "plays": [
+                {
+                    "name": "Drop 25",
+                    "trigger": {"type": "score_dropped", "points": 25},
+                    "task": TASK,
+                },  # by name: asked first
+                {"name": "Drop 9", "trigger": {"type": "score_dropped", "points": 9}, "task": TASK},
+                {"name": "At risk", "trigger": {"type": "band_became", "band": "at_risk"}, "task": TASK},
+                {"name": "Neutral", "trigger": {"type": "band_became", "band": "neutral"}, "task": TASK},
+            ],
+        }
+    )
     report = plays_fire(day=D, notify=False)
     fired = sorted(PlayFiring.objects.values_list("play__name", "account_id"))
     assert fired == sorted(
-        [("At risk", fell_30.pk), ("Drop 9", fell_12.pk), ("Drop 9", fell_30.pk), ("Drop 25", fell_30.pk),
-         ("Neutral", fell_12.pk)]
-    )  # fmt: skip
+        [
+            ("At risk", fell_30.pk),
+            ("Drop 9", fell_12.pk),
+            ("Drop 9", fell_30.pk),
+            ("Drop 25", fell_30.pk),
+            ("Neutral", fell_12.pk),
+        ]
+    )
     assert report.per_play == {"At risk": 1, "Drop 9": 2, "Drop 25": 1, "Neutral": 1}
 
 
@@ -351,9 +382,22 @@ def _firing_queries(edu, n: int) -> int:
 
 
 def test_firing_queries_do_not_grow_with_the_accounts(edu):
-    config_apply(document={"version": 1, "plays": [
-        {"name": "Drop", "trigger": {"type": "score_dropped", "points": 10}, "task": {"title": "Call {account.name}"}},
-        {"name": "At risk", "trigger": {"type": "band_became", "band": "at_risk"}, "task": TASK,
-         "condition": {"field": "vertical", "op": "eq", "value": "Education"}},
-    ]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "plays": [
+                {
+                    "name": "Drop",
+                    "trigger": {"type": "score_dropped", "points": 10},
+                    "task": {"title": "Call {account.name}"},
+                },
+                {
+                    "name": "At risk",
+                    "trigger": {"type": "band_became", "band": "at_risk"},
+                    "task": TASK,
+                    "condition": {"field": "vertical", "op": "eq", "value": "Education"},
+                },
+            ],
+        }
+    )
     assert _firing_queries(edu, 2) == _firing_queries(edu, 12)

@@ -118,11 +118,21 @@ def test_a_receiver_that_never_answers_gives_up_and_the_recompute_is_unaffected(
     today = timezone.localdate()
     AccountFactory(name="Quiet one")
     with Receiver(hang=3) as receiver:
-        config_apply(document={"version": 1,
-            "scorecards": [{"name": "Any", "measures": [{"metric": "active_days_30d", "red": 0, "green": 10}]}],
-            "segments": [{"name": "Quiet", "rule": {"field": "health_band", "op": "eq", "value": "at_risk"}}],
-            "plays": [{"name": "Quiet", "trigger": {"type": "segment_entered", "segment": "Quiet"}, "task": None,
-                       "webhook": {"url": receiver.url, "secret": SECRET}}]})  # fmt: skip
+        config_apply(
+            document={
+                "version": 1,
+                "scorecards": [{"name": "Any", "measures": [{"metric": "active_days_30d", "red": 0, "green": 10}]}],
+                "segments": [{"name": "Quiet", "rule": {"field": "health_band", "op": "eq", "value": "at_risk"}}],
+                "plays": [
+                    {
+                        "name": "Quiet",
+                        "trigger": {"type": "segment_entered", "segment": "Quiet"},
+                        "task": None,
+                        "webhook": {"url": receiver.url, "secret": SECRET},
+                    }
+                ],
+            }
+        )
         with django_capture_on_commit_callbacks(execute=True):
             call_command("recompute", as_of=today.isoformat())
     run = RecomputeRun.objects.get()

@@ -170,7 +170,10 @@ def test_done_dismiss_reassign_snooze_record_who_and_when(client_for, csm, book)
     assert (task.status, task.closed_by, task.assignee, task.snoozed_until) == ("done", csm, robin, later)
     assert task.closed_at is not None
     assert list(TaskEvent.objects.filter(task=task).order_by("id").values_list("kind", "actor")) == [
-        ("snoozed", csm.pk), ("reassigned", csm.pk), ("done", csm.pk)]  # fmt: skip
+        ("snoozed", csm.pk),
+        ("reassigned", csm.pk),
+        ("done", csm.pk),
+    ]
     other = Task.objects.get(title="week 0")
     response = client.post(reverse("plays:task-action", args=[other.pk, "dismiss"]), {"next": "/tasks/"})
     assert response["Location"] == "/tasks/"
@@ -225,8 +228,10 @@ def test_timeline_is_paged_with_htmx(client_for, csm):
 
 def test_manual_task_from_the_account_page(client_for, csm):
     account = AccountFactory(owner=csm)
-    response = client_for(csm).post(reverse("plays:task-create", args=[account.pk]),
-                                    {"title": "Send the QBR deck", "assignee": csm.pk, "due_date": "2026-07-01", "priority": "high"})  # fmt: skip
+    response = client_for(csm).post(
+        reverse("plays:task-create", args=[account.pk]),
+        {"title": "Send the QBR deck", "assignee": csm.pk, "due_date": "2026-07-01", "priority": "high"},
+    )
     assert response.status_code == 302
     task = Task.objects.get()
     assert (task.play, task.title, task.assignee, task.priority, task.created_by) == (
@@ -248,9 +253,21 @@ def test_admin_preview_says_how_many_and_why(client_for, cs_admin):
         HealthScoreFactory(account=account, as_of=D - dt.timedelta(days=7), score=90, band="healthy")
         HealthScoreFactory(account=account, as_of=D, score=50 if i < 22 else 85, band="neutral")
     client = client_for(cs_admin)
-    data = {"name": "Drop", "active": "on", "trigger": '{"type": "score_dropped", "points": 20}', "condition": "",
-            "cooldown_days": 0, "creates_task": "on", "task_title": "Call {account.name}", "task_body": "",
-            "task_assignee": "owner", "task_due_in_days": 3, "task_priority": "normal", "notify": "", "webhook_url": ""}  # fmt: skip
+    data = {
+        "name": "Drop",
+        "active": "on",
+        "trigger": '{"type": "score_dropped", "points": 20}',
+        "condition": "",
+        "cooldown_days": 0,
+        "creates_task": "on",
+        "task_title": "Call {account.name}",
+        "task_body": "",
+        "task_assignee": "owner",
+        "task_due_in_days": 3,
+        "task_priority": "normal",
+        "notify": "",
+        "webhook_url": "",
+    }
     body = client.post(reverse("admin:plays_play_preview"), data).content.decode()
     assert "This play would fire for 22 accounts" in body and body.count("<tr>") == 21  # header + first 20
     assert "score fell 40 points in 7 days (90 → 50)" in body

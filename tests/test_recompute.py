@@ -28,22 +28,46 @@ CONFIG = {
     "verticals": [{"name": "Education"}, {"name": "Tech Sales"}],
     "use_cases": [{"name": "PTA meetings"}, {"name": "Board meetings"}, {"name": "Demo scheduling"}],
     "features": [{"key": "scheduling", "name": "Scheduling"}, {"key": "reminders", "name": "Reminders"}],
-    "tiers": [{"name": "Tier 1", "min_arr": 100000}, {"name": "Tier 2", "min_arr": 20000}, {"name": "Tier 3", "min_arr": 0}],
+    "tiers": [
+        {"name": "Tier 1", "min_arr": 100000},
+        {"name": "Tier 2", "min_arr": 20000},
+        {"name": "Tier 3", "min_arr": 0},
+    ],
     "scorecards": [
-        {"name": "Edu", "vertical": "Education", "measures": [
-            {"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5},
-            {"metric": "days_since_last_activity", "weight": 1, "red": 120, "green": 30}]},
-        {"name": "Tech", "vertical": "Tech Sales", "measures": [
-            {"metric": "active_days_30d", "weight": 1, "red": 5, "green": 15}]},
+        {
+            "name": "Edu",
+            "vertical": "Education",
+            "measures": [
+                {"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5},
+                {"metric": "days_since_last_activity", "weight": 1, "red": 120, "green": 30},
+            ],
+        },
+        {
+            "name": "Tech",
+            "vertical": "Tech Sales",
+            "measures": [{"metric": "active_days_30d", "weight": 1, "red": 5, "green": 15}],
+        },
     ],
     "segments": [
-        {"name": "Healthy", "touch_model": "mid", "priority": 1, "rule": {"field": "health_band", "op": "eq", "value": "healthy"}},
+        {
+            "name": "Healthy",
+            "touch_model": "mid",
+            "priority": 1,
+            "rule": {"field": "health_band", "op": "eq", "value": "healthy"},
+        },
         {"name": "Big", "touch_model": "high", "priority": 10, "rule": {"field": "arr", "op": "gte", "value": 100000}},
     ],
-    "journeys": [{"vertical": "Education", "use_case": "PTA meetings", "stages": [
-        {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
-        {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5}]}],
-}  # fmt: skip
+    "journeys": [
+        {
+            "vertical": "Education",
+            "use_case": "PTA meetings",
+            "stages": [
+                {"name": "Booked", "features": ["scheduling"], "min_events_90d": 1},
+                {"name": "Reminded", "features": ["reminders"], "min_events_90d": 5},
+            ],
+        }
+    ],
+}
 
 ACCOUNTS = """external_id,name,vertical,use_cases,arr,owner_email,employees,persona,seats,start_date,renewal_date,churned_on
 E1,Lincoln High,Education,PTA meetings;Board meetings,12000,jo@school.org,300,manager,10,2025-01-01,2026-08-01,
@@ -103,9 +127,17 @@ def small_world():
         for n in range(i * 3):
             usage(a, f, D - dt.timedelta(days=n), events=n + 1)
 
-    config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
-        {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}],
-        "segments": [{"name": "Busy", "touch_model": "high", "rule": {"field": "active_days_30d", "op": "gte", "value": 3}}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}
+            ],
+            "segments": [
+                {"name": "Busy", "touch_model": "high", "rule": {"field": "active_days_30d", "op": "gte", "value": 3}}
+            ],
+        }
+    )
     return accounts
 
 

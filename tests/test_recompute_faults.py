@@ -75,8 +75,9 @@ class PrivateRedis:
             )
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis.from_url(self.url)
         for _ in range(100):
             try:
@@ -123,10 +124,29 @@ class Worker:
             "FRESHNESS_ENABLED": "false",
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cs_portal", "worker", "--pool", "prefork", "--concurrency", "2",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "cs_portal",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def children(self) -> list[int]:
         out = subprocess.run(
@@ -187,8 +207,14 @@ def world():
         account = AccountFactory(external_id=f"F{i:02}")
         for n in range(i % 6 * 2):
             usage(account, feature, today - dt.timedelta(days=n + 1))
-    config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
-        {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 10}]}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 10}]}
+            ],
+        }
+    )
     yesterday = today - dt.timedelta(days=1)
     recompute(as_of=yesterday)
     return yesterday, day_state(yesterday)

@@ -38,8 +38,14 @@ def world():
         for n in range(i * 3):
             usage(account, feature, TODAY - dt.timedelta(days=n))
     usage(accounts[0], feature, OLDEST)
-    config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
-        {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}
+            ],
+        }
+    )
     return accounts
 
 

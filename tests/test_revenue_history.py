@@ -27,8 +27,12 @@ D = dt.date(2026, 6, 30)
 
 def account(vertical, history, *, churned_on=None, use_case=None):
     """An account with ARR history [(date, arr)…]; its current ARR is the last one."""
-    a = AccountFactory(vertical=vertical, arr=history[-1][1], churned_on=churned_on,
-                       **({"primary_use_case": use_case} if use_case else {}))  # fmt: skip
+    a = AccountFactory(
+        vertical=vertical,
+        arr=history[-1][1],
+        churned_on=churned_on,
+        **({"primary_use_case": use_case} if use_case else {}),
+    )
     for day, arr in history:
         ArrChangeFactory(account=a, date=day, arr=arr)
     return a
@@ -80,8 +84,11 @@ def test_pareto_curve():
     AccountFactory(vertical=v, arr=1000, churned_on=D)
     curve = selectors.pareto(D)
     assert [(p.accounts, p.share_of_accounts, p.share_of_arr) for p in curve] == [
-        (1, 25.0, 50.0), (2, 50.0, 75.0), (3, 75.0, 90.0), (4, 100.0, 100.0)
-    ]  # fmt: skip
+        (1, 25.0, 50.0),
+        (2, 50.0, 75.0),
+        (3, 75.0, 90.0),
+        (4, 100.0, 100.0),
+    ]
     assert curve[-1].cumulative_arr == Decimal("200.00")
 
 
@@ -125,14 +132,25 @@ def test_page_shows_formulas_and_charts(client_for, leader, history):
 @pytest.mark.parametrize(
     ("table", "first_rows"),
     [
-        ("retention", ["vertical,accounts,arr_then,arr_now,arr_kept,nrr,grr", "Tech Sales,1,10000.00,10000.00,10000.00,100.0,100.0",
-                       "Education,3,4000.00,2500.00,2000.00,62.5,50.0"]),
-        ("trend", ["vertical,2025-06-30,2025-07-31,2025-08-31,2025-09-30,2025-10-31,2025-11-30,2025-12-31,2026-01-31,"
-                   "2026-02-28,2026-03-31,2026-04-30,2026-05-31,2026-06-30"]),
+        (
+            "retention",
+            [
+                "vertical,accounts,arr_then,arr_now,arr_kept,nrr,grr",
+                "Tech Sales,1,10000.00,10000.00,10000.00,100.0,100.0",
+                "Education,3,4000.00,2500.00,2000.00,62.5,50.0",
+            ],
+        ),
+        (
+            "trend",
+            [
+                "vertical,2025-06-30,2025-07-31,2025-08-31,2025-09-30,2025-10-31,2025-11-30,2025-12-31,2026-01-31,"
+                "2026-02-28,2026-03-31,2026-04-30,2026-05-31,2026-06-30"
+            ],
+        ),
         ("pareto", ["accounts,share_of_accounts,cumulative_arr,share_of_arr"]),
         ("use_cases", ["vertical,primary_use_case,accounts,arr"]),
     ],
-)  # fmt: skip
+)
 def test_csv_tables(client_for, cs_admin, history, table, first_rows):
     response = client_for(cs_admin).get(f"/revenue/?format=csv&table={table}")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")

@@ -41,8 +41,14 @@ def test_mark_slipping_values_and_idempotence():
     HealthScoreFactory(account=fell_20, as_of=D - dt.timedelta(days=29), score=99, band="healthy")  # not 30 days
 
     assert health_scores_mark_slipping(day=D) == 6
-    expected = {fell_20: (80, True), fell_15: (80, True), fell_14: (80, False), no_history: (None, False),
-                unscored: (80, False), rose: (40, False)}  # fmt: skip
+    expected = {
+        fell_20: (80, True),
+        fell_15: (80, True),
+        fell_14: (80, False),
+        no_history: (None, False),
+        unscored: (80, False),
+        rose: (40, False),
+    }
     assert {a: marks(a) for a in expected} == expected
     assert HealthScore.objects.get(account=fell_20, as_of=THEN).slipping is None  # other days untouched
 

@@ -48,12 +48,24 @@ def results_without_rollups():
 
 def rollup_rows() -> dict:
     return {
-        "vertical": sorted(VerticalDay.objects.values_list(
-            "vertical_id", "day", "accounts", "arr", "healthy", "at_risk", "median_score", "histogram", "use_cases",
-            "journey_stages", "stuck")),
+        "vertical": sorted(
+            VerticalDay.objects.values_list(
+                "vertical_id",
+                "day",
+                "accounts",
+                "arr",
+                "healthy",
+                "at_risk",
+                "median_score",
+                "histogram",
+                "use_cases",
+                "journey_stages",
+                "stuck",
+            )
+        ),
         "revenue": sorted(RevenueDay.objects.values_list("day", "trend", "retention", "pareto")),
         "segment": sorted(SegmentDay.objects.values_list("segment_id", "day", "members", "arr")),
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.django_db(transaction=True)

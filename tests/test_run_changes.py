@@ -31,8 +31,12 @@ def two_days():
     stay(watch, gone, D - dt.timedelta(days=90), left=D)  # a member on P, not on D: left
     stay(big, steady, D - dt.timedelta(days=30), left=P)  # left on P itself: not a member on P, not a move of D
     stay(big, newcomer, D)
-    for account, before, after in ((kept, "at_risk", "healthy"), (new_in, "at_risk", "healthy"),
-                                   (gone, "healthy", "neutral"), (steady, "healthy", "healthy")):  # fmt: skip
+    for account, before, after in (
+        (kept, "at_risk", "healthy"),
+        (new_in, "at_risk", "healthy"),
+        (gone, "healthy", "neutral"),
+        (steady, "healthy", "healthy"),
+    ):
         HealthScoreFactory(account=account, as_of=P, band=before)
         HealthScoreFactory(account=account, as_of=D, band=after)
     HealthScoreFactory(account=newcomer, as_of=D, band="healthy")  # no result on P

@@ -13,11 +13,25 @@ pytestmark = pytest.mark.django_db
 def cards(n: int) -> None:
     for i in range(n):
         VerticalFactory(name=f"Vertical {i}")
-    config_apply(document={"version": 1, "scorecards": [
-        {"name": f"Card {i}", "vertical": f"Vertical {i}", "active": i != 1, "healthy_at": 70, "at_risk_below": 40,
-         "measures": [{"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5},
-                      {"metric": "days_since_last_activity", "weight": 1.5, "red": 120, "green": 30}]}
-        for i in range(n)]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {
+                    "name": f"Card {i}",
+                    "vertical": f"Vertical {i}",
+                    "active": i != 1,
+                    "healthy_at": 70,
+                    "at_risk_below": 40,
+                    "measures": [
+                        {"metric": "active_days_90d", "weight": 2, "red": 1, "green": 5},
+                        {"metric": "days_since_last_activity", "weight": 1.5, "red": 120, "green": 30},
+                    ],
+                }
+                for i in range(n)
+            ],
+        }
+    )
 
 
 @pytest.mark.parametrize("who", ["csm", "leader", "cs_admin"])
@@ -57,8 +71,18 @@ def test_unknown_scorecard_is_a_404(client_for, csm):
 
 def test_scope_in_words(client_for, csm):
     UseCaseFactory(name="PTA meetings")
-    config_apply(document={"version": 1, "scorecards": [{"name": "Any PTA", "use_case": "PTA meetings",
-                 "measures": [{"metric": "nps_latest", "red": 0, "green": 10}]}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {
+                    "name": "Any PTA",
+                    "use_case": "PTA meetings",
+                    "measures": [{"metric": "nps_latest", "red": 0, "green": 10}],
+                }
+            ],
+        }
+    )
     page = client_for(csm).get(reverse("health:scorecards")).content.decode()
     assert "any vertical · PTA meetings" in page
 

@@ -27,8 +27,14 @@ def scored(account, day=D, **metrics):
 
 
 def scorecard(name, vertical=None, use_case=None, *, measures, active=True, healthy_at=70, at_risk_below=40):
-    sc = Scorecard.objects.create(name=name, vertical=vertical, use_case=use_case, active=active,
-                                  healthy_at=healthy_at, at_risk_below=at_risk_below)  # fmt: skip
+    sc = Scorecard.objects.create(
+        name=name,
+        vertical=vertical,
+        use_case=use_case,
+        active=active,
+        healthy_at=healthy_at,
+        at_risk_below=at_risk_below,
+    )
     for i, (metric, weight, red, green) in enumerate(measures):
         MeasureFactory(scorecard=sc, metric=metric, weight=weight, red=red, green=green, position=i)
     return sc
@@ -36,10 +42,16 @@ def scorecard(name, vertical=None, use_case=None, *, measures, active=True, heal
 
 def draft_of(sc, **changes):
     draft = {
-        "name": sc.name, "active": sc.active, "healthy_at": sc.healthy_at, "at_risk_below": sc.at_risk_below,
-        "vertical_id": sc.vertical_id, "use_case_id": sc.use_case_id,
-        "measures": [{"metric": m.metric, "weight": m.weight, "red": m.red, "green": m.green} for m in sc.measures.all()],
-    }  # fmt: skip
+        "name": sc.name,
+        "active": sc.active,
+        "healthy_at": sc.healthy_at,
+        "at_risk_below": sc.at_risk_below,
+        "vertical_id": sc.vertical_id,
+        "use_case_id": sc.use_case_id,
+        "measures": [
+            {"metric": m.metric, "weight": m.weight, "red": m.red, "green": m.green} for m in sc.measures.all()
+        ],
+    }
     draft.update(changes)
     return draft
 
@@ -65,8 +77,10 @@ def education():
 def test_saved_rules_are_the_baseline_and_edits_move_bands(education):
     sc, accounts, _ = education
     # Saved: 2 → 20 at risk, 5 → 50 neutral, 9 → 90 healthy. Edited green 5: 40 neutral, 100, 100 healthy.
-    preview = scorecard_preview(draft=draft_of(sc, measures=[{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 5}]),
-                                scorecard_id=sc.pk)  # fmt: skip
+    preview = scorecard_preview(
+        draft=draft_of(sc, measures=[{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 5}]),
+        scorecard_id=sc.pk,
+    )
     assert preview["as_of"] == D
     assert preview["accounts"] == 3  # the churned account and the other vertical are left out
     assert counts(preview) == {"healthy": (1, 2), "neutral": (1, 1), "at_risk": (1, 0), "unknown": (0, 0)}
@@ -117,10 +131,17 @@ def test_inactive_draft_and_new_scorecards(education):
     off = scorecard_preview(draft=draft_of(sc, active=False), scorecard_id=sc.pk)
     assert counts(off)["unknown"] == (0, 3)  # no other scorecard: no score
     new = scorecard_preview(
-        draft={"name": "Sales", "active": True, "healthy_at": 70, "at_risk_below": 40, "vertical_id": sales.pk,
-               "use_case_id": None, "measures": [{"metric": "active_days_90d", "weight": Decimal(1), "red": 0, "green": 10}]},
+        draft={
+            "name": "Sales",
+            "active": True,
+            "healthy_at": 70,
+            "at_risk_below": 40,
+            "vertical_id": sales.pk,
+            "use_case_id": None,
+            "measures": [{"metric": "active_days_90d", "weight": Decimal(1), "red": 0, "green": 10}],
+        },
         scorecard_id=None,
-    )  # fmt: skip
+    )
     assert new["accounts"] == 2
     assert counts(new) == {"healthy": (0, 1), "neutral": (0, 0), "at_risk": (0, 1), "unknown": (2, 0)}
 

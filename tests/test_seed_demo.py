@@ -27,8 +27,18 @@ def digest() -> str:
     """Every generated row, by natural keys (ids differ between runs)."""
     tables = [
         Account.objects.order_by("external_id").values_list(
-            "external_id", "name", "vertical__name", "primary_use_case__name", "arr", "owner__username",
-            "employees", "persona", "seats", "start_date", "renewal_date", "churned_on",
+            "external_id",
+            "name",
+            "vertical__name",
+            "primary_use_case__name",
+            "arr",
+            "owner__username",
+            "employees",
+            "persona",
+            "seats",
+            "start_date",
+            "renewal_date",
+            "churned_on",
         ),
         UsageDaily.objects.order_by("account__external_id", "date", "feature__key").values_list(
             "account__external_id", "date", "feature__key", "events", "active_users"
@@ -42,7 +52,7 @@ def digest() -> str:
         StatedDriver.objects.order_by("account__external_id", "feature__key").values_list(
             "account__external_id", "feature__key", "note"
         ),
-    ]  # fmt: skip
+    ]
     return hashlib.sha256(repr([list(rows) for rows in tables]).encode()).hexdigest()
 
 
@@ -95,8 +105,12 @@ def test_churned_accounts_stop_using_the_product_before_churning():
 def test_config_users_and_history_are_there(client):
     seed()
     assert set(Scorecard.objects.values_list("vertical__name", flat=True)) >= {
-        "Education", "Tech Sales", "Recruiting", "Customer Success", "Healthcare"
-    }  # fmt: skip
+        "Education",
+        "Tech Sales",
+        "Recruiting",
+        "Customer Success",
+        "Healthcare",
+    }
     education = Scorecard.objects.get(vertical__name="Education")
     assert {m.metric for m in education.measures.all()} >= {"active_months_365d", "days_since_last_activity"}
     assert Segment.objects.count() >= 8

@@ -90,8 +90,9 @@ def test_preview_compares_with_the_saved_segments_open_members(school):
     for key in ("oak", "ash", "acme"):
         SegmentMembershipFactory(segment=segment, account=school[key], entered_on=D - dt.timedelta(days=9))
     # A closed stay is history, not a member.
-    SegmentMembershipFactory(segment=segment, account=school["elm"], entered_on=D - dt.timedelta(days=9),
-                                     left_on=D - dt.timedelta(days=3))  # fmt: skip
+    SegmentMembershipFactory(
+        segment=segment, account=school["elm"], entered_on=D - dt.timedelta(days=9), left_on=D - dt.timedelta(days=3)
+    )
     result = rule_preview(NESTED, segment=segment)
     assert result["members"] == 3
     assert result["entering"] == 1  # elm
@@ -197,7 +198,11 @@ def test_admin_saves_a_nested_rule(client_for, cs_admin, school):
     assert response.status_code == 302
     segment = Segment.objects.get()
     assert (segment.name, segment.slug, segment.touch_model, segment.rule) == (
-        "Education to watch", "education-to-watch", "high", NESTED)  # fmt: skip
+        "Education to watch",
+        "education-to-watch",
+        "high",
+        NESTED,
+    )
 
 
 def test_admin_changes_a_rule(client_for, cs_admin, school):
@@ -227,14 +232,19 @@ def test_preview_of_a_saved_segment_counts_who_enters_and_leaves(client_for, cs_
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"rule": '{"all": [\n  {"field": "arr",}\n]}'}, "rule: invalid JSON at line 2, column 19: Expecting property name"),
-        ({"rule": json.dumps({"all": [EDU, {"field": "arr", "op": "gt", "value": "big"}]})},
-         "rule.all[1].value: expected a number, got &#x27;big&#x27; for field &#x27;arr&#x27;"),
+        (
+            {"rule": '{"all": [\n  {"field": "arr",}\n]}'},
+            "rule: invalid JSON at line 2, column 19: Expecting property name",
+        ),
+        (
+            {"rule": json.dumps({"all": [EDU, {"field": "arr", "op": "gt", "value": "big"}]})},
+            "rule.all[1].value: expected a number, got &#x27;big&#x27; for field &#x27;arr&#x27;",
+        ),
         ({"rule": ""}, "rule: a rule is required"),
         ({"rule": json.dumps(EDU), "segment": "12x"}, "segment: no segment with id &#x27;12x&#x27;"),
         ({"rule": json.dumps(EDU), "segment": "999999999999999999"}, "segment: no segment with id"),
     ],
-)  # fmt: skip
+)
 def test_preview_of_bad_input_names_the_problem(client_for, cs_admin, school, data, message):
     response = client_for(cs_admin).post(PREVIEW, data)
     assert response.status_code == 200
@@ -291,27 +301,41 @@ def test_preview_query_count_does_not_grow_with_accounts(client_for, cs_admin, s
     "rule, message",
     [
         ({"all": [EDU, {"field": "logins", "op": "gt", "value": 3}]}, "rule.all[1]: unknown field 'logins'"),
-        ({"all": [{"field": "vertical", "op": "gt", "value": "E"}]},
-         "rule.all[0].op: op 'gt' is not supported for text field 'vertical' (use one of eq, ne, in, not_in, is_null, not_null)"),
-        ({"any": [AT_RISK, {"field": "arr", "op": "gte", "value": "100k"}]},
-         "rule.any[1].value: expected a number, got '100k' for field 'arr'"),
-        ({"all": [{"field": "health_band", "op": "eq", "value": "sick"}]},
-         "rule.all[0].value: 'sick' is not a health_band (one of healthy, neutral, at_risk, unknown)"),
-        ({"all": [{"field": "arr", "op": "between", "value": [90000, 10000]}]},
-         "rule.all[0].value: 'between' on field 'arr' needs low ≤ high, got [90000, 10000]"),
-        ({"all": [{"field": "arr", "op": "between", "value": [1]}]},
-         "rule.all[0].value: 'between' on field 'arr' needs [low, high], got a list"),
-        ({"all": [{"field": "vertical", "op": "in", "value": []}]},
-         "rule.all[0].value: op 'in' on field 'vertical' needs a non-empty list, got a list"),
+        (
+            {"all": [{"field": "vertical", "op": "gt", "value": "E"}]},
+            "rule.all[0].op: op 'gt' is not supported for text field 'vertical' (use one of eq, ne, in, not_in, is_null, not_null)",
+        ),
+        (
+            {"any": [AT_RISK, {"field": "arr", "op": "gte", "value": "100k"}]},
+            "rule.any[1].value: expected a number, got '100k' for field 'arr'",
+        ),
+        (
+            {"all": [{"field": "health_band", "op": "eq", "value": "sick"}]},
+            "rule.all[0].value: 'sick' is not a health_band (one of healthy, neutral, at_risk, unknown)",
+        ),
+        (
+            {"all": [{"field": "arr", "op": "between", "value": [90000, 10000]}]},
+            "rule.all[0].value: 'between' on field 'arr' needs low ≤ high, got [90000, 10000]",
+        ),
+        (
+            {"all": [{"field": "arr", "op": "between", "value": [1]}]},
+            "rule.all[0].value: 'between' on field 'arr' needs [low, high], got a list",
+        ),
+        (
+            {"all": [{"field": "vertical", "op": "in", "value": []}]},
+            "rule.all[0].value: op 'in' on field 'vertical' needs a non-empty list, got a list",
+        ),
         ({"all": []}, "rule.all: empty group; list at least one rule"),
-        ({"all": [{"not": [EDU]}]},
-         'rule.all[0].not: \'not\' wraps one rule (an object), got a list; use {"not": {"any": [...]}}'),
+        (
+            {"all": [{"not": [EDU]}]},
+            'rule.all[0].not: \'not\' wraps one rule (an object), got a list; use {"not": {"any": [...]}}',
+        ),
         ({"all": [EDU], "any": [AT_RISK]}, "rule: a group has exactly one of all, any, not; got all, any"),
         ({"all": [EDU, "Education"]}, "rule.all[1]: expected a rule object"),
         ({}, "rule: a rule is required"),
         ({"field": "arr"}, "rule: a condition needs op"),
     ],
-)  # fmt: skip
+)
 def test_an_invalid_rule_is_refused_with_the_path_of_the_condition(client_for, cs_admin, school, rule, message):
     client = client_for(cs_admin)
     response = client.post(ADD, form_data(rule))
@@ -339,16 +363,24 @@ def test_the_raw_json_view_posts_the_same_field(client_for, cs_admin, school):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ('{"all": [\n  {"field": "vertical", "op": "eq", "value": "Education"}\n  {"field": "arr"}\n]}',
-         "rule: invalid JSON at line 3, column 3: Expecting ',' delimiter"),
+        (
+            '{"all": [\n  {"field": "vertical", "op": "eq", "value": "Education"}\n  {"field": "arr"}\n]}',
+            "rule: invalid JSON at line 3, column 3: Expecting ',' delimiter",
+        ),
         ("{'all': []}", "rule: invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes"),
         ('{"all": [NaN]}', "rule.all[0]: expected a rule object"),
         ("[" * 50000 + "]" * 50000, "rule: JSON nested too deeply"),
-        (json.dumps({"field": "vertical", "op": "eq", "value": "x" * 100_000}), "rule: 100,046 characters is too long for a rule (at most 100,000)"),
-        ('{"field": "vertical", "op": "eq", "value": "Edu\\u0000"}', "rule.value: text for field 'vertical' contains a NUL character"),
+        (
+            json.dumps({"field": "vertical", "op": "eq", "value": "x" * 100_000}),
+            "rule: 100,046 characters is too long for a rule (at most 100,000)",
+        ),
+        (
+            '{"field": "vertical", "op": "eq", "value": "Edu\\u0000"}',
+            "rule.value: text for field 'vertical' contains a NUL character",
+        ),
     ],
     ids=["missing comma", "single quotes", "NaN", "too deep", "too long", "NUL"],
-)  # fmt: skip
+)
 def test_unparsable_raw_json_is_refused_with_where_it_breaks(client_for, cs_admin, school, text, message):
     response = client_for(cs_admin).post(ADD, form_data(text))
     assert response.status_code == 200

@@ -86,7 +86,11 @@ def test_query_count_does_not_grow_with_accounts(client_for, leader, segment, pa
     with CaptureQueriesContext(connection) as small:
         client.get(path)
     for n in range(12):
-        SegmentMembershipFactory(segment=segment, account=AccountFactory(), entered_on=days_ago(5 * n),
-                                         left_on=days_ago(n) if n % 2 else None)  # fmt: skip
+        SegmentMembershipFactory(
+            segment=segment,
+            account=AccountFactory(),
+            entered_on=days_ago(5 * n),
+            left_on=days_ago(n) if n % 2 else None,
+        )
     with django_assert_num_queries(len(small)):
         client.get(path)

@@ -31,13 +31,38 @@ def cast():
     pta, board = UseCaseFactory(name="PTA meetings"), UseCaseFactory(name="Board meetings")
     tier1 = Tier.objects.create(name="Tier 1", min_arr=100000)
     owner = UserFactory(username="jo", email="Jo@Example.com")
-    big = AccountFactory(name="big", vertical=tech, primary_use_case=board, arr=150000, seats=100, employees=500,
-                         persona="executive", owner=owner, renewal_date=D + dt.timedelta(days=30))  # fmt: skip
-    small = AccountFactory(name="small", vertical=edu, primary_use_case=pta, arr=5000, seats=10, employees=40,
-                           persona="manager", renewal_date=D - dt.timedelta(days=5))  # fmt: skip
+    big = AccountFactory(
+        name="big",
+        vertical=tech,
+        primary_use_case=board,
+        arr=150000,
+        seats=100,
+        employees=500,
+        persona="executive",
+        owner=owner,
+        renewal_date=D + dt.timedelta(days=30),
+    )
+    small = AccountFactory(
+        name="small",
+        vertical=edu,
+        primary_use_case=pta,
+        arr=5000,
+        seats=10,
+        employees=40,
+        persona="manager",
+        renewal_date=D - dt.timedelta(days=5),
+    )
     AccountUseCase.objects.create(account=small, use_case=board)
-    none = AccountFactory(name="none", vertical=edu, primary_use_case=None, arr=0, seats=None, employees=None,
-                          persona="", renewal_date=None)  # fmt: skip
+    none = AccountFactory(
+        name="none",
+        vertical=edu,
+        primary_use_case=None,
+        arr=0,
+        seats=None,
+        employees=None,
+        persona="",
+        renewal_date=None,
+    )
     churned = AccountFactory(name="churned", vertical=edu, churned_on=D)
     AccountMetricsFactory(account=big, as_of=D, active_days_30d=20, seat_utilization_30d=75.5, nps_latest=9)
     AccountMetricsFactory(account=small, as_of=D, active_days_30d=2, seat_utilization_30d=None, nps_latest=None)

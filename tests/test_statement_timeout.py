@@ -34,9 +34,13 @@ def test_the_option_is_added_to_postgresql_only():
 
 def _show(code: str, **env) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "cs_portal.settings", **env},
-    )  # fmt: skip
+    )
     return result.stdout.strip().splitlines()[-1]
 
 

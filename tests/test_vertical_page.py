@@ -124,8 +124,10 @@ def test_risk_matrix_is_capped_to_the_largest_and_the_at_risk(edu, monkeypatch):
     monkeypatch.setattr(selectors, "RISK_MATRIX_AT_RISK", 1)
     matrix = selectors.risk_matrix(vertical, D, scored_accounts=6)
     assert sorted((p["name"], p["score"], p["band"]) for p in matrix["points"]) == [
-        ("Alpha", 90, "healthy"), ("Bravo", 80, "healthy"), ("Echo", 30, "at_risk")
-    ]  # fmt: skip
+        ("Alpha", 90, "healthy"),
+        ("Bravo", 80, "healthy"),
+        ("Echo", 30, "at_risk"),
+    ]
     assert (matrix["accounts"], matrix["capped"]) == (6, True)
 
 

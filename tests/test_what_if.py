@@ -7,8 +7,9 @@ from health.engine.scoring import score_account, scorecard_plan
 from health.what_if import Definition, moves
 
 MEASURES = [("active_days_90d", 2, 5, 30), ("days_since_last_activity", 1, 60, 7), ("nps_latest", 1, 4, 9)]
-PLAN = scorecard_plan(id=1, name="s", vertical_id=None, use_case_id=None, healthy_at=70, at_risk_below=40,
-                      measures=MEASURES)  # fmt: skip
+PLAN = scorecard_plan(
+    id=1, name="s", vertical_id=None, use_case_id=None, healthy_at=70, at_risk_below=40, measures=MEASURES
+)
 DEFS = {m: Definition(m, Fraction(w), Fraction(r), Fraction(g)) for m, w, r, g in MEASURES}
 
 

@@ -49,10 +49,26 @@ def worker():
     }
     log = open(ROOT / "tests" / ".worker.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cs_portal", "worker", "--pool", "solo", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cs_portal",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     old = {k: celery_app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
     celery_app.conf.update(broker_url=BROKER, result_backend=BROKER, task_always_eager=False)
     try:
@@ -78,9 +94,17 @@ def test_nightly_recompute_runs_through_a_real_worker(worker):
         for n in range(i * 4):
             usage(account, feature, today - dt.timedelta(days=n))
 
-    config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
-        {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 10}]}],
-        "segments": [{"name": "Active", "touch_model": "mid", "rule": {"field": "active_days_30d", "op": "gt", "value": 0}}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 10}]}
+            ],
+            "segments": [
+                {"name": "Active", "touch_model": "mid", "rule": {"field": "active_days_30d", "op": "gt", "value": 0}}
+            ],
+        }
+    )
 
     # Publish over a connection to the test broker explicitly: a pool another test opened
     # earlier may still point at the default broker.

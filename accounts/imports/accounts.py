@@ -47,9 +47,17 @@ OPTIONAL = ("churned_on",)
 PERSONAS = {p.value for p in Persona}
 # What a re-imported row is compared on to be reported "unchanged" (ARR and the use cases too).
 COMPARED = (
-    "name", "vertical_id", "primary_use_case_id", "owner_id", "employees", "persona", "seats",
-    "start_date", "renewal_date", "churned_on",
-)  # fmt: skip
+    "name",
+    "vertical_id",
+    "primary_use_case_id",
+    "owner_id",
+    "employees",
+    "persona",
+    "seats",
+    "start_date",
+    "renewal_date",
+    "churned_on",
+)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -238,9 +246,19 @@ def _write(rows: list[AccountRow], as_of: date, result: ImportResult) -> None:
         for r in rows
     ]
     fields = [
-        "name", "vertical", "primary_use_case", "arr", "owner", "employees",
-        "persona", "seats", "start_date", "renewal_date", "churned_on", "updated_at",
-    ]  # fmt: skip
+        "name",
+        "vertical",
+        "primary_use_case",
+        "arr",
+        "owner",
+        "employees",
+        "persona",
+        "seats",
+        "start_date",
+        "renewal_date",
+        "churned_on",
+        "updated_at",
+    ]
     Account.objects.bulk_create(
         accounts, batch_size=2000, update_conflicts=True, unique_fields=["external_id"], update_fields=fields
     )

@@ -29,7 +29,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
             "renewal_date": "2027-01-15",
             "churned_on": "",
         },
-    ),  # fmt: skip
+    ),
     "usage": (
         usage.REQUIRED,
         {
@@ -39,7 +39,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
             "events": "12",
             "active_users": "5",
         },
-    ),  # fmt: skip
+    ),
     "nps": (
         (*nps.REQUIRED, *nps.OPTIONAL),
         {"account_external_id": EXAMPLE_ACCOUNT, "date": "2026-11-30", "score": "9", "comment": "Booking is easy"},

@@ -70,8 +70,14 @@ def import_job_create(*, kind: str, upload: UploadedFile, skip_invalid: bool, as
     """Stores the upload and queues its import once this transaction commits."""
     from accounts.tasks import import_job_task  # noqa: PLC0415 - tasks import this module
 
-    job = ImportJob(kind=kind, filename=upload.name[:255], size=upload.size or 0, skip_invalid=skip_invalid,
-                    as_of=as_of, created_by=user)  # fmt: skip
+    job = ImportJob(
+        kind=kind,
+        filename=upload.name[:255],
+        size=upload.size or 0,
+        skip_invalid=skip_invalid,
+        as_of=as_of,
+        created_by=user,
+    )
     job.file.save(upload.name, upload, save=False)
     job.save()
     transaction.on_commit(lambda: import_job_task.delay(job.pk))
@@ -103,10 +109,16 @@ def import_job_run(*, job_id: int) -> None:
     else:
         job.status = ImportJob.Status.DONE
         job.result = {
-            "written": result.written, "summary": result.summary(), "created": result.created, "updated": result.updated,
-            "unchanged": result.unchanged, "skipped": result.skipped, "error_count": result.error_count,
-            "error_rows": result.error_rows, "errors": result.error_lines(),
-        }  # fmt: skip
+            "written": result.written,
+            "summary": result.summary(),
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "skipped": result.skipped,
+            "error_count": result.error_count,
+            "error_rows": result.error_rows,
+            "errors": result.error_lines(),
+        }
     finally:
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "failure", "result", "finished_at"])

@@ -49,8 +49,11 @@ def offer_recompute(model_admin, request, kind: str) -> None:
         return
     today = timezone.localdate()
     if not is_admin(request.user):
-        model_admin.message_user(request, f"{what} change only after a recompute: ask a CS Admin to run one, "
-                                 "or wait for the nightly run.", messages.WARNING)  # fmt: skip
+        model_admin.message_user(
+            request,
+            f"{what} change only after a recompute: ask a CS Admin to run one, or wait for the nightly run.",
+            messages.WARNING,
+        )
         return
     model_admin.message_user(
         request,
@@ -63,7 +66,7 @@ def offer_recompute(model_admin, request, kind: str) -> None:
             reverse("admin:pipeline_recomputerun_start"),
             get_token(request),
             f"{today:%Y-%m-%d}",
-        ),  # fmt: skip
+        ),
         messages.WARNING,
     )
 
@@ -80,8 +83,11 @@ def revert_with_message(model_admin, request, entry: AuditEntry, reason: str = "
         if reverted is None:
             model_admin.message_user(request, f"'{entry.name}' already is as it was before that change.", messages.INFO)
         else:
-            model_admin.message_user(request, f"Reverted '{reverted.name}' to how it was before the change of "
-                                     f"{entry.created_at:%Y-%m-%d %H:%M}.", messages.SUCCESS)  # fmt: skip
+            model_admin.message_user(
+                request,
+                f"Reverted '{reverted.name}' to how it was before the change of {entry.created_at:%Y-%m-%d %H:%M}.",
+                messages.SUCCESS,
+            )
             offer_recompute(model_admin, request, reverted.kind)
         return reverted
     return None
@@ -212,9 +218,15 @@ class AuditedAdminMixin:
         super().save_related(request, form, formsets, change)
         obj = form.instance
         after = rule_snapshot(kind=self.audit_kind, pk=obj.pk)
-        entry = audit_record(kind=self.audit_kind, object_id=obj.pk, name=rule_label(self.audit_kind, after),
-                             before=getattr(obj, "_audit_before", None), after=after, actor=request.user,
-                             source=AuditEntry.Source.ADMIN)  # fmt: skip
+        entry = audit_record(
+            kind=self.audit_kind,
+            object_id=obj.pk,
+            name=rule_label(self.audit_kind, after),
+            before=getattr(obj, "_audit_before", None),
+            after=after,
+            actor=request.user,
+            source=AuditEntry.Source.ADMIN,
+        )
         if entry is not None:  # something changed: results follow only after a recompute
             offer_recompute(self, request, self.audit_kind)
 
@@ -222,8 +234,15 @@ class AuditedAdminMixin:
         before = rule_snapshot(kind=self.audit_kind, pk=obj.pk)
         pk = obj.pk
         super().delete_model(request, obj)
-        audit_record(kind=self.audit_kind, object_id=pk, name=rule_label(self.audit_kind, before), before=before,
-                     after=None, actor=request.user, source=AuditEntry.Source.ADMIN)  # fmt: skip
+        audit_record(
+            kind=self.audit_kind,
+            object_id=pk,
+            name=rule_label(self.audit_kind, before),
+            before=before,
+            after=None,
+            actor=request.user,
+            source=AuditEntry.Source.ADMIN,
+        )
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
@@ -235,7 +254,7 @@ class AuditedAdminMixin:
                 "<path:object_id>/history/<int:entry_id>/revert/",
                 self.admin_site.admin_view(self.revert_view),
                 name=f"{self.opts.app_label}_{self.opts.model_name}_revert",
-            ),  # fmt: skip
+            ),
             *super().get_urls(),
         ]
 

@@ -49,26 +49,59 @@ class JSONText(forms.CharField):
 
 
 class PlayAdminForm(forms.ModelForm):
-    trigger = JSONText(required=True, help_text='e.g. {"type": "segment_entered", "segment": "Education at risk"}; types: '
-                       "segment_entered / segment_left (segment), band_became (band), score_dropped (points), "
-                       "renewal_within (days), driver_unused")  # fmt: skip
+    trigger = JSONText(
+        required=True,
+        help_text='e.g. {"type": "segment_entered", "segment": "Education at risk"}; types: '
+        "segment_entered / segment_left (segment), band_became (band), score_dropped (points), "
+        "renewal_within (days), driver_unused",
+    )
     condition = JSONText(
         help_text='Optional: a segment rule, e.g. {"field": "days_to_renewal", "op": "between", "value": [0, 120]}'
     )
     notify = JSONText(empty=[], help_text='Channels: ["email", "slack://…", "msteams://…"] (Apprise URLs)')
     webhook_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
-    webhook_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                                     help_text="Signs the webhook body (HMAC-SHA256). Leave empty to keep the stored one.")  # fmt: skip
+    webhook_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Signs the webhook body (HMAC-SHA256). Leave empty to keep the stored one.",
+    )
 
     class Meta:
         model = Play
-        fields = ["name", "active", "trigger", "condition", "cooldown_days", "creates_task", "task_title", "task_body",
-                  "task_assignee", "task_due_in_days", "task_priority", "notify", "webhook_url", "webhook_secret"]  # fmt: skip
+        fields = [
+            "name",
+            "active",
+            "trigger",
+            "condition",
+            "cooldown_days",
+            "creates_task",
+            "task_title",
+            "task_body",
+            "task_assignee",
+            "task_due_in_days",
+            "task_priority",
+            "notify",
+            "webhook_url",
+            "webhook_secret",
+        ]
 
-    FIELD_OF = {"name": "name", "active": "active", "trigger": "trigger", "condition": "condition", "cooldown_days": "cooldown_days",
-                "task": "task_title", "notify": "notify", "webhook": "webhook_url"}  # fmt: skip
-    TASK_FIELD = {"title": "task_title", "body": "task_body", "assignee": "task_assignee", "due_in_days": "task_due_in_days",
-                  "priority": "task_priority"}  # fmt: skip
+    FIELD_OF = {
+        "name": "name",
+        "active": "active",
+        "trigger": "trigger",
+        "condition": "condition",
+        "cooldown_days": "cooldown_days",
+        "task": "task_title",
+        "notify": "notify",
+        "webhook": "webhook_url",
+    }
+    TASK_FIELD = {
+        "title": "task_title",
+        "body": "task_body",
+        "assignee": "task_assignee",
+        "due_in_days": "task_due_in_days",
+        "priority": "task_priority",
+    }
 
     def document_item(self, data: dict) -> dict:
         """The form as one item of the document's `plays` list (what apply_config would be given)."""
@@ -82,12 +115,18 @@ class PlayAdminForm(forms.ModelForm):
             "trigger": data.get("trigger") if data.get("trigger") is not None else {},
             "condition": data.get("condition"),
             "cooldown_days": data.get("cooldown_days") or 0,
-            "task": {"title": data.get("task_title") or "", "body": data.get("task_body") or "",
-                     "assignee": data.get("task_assignee") or "owner", "due_in_days": data.get("task_due_in_days") or 0,
-                     "priority": data.get("task_priority") or "normal"} if data.get("creates_task") else None,
+            "task": {
+                "title": data.get("task_title") or "",
+                "body": data.get("task_body") or "",
+                "assignee": data.get("task_assignee") or "owner",
+                "due_in_days": data.get("task_due_in_days") or 0,
+                "priority": data.get("task_priority") or "normal",
+            }
+            if data.get("creates_task")
+            else None,
             "notify": [play_secrets.mask_channel(c) if c in stored else c for c in (data.get("notify") or [])],
             "webhook": {"url": data.get("webhook_url") or "", "secret": secret} if data.get("webhook_url") else None,
-        }  # fmt: skip
+        }
 
     def clean(self):
         data = super().clean()
@@ -146,11 +185,23 @@ class PlayAdmin(AuditedAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/plays/play/change_form.html"
     fieldsets = [
         (None, {"fields": ["name", "active", "trigger", "condition", "condition_in_words", "cooldown_days"]}),
-        ("Task", {"fields": ["creates_task", "task_title", "task_body", "task_assignee", "task_due_in_days", "task_priority"],
-                  "description": "Templates may use {account.name}, {account.vertical}, {account.days_to_renewal}, "
-                                 "{health.score}, {health.band}, {trigger.reason}, {measure.text}, {play.name}…"}),
+        (
+            "Task",
+            {
+                "fields": [
+                    "creates_task",
+                    "task_title",
+                    "task_body",
+                    "task_assignee",
+                    "task_due_in_days",
+                    "task_priority",
+                ],
+                "description": "Templates may use {account.name}, {account.vertical}, {account.days_to_renewal}, "
+                "{health.score}, {health.band}, {trigger.reason}, {measure.text}, {play.name}…",
+            },
+        ),
         ("Notify and webhook", {"fields": ["notify", "webhook_url", "webhook_secret"]}),
-    ]  # fmt: skip
+    ]
 
     @admin.display(description="Condition in plain words")
     def condition_in_words(self, play: Play) -> str:
@@ -187,8 +238,11 @@ class PlayAdmin(AuditedAdminMixin, admin.ModelAdmin):
             return TemplateResponse(request, "admin/plays/play/preview.html", {"errors": exc.errors})
         cooling = set()
         if instance is not None:
-            cooling = set(PlayFiring.objects.filter(play=instance, day__gt=day - timedelta(days=max(instance.cooldown_days, 1)),
-                                                    day__lte=day).values_list("account_id", flat=True))  # fmt: skip
+            cooling = set(
+                PlayFiring.objects.filter(
+                    play=instance, day__gt=day - timedelta(days=max(instance.cooldown_days, 1)), day__lte=day
+                ).values_list("account_id", flat=True)
+            )
         ids = [pk for pk in hits if pk not in cooling]
         first = list(
             Account.objects.filter(pk__in=ids)

@@ -56,9 +56,12 @@ class MeasureFormSet(DocumentInlineFormSet):
     def parent_item(self, sc: Scorecard) -> dict:
         # Validate as an update of the saved scorecard (its saved name), so its own scope is not a clash.
         saved_name = Scorecard.objects.filter(pk=sc.pk).values_list("name", flat=True).first() if sc.pk else None
-        item = {"name": saved_name or sc.name or "(new)", "active": bool(sc.active),
-                "vertical": sc.vertical.name if sc.vertical_id else None,
-                "use_case": sc.use_case.name if sc.use_case_id else None}  # fmt: skip
+        item = {
+            "name": saved_name or sc.name or "(new)",
+            "active": bool(sc.active),
+            "vertical": sc.vertical.name if sc.vertical_id else None,
+            "use_case": sc.use_case.name if sc.use_case_id else None,
+        }
         for key in ("healthy_at", "at_risk_below"):
             if isinstance(getattr(sc, key), int):
                 item[key] = getattr(sc, key)
@@ -157,11 +160,13 @@ class ScorecardAdmin(AuditedAdminMixin, admin.ModelAdmin):
             data = form.cleaned_data
             rows = formsets[0].ordered_forms()
             draft = {
-                "name": data["name"], "active": data["active"], "healthy_at": data["healthy_at"],
+                "name": data["name"],
+                "active": data["active"],
+                "healthy_at": data["healthy_at"],
                 "at_risk_below": data["at_risk_below"],
                 "vertical_id": data["vertical"].pk if data["vertical"] else None,
                 "use_case_id": data["use_case"].pk if data["use_case"] else None,
                 "measures": [formsets[0].row_item(f.cleaned_data) for f in rows],
-            }  # fmt: skip
+            }
             context["preview"] = scorecard_preview(draft=draft, scorecard_id=obj.pk if obj else None)
         return TemplateResponse(request, "admin/health/scorecard/preview.html", context)

@@ -209,7 +209,7 @@ def _score_changes(account, health, label) -> list:
             label=label,
             fmt=format_in_sentence,
             scorecard_name=lambda i: names.get(i, "no scorecard"),
-        )  # fmt: skip
+        )
         for n, d in days.items()
     ]
 
@@ -222,19 +222,26 @@ def _measure_rows(health) -> tuple[list[dict], object]:
     scorecard = health.scorecard
     definitions = account_selectors.scorecard_definitions(health.scorecard_id)
     moves, plan = what_if.moves(
-        health.measures, definitions, score=health.score,
-        healthy_at=scorecard.healthy_at if scorecard else 70, at_risk_below=scorecard.at_risk_below if scorecard else 40,
-    )  # fmt: skip
+        health.measures,
+        definitions,
+        score=health.score,
+        healthy_at=scorecard.healthy_at if scorecard else 70,
+        at_risk_below=scorecard.at_risk_below if scorecard else 40,
+    )
     rows = []
     for m, move in zip(health.measures, moves, strict=True):
         info = METRICS.get(m["metric"])
-        rows.append({
-            **m, "label": info.label if info else m["metric"], "meaning": info.meaning if info else "",
-            "value_text": format_metric(m["metric"], m.get("value")),
-            "to_next": None if move.to_next is None else format_metric(m["metric"], move.to_next),
-            "to_healthy": None if move.to_healthy is None else format_metric(m["metric"], move.to_healthy),
-            "why_not": move.why_not,
-        })  # fmt: skip
+        rows.append(
+            {
+                **m,
+                "label": info.label if info else m["metric"],
+                "meaning": info.meaning if info else "",
+                "value_text": format_metric(m["metric"], m.get("value")),
+                "to_next": None if move.to_next is None else format_metric(m["metric"], move.to_next),
+                "to_healthy": None if move.to_healthy is None else format_metric(m["metric"], move.to_healthy),
+                "why_not": move.why_not,
+            }
+        )
     if plan is not None:
         for step in plan.steps:
             info = METRICS.get(step["metric"])

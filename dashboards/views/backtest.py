@@ -81,9 +81,17 @@ def band_rows(figures: dict) -> list[dict]:
 
 def _tables(report: dict) -> dict:
     def band_rows(label_cols, items):
-        return [[*label_cols(item), item["auc"], item["lift"], band, *(cell[k] for k in
-                 ("observations", "churned", "churn_rate", "arr", "arr_churned"))]
-                for item in items for band, cell in item["bands"].items()]  # fmt: skip
+        return [
+            [
+                *label_cols(item),
+                item["auc"],
+                item["lift"],
+                band,
+                *(cell[k] for k in ("observations", "churned", "churn_rate", "arr", "arr_churned")),
+            ]
+            for item in items
+            for band, cell in item["bands"].items()
+        ]
 
     figures = ["auc", "lift", "band", "observations", "churned", "churn_rate", "arr", "arr_churned"]
     compare = report.get("compare") or {"by_vertical": []}
@@ -141,21 +149,32 @@ def backtest_page(request):
         context.update(
             figure=churn_by_band_figure(report["scorecards"], horizon),
             scorecard_rows=[
-                {**row, "id": ids.get(row["scorecard"]), "rows": band_rows(row),
-                 "sentences": scorecard_sentences(row, horizon, f"{row['scorecard']}'s scorecard")}
+                {
+                    **row,
+                    "id": ids.get(row["scorecard"]),
+                    "rows": band_rows(row),
+                    "sentences": scorecard_sentences(row, horizon, f"{row['scorecard']}'s scorecard"),
+                }
                 for row in report["scorecards"]
             ],
             vertical_rows=[
-                {**row, "rows": band_rows(row), "sentences": scorecard_sentences(row, horizon, f"{row['vertical']}'s scores")}
+                {
+                    **row,
+                    "rows": band_rows(row),
+                    "sentences": scorecard_sentences(row, horizon, f"{row['vertical']}'s scores"),
+                }
                 for row in report["verticals"]
             ],
             overall_rows=band_rows(report["overall"]),
             overall_sentences=scorecard_sentences(report["overall"], horizon, "any scorecard"),
-            compare_sentences=[compare_sentence(r, report["compare"]["scorecard"]) for r in report["compare"]["by_vertical"]]
-            if report["compare"] else [],
+            compare_sentences=[
+                compare_sentence(r, report["compare"]["scorecard"]) for r in report["compare"]["by_vertical"]
+            ]
+            if report["compare"]
+            else [],
             history_notes=history_notes(report, stale_dates(report)),
             step=form.params().step,
-        )  # fmt: skip
+        )
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("table", None)

@@ -52,13 +52,22 @@ def _deltas(leader: dict, trend: dict) -> list[dict]:
         "at_risk": sum(v["health_mix"]["at_risk"] for v in leader["verticals"]),
     }
     rows = []
-    for key, label, kind in (("arr", "Active ARR", "money"), ("arr_at_risk", "ARR at risk", "money"),
-                             ("at_risk", "Accounts at risk", "count")):  # fmt: skip
+    for key, label, kind in (
+        ("arr", "Active ARR", "money"),
+        ("arr_at_risk", "ARR at risk", "money"),
+        ("at_risk", "Accounts at risk", "count"),
+    ):
         row = {"key": key, "label": label, "kind": kind, "now": now[key], "then": []}
         for n in (30, 90):
             then = trend["then"].get(n)
             value = getattr(then, key) if then else None
-            row["then"].append({"days": n, "day": then.day if then else None, "value": value,
-                                "change": None if value is None else now[key] - value})  # fmt: skip
+            row["then"].append(
+                {
+                    "days": n,
+                    "day": then.day if then else None,
+                    "value": value,
+                    "change": None if value is None else now[key] - value,
+                }
+            )
         rows.append(row)
     return rows

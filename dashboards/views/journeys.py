@@ -22,9 +22,12 @@ def journey_overview(request):
         # Slugs are word characters and hyphens: anything else (a NUL byte PostgreSQL refuses) is no vertical.
         vertical = Vertical.objects.filter(slug=slug).first() if SLUG.fullmatch(slug) else None
         if vertical is None:
-            return render(request, "journeys/journeys.html",
-                          {"verticals": verticals, "error": f"vertical: no vertical '{slug[:80]}'; pick one from the list"},
-                          status=400)  # fmt: skip
+            return render(
+                request,
+                "journeys/journeys.html",
+                {"verticals": verticals, "error": f"vertical: no vertical '{slug[:80]}'; pick one from the list"},
+                status=400,
+            )
     day = results_day()
     funnels = selectors.journey_funnels(day, vertical=vertical)
     for funnel in funnels:

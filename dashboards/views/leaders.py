@@ -39,8 +39,10 @@ def _revenue_tables(overview: dict, history: RevenueHistory | None, leaves: list
     return {
         "verticals": (
             ["vertical", "accounts", "arr", "share_of_arr", "average_arr", "arr_at_risk"],
-            [[v["vertical"], v["accounts"], v["arr"], v["share_of_arr"], v["average_arr"], v["arr_at_risk"]]
-             for v in overview["verticals"]],
+            [
+                [v["vertical"], v["accounts"], v["arr"], v["share_of_arr"], v["average_arr"], v["arr_at_risk"]]
+                for v in overview["verticals"]
+            ],
         ),
         "trend": (
             ["vertical", *[d.isoformat() for d in trend.dates]],
@@ -48,8 +50,7 @@ def _revenue_tables(overview: dict, history: RevenueHistory | None, leaves: list
         ),
         "retention": (
             ["vertical", "accounts", "arr_then", "arr_now", "arr_kept", "nrr", "grr"],
-            [[name, r.accounts, r.arr_then, r.arr_now, r.arr_kept, r.nrr, r.grr]
-             for name, r in retention_rows],
+            [[name, r.accounts, r.arr_then, r.arr_now, r.arr_kept, r.nrr, r.grr] for name, r in retention_rows],
         ),
         "pareto": (
             ["accounts", "share_of_accounts", "cumulative_arr", "share_of_arr"],
@@ -59,7 +60,7 @@ def _revenue_tables(overview: dict, history: RevenueHistory | None, leaves: list
             ["vertical", "primary_use_case", "accounts", "arr"],
             [[leaf["vertical"], leaf["use_case"], leaf["accounts"], leaf["arr"]] for leaf in leaves],
         ),
-    }  # fmt: skip
+    }
 
 
 @require_GET
@@ -136,9 +137,17 @@ def vertical_detail(request, slug: str):
 
 RISK_PAGE_SIZE = PAGE_SIZE
 RISK_CSV_COLUMNS = [
-    "external_id", "name", "vertical", "owner", "arr", "health_band", "score", "score_30_days_before",
-    "renewal_date", "days_to_renewal",
-]  # fmt: skip
+    "external_id",
+    "name",
+    "vertical",
+    "owner",
+    "arr",
+    "health_band",
+    "score",
+    "score_30_days_before",
+    "renewal_date",
+    "days_to_renewal",
+]
 
 
 @require_GET
@@ -179,12 +188,29 @@ def _risk_csv(accounts, day) -> StreamingHttpResponse:
         if accounts is None:
             return
         found = accounts.values_list(
-            "external_id", "name", "vertical__name", "owner__email", "arr", "band_now", "score_now", "score_then",
+            "external_id",
+            "name",
+            "vertical__name",
+            "owner__email",
+            "arr",
+            "band_now",
+            "score_now",
+            "score_then",
             "renewal_date",
-        )  # fmt: skip
+        )
         for external_id, name, vertical, owner, arr, band, score, then, renewal in found.iterator(chunk_size=2000):
-            yield [external_id, name, vertical, owner or "", f"{arr:.2f}", band or "", _blank(score), _blank(then),
-                   renewal or "", _blank(selectors.days_until(day, renewal))]  # fmt: skip
+            yield [
+                external_id,
+                name,
+                vertical,
+                owner or "",
+                f"{arr:.2f}",
+                band or "",
+                _blank(score),
+                _blank(then),
+                renewal or "",
+                _blank(selectors.days_until(day, renewal)),
+            ]
 
     response = StreamingHttpResponse(csv.lines(RISK_CSV_COLUMNS, rows()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="accounts-at-risk.csv"'

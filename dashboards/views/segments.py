@@ -36,10 +36,15 @@ def segment_list(request):
     return render(
         request,
         "segments/segment_list.html",
-        {"segments": segments, "as_of": day, "weeks": timeline["weeks"], "lines": lines,
-         "rolled_up": bool(stats) or segment_days_rolled_up(day),
-         "members_figure": members_over_time_figure(timeline["weeks"], lines)},
-    )  # fmt: skip
+        {
+            "segments": segments,
+            "as_of": day,
+            "weeks": timeline["weeks"],
+            "lines": lines,
+            "rolled_up": bool(stats) or segment_days_rolled_up(day),
+            "members_figure": members_over_time_figure(timeline["weeks"], lines),
+        },
+    )
 
 
 @require_GET

@@ -131,8 +131,15 @@ def compute_facts(
 
     for pk, f in facts.items():
         m = f.metrics
-        for key in ("active_days_30d", "active_days_90d", "active_days_365d", "active_months_365d",
-                    "events_30d", "active_users_30d", "features_used_90d"):  # fmt: skip
+        for key in (
+            "active_days_30d",
+            "active_days_90d",
+            "active_days_365d",
+            "active_months_365d",
+            "events_30d",
+            "active_users_30d",
+            "features_used_90d",
+        ):
             m.setdefault(key, 0)
         m["seat_utilization_30d"] = Fraction(100 * m["active_users_30d"], f.seats) if f.seats else None
         if pk in last_active:

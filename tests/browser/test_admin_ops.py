@@ -21,8 +21,13 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = dt.date(2026, 6, 30)
-CARD = {"name": "Education", "vertical": "Education", "healthy_at": 70, "at_risk_below": 40,
-        "measures": [{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 10}]}  # fmt: skip
+CARD = {
+    "name": "Education",
+    "vertical": "Education",
+    "healthy_at": 70,
+    "at_risk_below": 40,
+    "measures": [{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 10}],
+}
 
 
 @pytest.fixture
@@ -70,8 +75,18 @@ def test_editing_a_measure_changes_the_previewed_bands(page, live_server, login,
 
 
 def test_admin_reverts_a_change_from_the_history(page, live_server, login, boss, education, console_errors):
-    config_apply(document={"version": 1, "scorecards": [{**CARD, "healthy_at": 85,
-                 "measures": [{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 20}]}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {
+                    **CARD,
+                    "healthy_at": 85,
+                    "measures": [{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 20}],
+                }
+            ],
+        }
+    )
     login("boss")
     page.goto(f"{live_server.url}/admin/health/scorecard/{education.pk}/change/")
     assert page.input_value("input[name=healthy_at]") == "85"
@@ -113,8 +128,21 @@ def test_stages_reorder_by_drag_and_drop(page, live_server, login, boss, console
     VerticalFactory(name="Education")
     UseCaseFactory(name="PTA meetings")
     FeatureFactory(key="scheduling")
-    config_apply(document={"version": 1, "journeys": [{"vertical": "Education", "use_case": "PTA meetings", "stages": [
-        {"name": "Booked", "features": ["scheduling"]}, {"name": "Reminded", "features": ["scheduling"]}]}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "journeys": [
+                {
+                    "vertical": "Education",
+                    "use_case": "PTA meetings",
+                    "stages": [
+                        {"name": "Booked", "features": ["scheduling"]},
+                        {"name": "Reminded", "features": ["scheduling"]},
+                    ],
+                }
+            ],
+        }
+    )
     journey = Journey.objects.get()
     login("boss")
     page.goto(f"{live_server.url}/admin/journeys/journey/{journey.pk}/change/")

@@ -72,7 +72,13 @@ def test_admin_builds_previews_and_saves_a_nested_rule(page, live_server, login,
     # Only the ops a number supports; the value picker of a band offers the bands.
     assert condition(page, "rule.all[1].any[1]").locator(".rb-op option").count() == 11
     assert condition(page, "rule.all[1].any[0]").locator(".rb-op option").all_inner_texts() == [
-        "is", "is not", "is one of", "is none of", "is empty", "is set"]  # fmt: skip
+        "is",
+        "is not",
+        "is one of",
+        "is none of",
+        "is empty",
+        "is set",
+    ]
 
     page.click(".rb-preview-button")
     page.wait_for_selector(".rule-preview-count")

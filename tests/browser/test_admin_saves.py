@@ -15,10 +15,19 @@ from segments.models import Segment
 from tests.factories import UserFactory, VerticalFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CARD = {"name": "Education", "vertical": "Education", "healthy_at": 70, "at_risk_below": 40,
-        "measures": [{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 10}]}  # fmt: skip
-RULE = {"all": [{"field": "health_band", "op": "eq", "value": "at_risk"},
-                {"field": "days_to_renewal", "op": "between", "value": [0, 90]}]}  # fmt: skip
+CARD = {
+    "name": "Education",
+    "vertical": "Education",
+    "healthy_at": 70,
+    "at_risk_below": 40,
+    "measures": [{"metric": "active_days_90d", "weight": 1, "red": 0, "green": 10}],
+}
+RULE = {
+    "all": [
+        {"field": "health_band", "op": "eq", "value": "at_risk"},
+        {"field": "days_to_renewal", "op": "between", "value": [0, 90]},
+    ]
+}
 
 
 @pytest.fixture
@@ -55,8 +64,9 @@ def test_saving_a_segment_offers_recompute_now_which_starts_a_run(page, live_ser
     assert console_errors == []
 
 
-def test_a_refused_segment_keeps_what_was_typed_and_marks_the_condition(page, live_server, login, boss, education,
-                                                                        console_errors):  # fmt: skip
+def test_a_refused_segment_keeps_what_was_typed_and_marks_the_condition(
+    page, live_server, login, boss, education, console_errors
+):
     login("boss")
     page.goto(f"{live_server.url}/admin/segments/segment/add/")
     page.fill("#id_name", "Big schools")
@@ -91,8 +101,9 @@ def test_a_refused_segment_keeps_what_was_typed_and_marks_the_condition(page, li
     assert console_errors == []
 
 
-def test_a_refused_scorecard_keeps_what_was_typed_with_the_errors_on_it(page, live_server, login, boss, education,
-                                                                        console_errors):  # fmt: skip
+def test_a_refused_scorecard_keeps_what_was_typed_with_the_errors_on_it(
+    page, live_server, login, boss, education, console_errors
+):
     login("boss")
     page.goto(f"{live_server.url}/admin/health/scorecard/{education.pk}/change/")
     page.fill("input[name=name]", "Schools")
@@ -105,7 +116,9 @@ def test_a_refused_scorecard_keeps_what_was_typed_with_the_errors_on_it(page, li
     assert page.input_value("input[name=name]") == "Schools"
     assert (page.input_value("input[name=healthy_at]"), page.input_value("input[name=at_risk_below]")) == ("30", "60")
     assert (page.input_value("input[name=measures-0-red]"), page.input_value("input[name=measures-0-green]")) == (
-        "4", "4")  # fmt: skip
+        "4",
+        "4",
+    )
     assert "must be at most healthy_at" in page.inner_text(".field-at_risk_below")
     assert "must differ from red" in page.inner_text("#measures-0 td.field-green")
     assert Scorecard.objects.get().name == "Education"

@@ -78,7 +78,10 @@ def test_every_page_draws_its_charts_for_each_role(browser, live_server, demo, r
             chart.locator(".main-svg").first.wait_for(state="attached", timeout=10_000)
             # Drawn with data: at least one trace group in the plot (bars, points, lines, cells…).
             assert chart.locator(".trace, .scatterlayer path, .bars, .heatmaplayer image, .treemaplayer").count() > 0, (
-                role, path, chart.get_attribute("id"))  # fmt: skip
+                role,
+                path,
+                chart.get_attribute("id"),
+            )
             drawn += 1
     assert drawn >= 15, f"{role}: only {drawn} charts drawn"
     # The menu shows what the role may open, and nothing else.

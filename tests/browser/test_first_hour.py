@@ -42,21 +42,41 @@ def demo():
 
 def pages(demo, role) -> list[str]:
     paths = [
-        "/", "/accounts/", "/accounts/?status=all&sort=-score", f"/accounts/{demo['account'].pk}/",
-        f"/accounts/{demo['churned'].pk}/", f"/accounts/{demo['overdue'].pk}/", "/risk/", "/verticals/",
-        f"/verticals/{demo['vertical'].slug}/", "/segments/", f"/segments/{demo['segment'].slug}/", "/journeys/",
-        "/scorecards/", f"/scorecards/{demo['scorecard'].pk}/", "/profile/", "/no-such-page/",
-    ]  # fmt: skip
+        "/",
+        "/accounts/",
+        "/accounts/?status=all&sort=-score",
+        f"/accounts/{demo['account'].pk}/",
+        f"/accounts/{demo['churned'].pk}/",
+        f"/accounts/{demo['overdue'].pk}/",
+        "/risk/",
+        "/verticals/",
+        f"/verticals/{demo['vertical'].slug}/",
+        "/segments/",
+        f"/segments/{demo['segment'].slug}/",
+        "/journeys/",
+        "/scorecards/",
+        f"/scorecards/{demo['scorecard'].pk}/",
+        "/profile/",
+        "/no-such-page/",
+    ]
     if role != "csm":
         paths.append("/revenue/")
     if role == "admin":
         paths += [
-            "/admin/", "/admin/accounts/account/", f"/admin/accounts/account/{demo['account'].pk}/change/",
-            "/admin/health/scorecard/", f"/admin/health/scorecard/{demo['scorecard'].pk}/change/",
-            "/admin/health/healthscore/", "/admin/segments/segment/", "/admin/segments/segment/add/",
-            f"/admin/segments/segment/{demo['segment'].pk}/change/", "/admin/journeys/journey/",
-            "/admin/journeys/journey/add/", "/admin/pipeline/recomputerun/", "/admin/config/",
-        ]  # fmt: skip
+            "/admin/",
+            "/admin/accounts/account/",
+            f"/admin/accounts/account/{demo['account'].pk}/change/",
+            "/admin/health/scorecard/",
+            f"/admin/health/scorecard/{demo['scorecard'].pk}/change/",
+            "/admin/health/healthscore/",
+            "/admin/segments/segment/",
+            "/admin/segments/segment/add/",
+            f"/admin/segments/segment/{demo['segment'].pk}/change/",
+            "/admin/journeys/journey/",
+            "/admin/journeys/journey/add/",
+            "/admin/pipeline/recomputerun/",
+            "/admin/config/",
+        ]
     else:
         paths.append("/admin/")  # the app's "Not allowed" page
     return paths

@@ -22,9 +22,13 @@ def test_csm_book_risk_filter_account_and_driver(page, live_server, login, csm, 
         day = D - dt.timedelta(days=offset)
         for account in (lincoln, acme):
             HealthScoreFactory(
-                account=account, as_of=day, score=30 + offset // 2, band="at_risk" if offset < 20 else "neutral",
-                scorecard=scorecard, measures=[],
-            )  # fmt: skip
+                account=account,
+                as_of=day,
+                score=30 + offset // 2,
+                band="at_risk" if offset < 20 else "neutral",
+                scorecard=scorecard,
+                measures=[],
+            )
         usage(lincoln, feature, day, events=offset % 5 + 1)
 
     login("csm")

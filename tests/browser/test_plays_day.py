@@ -22,14 +22,31 @@ D = dt.date(2026, 6, 30)
 def test_csm_sees_a_play_task_reads_why_writes_a_note_and_closes_it(page, live_server, login, csm, console_errors):
     edu = VerticalFactory(name="Education")
     lincoln = AccountFactory(name="Lincoln High", vertical=edu, owner=csm)
-    HealthScoreFactory(account=lincoln, as_of=D - dt.timedelta(days=7), score=62, band="neutral", measures=[
-        {"metric": "active_days_90d", "value": 14, "score": 70, "weight": 1, "points_lost": 30, "lift_value": None}])  # fmt: skip
-    HealthScoreFactory(account=lincoln, as_of=D, score=35, band="at_risk", measures=[
-        {"metric": "active_days_90d", "value": 6, "score": 30, "weight": 1, "points_lost": 70, "lift_value": 12}])  # fmt: skip
+    HealthScoreFactory(
+        account=lincoln,
+        as_of=D - dt.timedelta(days=7),
+        score=62,
+        band="neutral",
+        measures=[
+            {"metric": "active_days_90d", "value": 14, "score": 70, "weight": 1, "points_lost": 30, "lift_value": None}
+        ],
+    )
+    HealthScoreFactory(
+        account=lincoln,
+        as_of=D,
+        score=35,
+        band="at_risk",
+        measures=[
+            {"metric": "active_days_90d", "value": 6, "score": 30, "weight": 1, "points_lost": 70, "lift_value": 12}
+        ],
+    )
     segment = SegmentFactory(name="Education at risk", rule={"field": "health_band", "op": "eq", "value": "at_risk"})
     SegmentMembershipFactory(segment=segment, account=lincoln, entered_on=D)
-    play_apply("Education at risk", {"type": "segment_entered", "segment": "Education at risk"},
-               task={"title": "Call {account.name}", "assignee": "owner", "due_in_days": 1, "priority": "high"})  # fmt: skip
+    play_apply(
+        "Education at risk",
+        {"type": "segment_entered", "segment": "Education at risk"},
+        task={"title": "Call {account.name}", "assignee": "owner", "due_in_days": 1, "priority": "high"},
+    )
     assert plays_fire(day=D, notify=False).fired == 1
 
     login("csm")
