@@ -22,6 +22,14 @@ def _members(segment: Segment, as_of: date):
     return Account.objects.active_on(as_of).filter(compile_rule(segment.rule, as_of)).order_by().values("id")
 
 
+def _segments_lock() -> None:
+    """Membership rows name their segment without a per-row foreign-key check (health.models
+    .RESULTS_FK): the segments are locked FOR KEY SHARE instead, so none is deleted before the
+    recompute commits. Their accounts are locked by the publish's health step, which runs first
+    in the same transaction (health.services.results_references_lock)."""
+    _execute(f"SELECT id FROM {Segment._meta.db_table} FOR KEY SHARE", [])
+
+
 def _execute(sql: str, params) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -40,6 +48,7 @@ def segments_recompute(*, as_of: date) -> dict:
     travels to Python). The anti-joins are NOT IN over non-null ids: PostgreSQL hashes the
     subquery once, where a correlated NOT EXISTS would probe every open stay per member.
     """
+    _segments_lock()
     latest = SegmentMembership.objects.aggregate(entered=Max("entered_on"), left=Max("left_on"))
     backfill = any(d is not None and d > as_of for d in latest.values())
     if not backfill:
@@ -100,6 +109,7 @@ def segments_recompute_accounts(*, as_of: date, accounts: QuerySet) -> dict:
     and no other account's rows are touched. `as_of` is today (the incremental run's day): with
     history recorded after it (a backfill), only the touch models are rewritten, as there.
     """
+    _segments_lock()
     latest = SegmentMembership.objects.aggregate(entered=Max("entered_on"), left=Max("left_on"))
     backfill = any(d is not None and d > as_of for d in latest.values())
     mine = SegmentMembership.objects.filter(account_id__in=accounts)
