@@ -2,7 +2,8 @@
 
 import io
 import json
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
 
@@ -25,27 +26,31 @@ def bulk_insert(model, columns: list[str], rows) -> None:
     sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
     encoded: dict[int, tuple[object, str]] = {}  # id → (the object, kept alive so ids stay unique; its text)
 
-    def text(value) -> str:
-        if value is None:
-            return "\\N"
-        if isinstance(value, str):
-            return value.translate(_TEXT_ESCAPES)
+    def json_text(value) -> str:
+        hit = encoded.get(id(value))
+        if hit is None:
+            hit = encoded[id(value)] = (value, json.dumps(value).translate(_TEXT_ESCAPES))
+        return hit[1]
+
+    def other_text(value) -> str:
         if isinstance(value, list | dict):
-            hit = encoded.get(id(value))
-            if hit is None:
-                hit = encoded[id(value)] = (value, json.dumps(value).translate(_TEXT_ESCAPES))
-            return hit[1]
+            return json_text(value)
         if isinstance(value, bool):
             return "t" if value else "f"
-        if isinstance(value, int | float | date):
-            return str(value)
         return str(value).translate(_TEXT_ESCAPES)
+
+    # By exact type, most values take one dict lookup (subclasses, e.g. of str, take the slow path).
+    by_type = {
+        int: str, float: repr, str: _escaped, type(None): _null, list: json_text, dict: json_text, bool: other_text,
+        date: str, datetime: str, Decimal: str,
+    }  # fmt: skip
+    get = by_type.get
 
     lines: list[str] = []
     size = 0
     with transaction.atomic(), connection.cursor() as cursor:
         for row in rows:
-            line = "\t".join([text(v) for v in row])
+            line = "\t".join([get(type(v), other_text)(v) for v in row])
             lines.append(line)
             size += len(line)
             if size >= _COPY_BATCH_CHARS:
@@ -54,6 +59,14 @@ def bulk_insert(model, columns: list[str], rows) -> None:
                 encoded.clear()
         if lines:
             _copy(cursor, sql, lines)
+
+
+def _escaped(value: str) -> str:
+    return value.translate(_TEXT_ESCAPES)
+
+
+def _null(value) -> str:
+    return "\\N"
 
 
 def _copy(cursor, sql: str, lines: list[str]) -> None:

@@ -36,6 +36,11 @@ def _execute(sql: str, params) -> int:
         return cursor.rowcount
 
 
+# The day's members of every segment, filled once per recompute: the touch models and the
+# membership diff are then one statement each over all segments.
+_MEMBERS_TABLE = "segments_day_members"
+
+
 @transaction.atomic
 def segments_recompute(*, as_of: date) -> dict:
     """Membership of every segment as of `as_of`, kept by diffing; then every account's touch model.
@@ -43,10 +48,11 @@ def segments_recompute(*, as_of: date) -> dict:
     Re-running a date first undoes that date's own changes, so the result is the same however
     often it runs. History only moves forward: recomputing a date older than the latest one
     recorded rewrites that day's touch models but leaves membership history alone.
-    Set-based: each segment's rule runs inside the statements that close stays, open new ones
-    and claim touch models (a few statements per segment, none per account; no member list
-    travels to Python). The anti-joins are NOT IN over non-null ids: PostgreSQL hashes the
-    subquery once, where a correlated NOT EXISTS would probe every open stay per member.
+    Set-based: each active segment's rule runs once, in the statement that copies its members
+    into a temporary table (segment, its position highest priority first, account); then one
+    statement claims every touch model (the first segment in that order wins), one closes the
+    stays whose account is no longer a member, one opens the new ones. No member list travels
+    to Python, no statement runs per account.
     """
     _segments_lock()
     latest = SegmentMembership.objects.aggregate(entered=Max("entered_on"), left=Max("left_on"))
@@ -56,37 +62,49 @@ def segments_recompute(*, as_of: date) -> dict:
         SegmentMembership.objects.filter(left_on=as_of).update(left_on=None)
     TouchModelDay.objects.filter(day=as_of).delete()
 
-    memberships, touch = SegmentMembership._meta.db_table, TouchModelDay._meta.db_table
-    entered = left = 0
+    memberships, touch, members = SegmentMembership._meta.db_table, TouchModelDay._meta.db_table, _MEMBERS_TABLE
+    _execute(f"DROP TABLE IF EXISTS {members}", [])
+    _execute(
+        f"""CREATE TEMPORARY TABLE {members} (segment_id bigint NOT NULL, position integer NOT NULL,
+                touch_model varchar(16) NOT NULL, account_id bigint NOT NULL) ON COMMIT DROP""",
+        [],
+    )
     segments = list(Segment.objects.order_by("-priority", "name"))
-    for segment in segments:
-        members = _members(segment, as_of)
+    for position, segment in enumerate(segments):
         try:
-            members_sql, members_params = members.query.sql_with_params() if segment.active else ("", ())
+            members_sql, members_params = (
+                _members(segment, as_of).query.sql_with_params() if segment.active else ("", ())
+            )
         except EmptyResultSet:  # a rule that can match nothing, e.g. {"any": []}
             members_sql = ""
-        if not members_sql:  # no members: the open stays close
-            if not backfill:
-                left += SegmentMembership.objects.filter(segment=segment, left_on__isnull=True).update(left_on=as_of)
-            continue
-        if segment.touch_model:
-            # Segments come highest priority first (ties by name): the first one to claim wins.
+        if members_sql:  # no members: nothing to copy, its open stays close below
             _execute(
-                f"""INSERT INTO {touch} (account_id, day, touch_model)
-                    SELECT m.id, %s, %s FROM ({members_sql}) m
-                    WHERE m.id NOT IN (SELECT account_id FROM {touch} WHERE day = %s)""",
-                [as_of, segment.touch_model, *members_params, as_of],
+                f"INSERT INTO {members} SELECT %s, %s, %s, m.id FROM ({members_sql}) m",
+                [segment.pk, position, segment.touch_model, *members_params],
             )
-        if backfill:
-            continue
-        open_rows = SegmentMembership.objects.filter(segment=segment, left_on__isnull=True)
-        left += open_rows.exclude(account_id__in=members).update(left_on=as_of)
-        entered += _execute(
-            f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
-                SELECT %s, m.id, %s FROM ({members_sql}) m
-                WHERE m.id NOT IN (SELECT account_id FROM {memberships} WHERE segment_id = %s AND left_on IS NULL)""",
-            [segment.pk, as_of, *members_params, segment.pk],
+    _execute(f"ANALYZE {members}", [])  # the statements below join it: let the planner know its size
+    # Segments come highest priority first (ties by name): the first one to claim wins.
+    _execute(
+        f"""INSERT INTO {touch} (account_id, day, touch_model)
+            SELECT DISTINCT ON (account_id) account_id, %s, touch_model FROM {members}
+            WHERE touch_model <> '' ORDER BY account_id, position""",
+        [as_of],
+    )
+    entered = left = 0
+    if not backfill:
+        left = _execute(
+            f"""UPDATE {memberships} o SET left_on = %s WHERE o.left_on IS NULL
+                AND NOT EXISTS (SELECT 1 FROM {members} m WHERE m.segment_id = o.segment_id AND m.account_id = o.account_id)""",
+            [as_of],
         )
+        entered = _execute(
+            f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
+                SELECT m.segment_id, m.account_id, %s FROM {members} m
+                WHERE NOT EXISTS (SELECT 1 FROM {memberships} o
+                                  WHERE o.segment_id = m.segment_id AND o.account_id = m.account_id AND o.left_on IS NULL)""",
+            [as_of],
+        )
+    _execute(f"DROP TABLE {members}", [])
     return {"segments": sum(1 for s in segments if s.active), "entered": entered, "left": left}
 
 
