@@ -27,7 +27,18 @@ def _segments_lock() -> None:
     .RESULTS_FK): the segments are locked FOR KEY SHARE instead, so none is deleted before the
     recompute commits. Their accounts are locked by the publish's health step, which runs first
     in the same transaction (health.services.results_references_lock)."""
-    _execute(f"SELECT id FROM {Segment._meta.db_table} FOR KEY SHARE", [])
+    if connection.vendor == "postgresql":  # SQLite: one writer at a time, the database is the lock
+        _execute(f"SELECT id FROM {Segment._meta.db_table} FOR KEY SHARE", [])
+
+
+def _setting_local(name: str, value: str) -> str:
+    """Sets a PostgreSQL planner setting for the rest of the transaction; returns the value it had
+    (elsewhere nothing to set: returns `value`)."""
+    if connection.vendor != "postgresql":
+        return value
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+        return cursor.fetchone()[0]
 
 
 def _execute(sql: str, params) -> int:
@@ -66,7 +77,7 @@ def segments_recompute(*, as_of: date) -> dict:
     _execute(f"DROP TABLE IF EXISTS {members}", [])
     _execute(
         f"""CREATE TEMPORARY TABLE {members} (segment_id bigint NOT NULL, position integer NOT NULL,
-                touch_model varchar(16) NOT NULL, account_id bigint NOT NULL) ON COMMIT DROP""",
+                touch_model varchar(16) NOT NULL, account_id bigint NOT NULL)""",
         [],
     )
     segments = list(Segment.objects.order_by("-priority", "name"))
@@ -86,22 +97,33 @@ def segments_recompute(*, as_of: date) -> dict:
     # Segments come highest priority first (ties by name): the first one to claim wins.
     _execute(
         f"""INSERT INTO {touch} (account_id, day, touch_model)
-            SELECT DISTINCT ON (account_id) account_id, %s, touch_model FROM {members}
-            WHERE touch_model <> '' ORDER BY account_id, position""",
+            SELECT m.account_id, %s, m.touch_model FROM {members} m
+            JOIN (SELECT account_id, MIN(position) AS position FROM {members} WHERE touch_model <> ''
+                  GROUP BY account_id) claim ON claim.account_id = m.account_id AND claim.position = m.position""",
         [as_of],
     )
     entered = left = 0
     if not backfill:
+        # Hash joins whatever the estimates (a fresh or just-bulk-written membership table looks
+        # empty to the planner, and a nested loop over it would cost members × stays); and no
+        # statement reads the table it writes: the members that already have an open stay are
+        # taken out of the temporary table first, the rest are inserted from it alone.
+        previous = _setting_local("enable_nestloop", "off")
         left = _execute(
-            f"""UPDATE {memberships} o SET left_on = %s WHERE o.left_on IS NULL
-                AND NOT EXISTS (SELECT 1 FROM {members} m WHERE m.segment_id = o.segment_id AND m.account_id = o.account_id)""",
+            f"""UPDATE {memberships} SET left_on = %s WHERE left_on IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM {members} m
+                    WHERE m.segment_id = {memberships}.segment_id AND m.account_id = {memberships}.account_id)""",
             [as_of],
         )
+        _execute(
+            f"""DELETE FROM {members} WHERE EXISTS (
+                    SELECT 1 FROM {memberships} o WHERE o.left_on IS NULL
+                    AND o.segment_id = {members}.segment_id AND o.account_id = {members}.account_id)""",
+            [],
+        )
+        _setting_local("enable_nestloop", previous)
         entered = _execute(
-            f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
-                SELECT m.segment_id, m.account_id, %s FROM {members} m
-                WHERE NOT EXISTS (SELECT 1 FROM {memberships} o
-                                  WHERE o.segment_id = m.segment_id AND o.account_id = m.account_id AND o.left_on IS NULL)""",
+            f"INSERT INTO {memberships} (segment_id, account_id, entered_on) SELECT segment_id, account_id, %s FROM {members}",
             [as_of],
         )
     _execute(f"DROP TABLE {members}", [])
