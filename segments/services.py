@@ -50,6 +50,9 @@ def _execute(sql: str, params) -> int:
 # The day's members of every segment, filled once per recompute: the touch models and the
 # membership diff are then one statement each over all segments.
 _MEMBERS_TABLE = "segments_day_members"
+# The diff's hash tables (every open stay: one per member of every segment, 100,000s of rows) fit
+# in memory instead of spilling to disk; for those statements only.
+WORK_MEM = "64MB"
 
 
 @transaction.atomic
@@ -109,6 +112,7 @@ def segments_recompute(*, as_of: date) -> dict:
         # statement reads the table it writes: the members that already have an open stay are
         # taken out of the temporary table first, the rest are inserted from it alone.
         previous = _setting_local("enable_nestloop", "off")
+        previous_mem = _setting_local("work_mem", WORK_MEM)
         left = _execute(
             f"""UPDATE {memberships} SET left_on = %s WHERE left_on IS NULL AND NOT EXISTS (
                     SELECT 1 FROM {members} m
@@ -122,6 +126,7 @@ def segments_recompute(*, as_of: date) -> dict:
             [],
         )
         _setting_local("enable_nestloop", previous)
+        _setting_local("work_mem", previous_mem)
         entered = _execute(
             f"INSERT INTO {memberships} (segment_id, account_id, entered_on) SELECT segment_id, account_id, %s FROM {members}",
             [as_of],
