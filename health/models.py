@@ -88,10 +88,17 @@ class Measure(models.Model):
             raise ValidationError(errors)
 
 
+# The results tables are bulk-written every night (one row per account and day): their references
+# are checked set-based when a day is published (health.services.results_references_lock), not by
+# a per-row foreign-key trigger at commit. Deletes still cascade / set NULL through the ORM, and
+# an account's own index is the (account, as_of) unique one.
+RESULTS_FK = {"db_constraint": False}
+
+
 class AccountMetrics(models.Model):
     """The §5.1 usage metrics of one account as of one date (kept daily for trends)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metrics")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metrics", db_index=False, **RESULTS_FK)
     as_of = models.DateField()
     active_days_30d = models.PositiveIntegerField(default=0)
     active_days_90d = models.PositiveIntegerField(default=0)
@@ -105,7 +112,7 @@ class AccountMetrics(models.Model):
     nps_latest = models.PositiveSmallIntegerField(null=True, blank=True)
     journey_progress = models.FloatField(null=True, blank=True)
     journey_stage = models.ForeignKey(
-        "journeys.Stage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "journeys.Stage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", **RESULTS_FK
     )
 
     class Meta:
@@ -125,13 +132,19 @@ class HealthScore(models.Model):
     `tier` is the account's as of that day (its touch model is segments.TouchModelDay's).
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="health_scores")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="health_scores", db_index=False, **RESULTS_FK
+    )
     as_of = models.DateField()
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     band = models.CharField(max_length=12, choices=Band.choices, default=Band.UNKNOWN)
-    scorecard = models.ForeignKey(Scorecard, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    scorecard = models.ForeignKey(
+        Scorecard, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", **RESULTS_FK
+    )
     measures = models.JSONField(default=list, blank=True)
-    tier = models.ForeignKey("accounts.Tier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    tier = models.ForeignKey(
+        "accounts.Tier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", **RESULTS_FK
+    )
     # Joined in when the day is published (health.services.health_day_publish), so the
     # risk list is a filter on one day's rows rather than a join of two days for every account:
     # the score SLIPPING_DAYS before (NULL when there was none) and whether the score fell by

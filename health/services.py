@@ -10,15 +10,16 @@ with two INSERT … SELECT statements, each row written once. The order of the w
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Case, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery, When
 from django.utils import timezone
 
-from accounts.models import Tier
+from accounts.models import Account, Tier
 from health.engine.metrics import compute_facts
 from health.engine.scoring import Scorer, load_scorecards, tier_for
-from health.models import SLIPPING_DAYS, SLIPPING_POINTS, AccountMetrics, Band, HealthScore
+from health.models import SLIPPING_DAYS, SLIPPING_POINTS, AccountMetrics, Band, HealthScore, Scorecard
 from journeys.engine import journey_features, journey_position, load_journeys
+from journeys.models import Stage
 
 METRIC_COLUMNS = (
     "active_days_30d", "active_days_90d", "active_days_365d", "active_months_365d", "events_30d",
@@ -122,6 +123,7 @@ def health_day_publish(
         only, only_params = f" AND account_id IN (SELECT account_id FROM {staged_table} WHERE run_id = %s)", [run_id]
     computed_at = timezone.now()
     with connection.cursor() as cursor:
+        results_references_lock(cursor, staged_table=staged_table, run_id=run_id, all_accounts=not accounts_only)
         cursor.execute(f"DELETE FROM {metrics} WHERE as_of = %s{only}", [day, *only_params])
         cursor.execute(f"DELETE FROM {health} WHERE as_of = %s{only}", [day, *only_params])
         cursor.execute(
@@ -147,6 +149,52 @@ def health_day_publish(
     if not accounts_only:  # an incremental run is today's: no later day compares with it
         health_scores_mark_slipping(day=day + timedelta(days=SLIPPING_DAYS))
     return {"bands": {band: n for band, n, _ in counts}, "scored": sum(scored for _, _, scored in counts)}
+
+
+# (column of the staged rows, the table it refers to): what the results tables' foreign keys name.
+_STAGED_REFERENCES = (
+    ("account_id", Account),
+    ("scorecard_id", Scorecard),
+    ("tier_id", Tier),
+    ("journey_stage_id", Stage),
+)
+
+
+def results_references_lock(cursor, *, staged_table: str, run_id: int, all_accounts: bool) -> None:
+    """What the results tables' per-row foreign-key checks did, once per publish and set-based
+    (health.models.RESULTS_FK): every account, scorecard, tier and journey stage the run's staged
+    rows name still exists, and is locked FOR KEY SHARE (a concurrent delete waits until the day
+    is committed), so no result row can name a row that is gone.
+
+    With `all_accounts` (a full run) every account is locked: the segments step that follows
+    takes its members from all accounts, not only the staged ones. Raises IntegrityError, naming
+    the column and how many ids are missing, when something was deleted while the run computed
+    (the run fails and publishes nothing, as the commit-time check made it do).
+    """
+    for column, model in _STAGED_REFERENCES:
+        table = model._meta.db_table
+        if connection.vendor != "postgresql":
+            pass  # SQLite: one writer at a time, the database itself is the lock
+        elif column == "account_id" and all_accounts:
+            cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} FOR KEY SHARE) t")
+        else:
+            cursor.execute(
+                f"""SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE id IN (
+                        SELECT {column} FROM {staged_table} WHERE run_id = %s) FOR KEY SHARE) t""",
+                [run_id],
+            )
+        cursor.execute(
+            f"""SELECT COUNT(DISTINCT s.{column}) FROM {staged_table} s
+                WHERE s.run_id = %s AND s.{column} IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.id = s.{column})""",
+            [run_id],
+        )
+        missing = cursor.fetchone()[0]
+        if missing:
+            raise IntegrityError(
+                f"{column}: {missing} id(s) of the run's results no longer exist in {table}"
+                " (deleted while the run computed); nothing was published"
+            )
 
 
 def health_scores_mark_slipping(*, day: date) -> int:

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.text import slugify
 
 from accounts.models import Account
+from health.models import RESULTS_FK
 
 
 class TouchModel(models.TextChoices):
@@ -43,8 +44,14 @@ class SegmentMembership(models.Model):
     Kept by diffing each recompute against the open rows, never by rewriting history.
     """
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="segment_memberships")
+    # Checked set-based when a day is published, not per row (see health.models.RESULTS_FK); the
+    # (segment, left_on) and (account, left_on) indexes serve as the references' own indexes.
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="memberships", db_index=False, **RESULTS_FK
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="segment_memberships", db_index=False, **RESULTS_FK
+    )
     entered_on = models.DateField()
     left_on = models.DateField(null=True, blank=True)
 
@@ -83,7 +90,7 @@ class TouchModelDay(models.Model):
     model it belongs to (ties: name A→Z). Written by the recompute (segments.services
     .segments_recompute, replaced on a re-run of the day); no row: no touch model that day."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touch_model_days")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touch_model_days", **RESULTS_FK)
     day = models.DateField()
     touch_model = models.CharField(max_length=16, choices=TouchModel.choices)
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from configuration.services import config_apply
 from dashboards.models import VerticalDay
-from health.models import SLIPPING_DAYS, AccountMetrics, HealthScore, PublishedDay
+from health.models import SLIPPING_DAYS, AccountMetrics, HealthScore, PublishedDay, Scorecard
 from health.selectors import results_day
 from pipeline import services
 from pipeline.models import RecomputeRun, StagedResult
@@ -161,3 +161,38 @@ def test_chunks_stream_to_staging_one_at_a_time(world, monkeypatch):
 def test_account_chunks_come_from_the_database(world):
     ids = sorted(a.pk for a in world[1])
     assert services.account_chunks(3) == [(ids[0], ids[2]), (ids[3], ids[3])]
+
+
+def test_a_scorecard_deleted_while_the_run_computed_fails_the_run_and_publishes_nothing(world, monkeypatch):
+    """The results' references are checked when the day is published (no per-row foreign keys):
+    a row naming a scorecard deleted after its chunk was computed is refused, the error names the
+    column, and the day published before stays as it was."""
+    recompute(as_of=D)
+    before = sorted(HealthScore.objects.filter(as_of=D).values_list("account_id", "score", "scorecard_id"))
+    real_publish = services.publish
+
+    def publish_after_a_delete(**kwargs):
+        Scorecard.objects.filter(name="Any").delete()  # through the ORM: old rows' scorecard set NULL
+        return real_publish(**kwargs)
+
+    monkeypatch.setattr(services, "publish", publish_after_a_delete)
+    with pytest.raises(Exception, match="scorecard_id: 1 id"):
+        recompute(as_of=D)
+    run = RecomputeRun.objects.latest("created_at")
+    assert run.status == "failed" and "scorecard_id" in run.error and "nothing was published" in run.error
+    after = sorted(HealthScore.objects.filter(as_of=D).values_list("account_id", "score", "scorecard_id"))
+    assert [(a, s) for a, s, _ in after] == [(a, s) for a, s, _ in before]
+    assert not StagedResult.objects.filter(run_id=run.pk).exists()
+
+
+def test_an_account_deleted_through_the_app_takes_its_results_along(world):
+    """Without database foreign keys on the results tables, deleting an account still removes
+    its metrics, scores, stays and touch models (the ORM cascades)."""
+    _, accounts = world
+    recompute(as_of=D)
+    gone = accounts[3]
+    assert HealthScore.objects.filter(account=gone).exists() and SegmentMembership.objects.filter(account=gone).exists()
+    gone.delete()
+    for model in (AccountMetrics, HealthScore, SegmentMembership, TouchModelDay):
+        assert not model.objects.filter(account_id=gone.pk).exists(), model
+    assert HealthScore.objects.filter(as_of=D).count() == 3

@@ -1,12 +1,22 @@
 """SPEC §5.2 scoring: measure scores both directions, clamping, missing values, halves, selection."""
 
 import datetime as dt
+import math
+import random
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-from health.engine.scoring import MeasurePlan, ScorecardPlan, measure_score, round_half_up, score_account
+from health.engine.scoring import (
+    MeasurePlan,
+    ScorecardPlan,
+    Scorer,
+    measure_score,
+    round_half_up,
+    score_account,
+    scorecard_plan,
+)
 from health.models import HealthScore, Measure, Scorecard
 from pipeline.services import recompute
 from segments.models import TouchModelDay
@@ -140,3 +150,86 @@ def test_no_scorecard_and_churned_accounts():
     assert (rows[churned.pk].score, rows[churned.pk].band) == (None, "churned")
     assert not TouchModelDay.objects.filter(account=churned).exists()
     assert (rows[later.pk].score, rows[later.pk].band) == (None, "unknown")  # no scorecard
+
+
+RANDOM_METRICS = ["active_days_90d", "events_30d", "seat_utilization_30d", "nps_latest", "days_since_last_activity"]
+
+
+def exact_score(values: dict, plan_measures) -> int | None:
+    """SPEC §5.2 written out in Fractions alone: the weighted mean of the clamped measure scores
+    over the measures with a value, rounded to the nearest integer, halves up."""
+    valued = [(Fraction(w), Fraction(v), Fraction(r), Fraction(g)) for m, w, r, g in plan_measures
+              if (v := values.get(m)) is not None]  # fmt: skip
+    if not valued:
+        return None
+    total = sum(w for w, _, _, _ in valued)
+    mean = sum(w * min(max((v - r) / (g - r), Fraction(0)), Fraction(1)) * 100 for w, v, r, g in valued) / total
+    return math.floor(mean + Fraction(1, 2))
+
+
+def random_scorecards(rng) -> tuple[dict, dict]:
+    plans, measures = {}, {}
+    for pk in (1, 2, 3):
+        ms = []
+        for metric in rng.sample(RANDOM_METRICS, rng.randint(1, 4)):
+            red, green = rng.choice([(0, 10), (0, 30), (20, 70), (90, 5), (10, 0), (0, 200)])
+            ms.append((metric, rng.choice(["1", "2", "3", "0.5", "1.5"]), red, green))
+        measures[pk] = ms
+        plans[(pk, None)] = scorecard_plan(id=pk, name=f"s{pk}", vertical_id=pk, use_case_id=None, healthy_at=70,
+                                           at_risk_below=40, measures=ms)  # fmt: skip
+    return plans, measures
+
+
+def random_values(rng) -> dict:
+    values = {}
+    for metric in RANDOM_METRICS:
+        if rng.random() < 0.1:
+            values[metric] = None
+        elif metric == "seat_utilization_30d":
+            values[metric] = Fraction(100 * rng.randint(0, 12), rng.choice([4, 8, 10, 12]))
+        else:
+            values[metric] = rng.randint(0, 12) * rng.choice([1, 5, 10])
+    return values
+
+
+def test_the_scorer_and_its_cache_score_exactly_as_the_spec_says():
+    """Random scorecards and accounts (40 seeds × 600 accounts), many sharing values (the cache's
+    hits) and many landing on exact halves: every account's score equals the Fractions-only §5.2
+    score, and the whole result equals score_account's for that account alone."""
+    halves = 0
+    for seed in range(40):
+        rng = random.Random(seed)
+        plans, measures = random_scorecards(rng)
+        scorer = Scorer(plans)
+        scorer.CACHE_SIZE = 50  # small: the cache also starts over during the test
+        for _ in range(600):
+            vertical, values = rng.choice([1, 2, 3]), random_values(rng)
+            got = scorer.score(values, vertical, None)
+            alone = score_account(values, plans[(vertical, None)])
+            assert got == (alone.score, alone.band, alone.scorecard_id, alone.measures)
+            assert got[0] == exact_score(values, measures[vertical]), (seed, values, measures[vertical])
+            halves += exact_mean_is_a_half(values, measures[vertical])
+        assert len(scorer._results) <= 50
+    assert halves > 100  # exact halves (rounded up) were exercised
+
+
+def exact_mean_is_a_half(values: dict, plan_measures) -> bool:
+    valued = [(Fraction(w), Fraction(v), Fraction(r), Fraction(g)) for m, w, r, g in plan_measures
+              if (v := values.get(m)) is not None]  # fmt: skip
+    if not valued:
+        return False
+    total = sum(w for w, *_ in valued)
+    mean = sum(w * min(max((v - r) / (g - r), 0), 1) * 100 for w, v, r, g in valued) / total
+    return mean.denominator == 2
+
+
+def test_the_scorer_caches_by_the_scorecards_metrics_only():
+    """Two accounts alike in the scorecard's metrics but not in others share one result object;
+    a different value of a scored metric does not."""
+    plans = {(None, None): plan(("active_days_90d", 1, 0, 30), ("nps_latest", 1, 0, 10))}
+    scorer = Scorer(plans)
+    a = scorer.score({"active_days_90d": 15, "nps_latest": 5, "events_30d": 1}, 1, None)
+    b = scorer.score({"active_days_90d": 15, "nps_latest": 5, "events_30d": 999}, 2, None)
+    c = scorer.score({"active_days_90d": 16, "nps_latest": 5, "events_30d": 1}, 1, None)
+    assert a is b and a[0] == 50
+    assert c[0] == round_half_up(Fraction(16 * 100, 30) / 2 + 25) == 52

@@ -233,11 +233,14 @@ def _overlaps(cursor) -> bool:
     return cursor.fetchone()[0]
 
 
-def _write(cursor, source: str, order: str, valid: int, result: ImportResult, progress: Progress) -> None:
+def _write(
+    cursor, source: str, order: str, valid: int, result: ImportResult, progress: Progress, *, accounts: str
+) -> None:
     """Lands the rows of `source` (account_id, day, feature_id, events, active_users, ord) and
-    marks their accounts dirty (one statement, from the same source)."""
+    marks their accounts dirty: `accounts` selects the ids of those rows' accounts from a small
+    table (one statement; the rows themselves are not read a second time)."""
     _land(cursor, source, order, valid, result, progress)
-    dirty_accounts_mark(sql=f"SELECT account_id FROM ({source}) src", reason=Reason.USAGE)
+    dirty_accounts_mark(sql=accounts, reason=Reason.USAGE)
 
 
 def _land(cursor, source: str, order: str, valid: int, result: ImportResult, progress: Progress) -> None:
@@ -319,7 +322,9 @@ def import_usage_copy(
                          FROM usage_staging s
                          JOIN usage_accounts ua ON ua.text = s.{c["account_external_id"]}
                          JOIN usage_features uf ON uf.text = s.{c["feature"]}"""
-            _write(cursor, source, "ord", total, result, progress)
+            # A clean file: each of its accounts has rows in it, and each was resolved once.
+            accounts = "SELECT id FROM usage_accounts WHERE id IS NOT NULL"
+            _write(cursor, source, "ord", total, result, progress, accounts=accounts)
             return total
 
         def line_of(numbers: list[int]) -> dict[int, int]:
@@ -338,5 +343,6 @@ def import_usage_copy(
         if valid:
             source = """SELECT account_id, day, feature_id, events, active_users, line AS ord
                         FROM usage_checked WHERE problems = '{}'"""
-            _write(cursor, source, "ord", valid, result, progress)
+            accounts = "SELECT DISTINCT account_id FROM usage_checked WHERE problems = '{}'"
+            _write(cursor, source, "ord", valid, result, progress, accounts=accounts)
     return valid

@@ -212,11 +212,21 @@ def tier_for(arr: Decimal, tiers: list[tuple[Decimal, int]]) -> int | None:
 
 class Scorer:
     """Scores many accounts under the active scorecards: the scorecard of each (vertical, use case)
-    is selected once, not per account. `score` returns (score, band, scorecard id, measures)."""
+    is selected once, not per account. `score` returns (score, band, scorecard id, measures).
+
+    A result depends on nothing but the scorecard and the values of its measures' metrics, and
+    accounts share those far more often than not (whole-number metrics over small ranges): each
+    distinct (scorecard, values) is scored once, exactly as `score_account` scores it, and the
+    result (its `measures` list included, which callers only read) is reused. The cache holds at
+    most CACHE_SIZE results; when full it starts over, so memory stays bounded.
+    """
+
+    CACHE_SIZE = 100_000
 
     def __init__(self, plans: dict):
         self.plans = plans
         self._selected: dict[tuple, ScorecardPlan | None] = {}
+        self._results: dict[tuple, tuple] = {}
 
     def plan_for(self, vertical_id: int, use_case_id: int | None) -> ScorecardPlan | None:
         key = (vertical_id, use_case_id)
@@ -225,5 +235,14 @@ class Scorer:
         return self._selected[key]
 
     def score(self, metrics: dict, vertical_id: int, use_case_id: int | None) -> tuple:
-        r = score_account(metrics, self.plan_for(vertical_id, use_case_id))
-        return r.score, r.band, r.scorecard_id, r.measures
+        plan = self.plan_for(vertical_id, use_case_id)
+        if plan is None:
+            return None, Band.UNKNOWN, None, []
+        key = (plan.id, *(metrics.get(m.metric) for m in plan.measures))
+        result = self._results.get(key)
+        if result is None:
+            if len(self._results) >= self.CACHE_SIZE:
+                self._results.clear()
+            r = score_account(metrics, plan)
+            result = self._results[key] = (r.score, r.band, r.scorecard_id, r.measures)
+        return result
