@@ -41,9 +41,17 @@ def bulk_insert(model, columns: list[str], rows) -> None:
 
     # By exact type, most values take one dict lookup (subclasses, e.g. of str, take the slow path).
     by_type = {
-        int: str, float: repr, str: _escaped, type(None): _null, list: json_text, dict: json_text, bool: other_text,
-        date: str, datetime: str, Decimal: str,
-    }  # fmt: skip
+        int: str,
+        float: repr,
+        str: _escaped,
+        type(None): _null,
+        list: json_text,
+        dict: json_text,
+        bool: other_text,
+        date: str,
+        datetime: str,
+        Decimal: str,
+    }
     get = by_type.get
 
     lines: list[str] = []

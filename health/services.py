@@ -22,10 +22,18 @@ from journeys.engine import journey_features, journey_position, load_journeys
 from journeys.models import Stage
 
 METRIC_COLUMNS = (
-    "active_days_30d", "active_days_90d", "active_days_365d", "active_months_365d", "events_30d",
-    "active_users_30d", "seat_utilization_30d", "features_used_90d", "days_since_last_activity",
-    "nps_latest", "journey_progress",
-)  # fmt: skip
+    "active_days_30d",
+    "active_days_90d",
+    "active_days_365d",
+    "active_months_365d",
+    "events_30d",
+    "active_users_30d",
+    "seat_utilization_30d",
+    "features_used_90d",
+    "days_since_last_activity",
+    "nps_latest",
+    "journey_progress",
+)
 # One computed row: account id, the metric columns, journey stage id, score, band, scorecard id,
 # measures (the explanation list), tier id. The staging table has these columns (and a run id).
 STAGED_COLUMNS = (
@@ -202,9 +210,10 @@ def health_scores_mark_slipping(*, day: date) -> int:
     idempotent): the score SLIPPING_DAYS before, and whether the score fell by SLIPPING_POINTS or
     more since (False when either score is missing). Returns the rows updated."""
     then = Subquery(
-        HealthScore.objects.filter(account_id=OuterRef("account_id"), as_of=day - timedelta(days=SLIPPING_DAYS))
-        .values("score")[:1]
-    )  # fmt: skip
+        HealthScore.objects.filter(account_id=OuterRef("account_id"), as_of=day - timedelta(days=SLIPPING_DAYS)).values(
+            "score"
+        )[:1]
+    )
     threshold = ExpressionWrapper(then - SLIPPING_POINTS, output_field=IntegerField())
     fell = When(Q(score__isnull=False) & Q(score__lte=threshold), then=True)
     return HealthScore.objects.filter(as_of=day).update(score_30d_ago=then, slipping=Case(fell, default=False))

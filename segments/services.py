@@ -210,9 +210,12 @@ def segment_parts(*, day: date, account_ids: list[int]) -> dict[int, tuple[int, 
     day's SegmentDay (one indexed query). The incremental run takes it before and after it
     re-segments them, and segment_days_adjust applies the difference."""
     rows = (
-        memberships_on(day).filter(account_id__in=ids_in(account_ids))
-        .values("segment_id").annotate(members=Count("id"), arr=Sum("account__arr")).order_by()
-    )  # fmt: skip
+        memberships_on(day)
+        .filter(account_id__in=ids_in(account_ids))
+        .values("segment_id")
+        .annotate(members=Count("id"), arr=Sum("account__arr"))
+        .order_by()
+    )
     return {r["segment_id"]: (r["members"], r["arr"] or Decimal(0)) for r in rows}
 
 

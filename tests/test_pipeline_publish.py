@@ -31,11 +31,23 @@ def world():
     for i, a in enumerate(accounts):
         for n in range(i * 3):
             usage(a, f, D - dt.timedelta(days=n), events=n + 1)
-    config_apply(document={"version": 1, "scorecards": [{"name": "Any", "measures": [
-        {"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}],
-        "segments": [
-            {"name": "Busy", "touch_model": "high", "priority": 5, "rule": {"field": "active_days_30d", "op": "gte", "value": 3}},
-            {"name": "All", "touch_model": "mid", "priority": 1, "rule": {"field": "arr", "op": "gte", "value": 0}}]})  # fmt: skip
+    config_apply(
+        document={
+            "version": 1,
+            "scorecards": [
+                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}
+            ],
+            "segments": [
+                {
+                    "name": "Busy",
+                    "touch_model": "high",
+                    "priority": 5,
+                    "rule": {"field": "active_days_30d", "op": "gte", "value": 3},
+                },
+                {"name": "All", "touch_model": "mid", "priority": 1, "rule": {"field": "arr", "op": "gte", "value": 0}},
+            ],
+        }
+    )
     return f, accounts
 
 

@@ -27,9 +27,14 @@ D = dt.date(2026, 6, 30)
 
 def plan(*measures, healthy_at=70, at_risk_below=40):
     return ScorecardPlan(
-        1, "t", None, None, healthy_at, at_risk_below,
+        1,
+        "t",
+        None,
+        None,
+        healthy_at,
+        at_risk_below,
         tuple(MeasurePlan(m, Fraction(w), Fraction(r), Fraction(g)) for m, w, r, g in measures),
-    )  # fmt: skip
+    )
 
 
 def test_measure_score_higher_is_better_and_clamped():
@@ -158,8 +163,11 @@ RANDOM_METRICS = ["active_days_90d", "events_30d", "seat_utilization_30d", "nps_
 def exact_score(values: dict, plan_measures) -> int | None:
     """SPEC §5.2 written out in Fractions alone: the weighted mean of the clamped measure scores
     over the measures with a value, rounded to the nearest integer, halves up."""
-    valued = [(Fraction(w), Fraction(v), Fraction(r), Fraction(g)) for m, w, r, g in plan_measures
-              if (v := values.get(m)) is not None]  # fmt: skip
+    valued = [
+        (Fraction(w), Fraction(v), Fraction(r), Fraction(g))
+        for m, w, r, g in plan_measures
+        if (v := values.get(m)) is not None
+    ]
     if not valued:
         return None
     total = sum(w for w, _, _, _ in valued)
@@ -175,8 +183,9 @@ def random_scorecards(rng) -> tuple[dict, dict]:
             red, green = rng.choice([(0, 10), (0, 30), (20, 70), (90, 5), (10, 0), (0, 200)])
             ms.append((metric, rng.choice(["1", "2", "3", "0.5", "1.5"]), red, green))
         measures[pk] = ms
-        plans[(pk, None)] = scorecard_plan(id=pk, name=f"s{pk}", vertical_id=pk, use_case_id=None, healthy_at=70,
-                                           at_risk_below=40, measures=ms)  # fmt: skip
+        plans[(pk, None)] = scorecard_plan(
+            id=pk, name=f"s{pk}", vertical_id=pk, use_case_id=None, healthy_at=70, at_risk_below=40, measures=ms
+        )
     return plans, measures
 
 
@@ -214,8 +223,11 @@ def test_the_scorer_and_its_cache_score_exactly_as_the_spec_says():
 
 
 def exact_mean_is_a_half(values: dict, plan_measures) -> bool:
-    valued = [(Fraction(w), Fraction(v), Fraction(r), Fraction(g)) for m, w, r, g in plan_measures
-              if (v := values.get(m)) is not None]  # fmt: skip
+    valued = [
+        (Fraction(w), Fraction(v), Fraction(r), Fraction(g))
+        for m, w, r, g in plan_measures
+        if (v := values.get(m)) is not None
+    ]
     if not valued:
         return False
     total = sum(w for w, *_ in valued)

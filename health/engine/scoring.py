@@ -52,10 +52,14 @@ def load_scorecards() -> dict[tuple[int | None, int | None], ScorecardPlan]:
         if scope in plans:
             continue  # validation forbids two active scorecards per scope; first by name wins
         plans[scope] = scorecard_plan(
-            id=sc.pk, name=sc.name, vertical_id=sc.vertical_id, use_case_id=sc.use_case_id,
-            healthy_at=sc.healthy_at, at_risk_below=sc.at_risk_below,
+            id=sc.pk,
+            name=sc.name,
+            vertical_id=sc.vertical_id,
+            use_case_id=sc.use_case_id,
+            healthy_at=sc.healthy_at,
+            at_risk_below=sc.at_risk_below,
             measures=[(m.metric, m.weight, m.red, m.green) for m in sc.measures.all()],
-        )  # fmt: skip
+        )
     return plans
 
 
@@ -71,9 +75,14 @@ def scorecard_plan(
 ) -> ScorecardPlan:
     """A plan from plain values; `measures` are (metric, weight, red, green), numbers of any kind."""
     return ScorecardPlan(
-        id, name, vertical_id, use_case_id, healthy_at, at_risk_below,
+        id,
+        name,
+        vertical_id,
+        use_case_id,
+        healthy_at,
+        at_risk_below,
         tuple(MeasurePlan(metric, _frac(weight), _frac(red), _frac(green)) for metric, weight, red, green in measures),
-    )  # fmt: skip
+    )
 
 
 def select_scorecard(plans: dict, vertical_id: int, use_case_id: int | None) -> ScorecardPlan | None:
@@ -138,10 +147,16 @@ def score_account(metrics: dict, plan: ScorecardPlan | None) -> HealthResult:
             valued.append((m, value, 0.0 if ratio < 0 else 100.0 if ratio > 1 else ratio * 100))
     if not valued:
         explanation = [
-            {"metric": m.metric, "value": None, "score": None, "weight": _num(m.weight), "points_lost": None,
-             "lift_value": None}
+            {
+                "metric": m.metric,
+                "value": None,
+                "score": None,
+                "weight": _num(m.weight),
+                "points_lost": None,
+                "lift_value": None,
+            }
             for m in plan.measures
-        ]  # fmt: skip
+        ]
         return HealthResult(None, Band.UNKNOWN, plan.id, explanation)
     total_weight = sum(m.weight_f for m, _, _ in valued)
     mean = sum(m.weight_f * s for m, _, s in valued) / total_weight
@@ -159,8 +174,16 @@ def score_account(metrics: dict, plan: ScorecardPlan | None) -> HealthResult:
     explanation = []
     for m in plan.measures:
         if id(m) not in by_metric:
-            explanation.append({"metric": m.metric, "value": None, "score": None, "weight": _num(m.weight),
-                                "points_lost": None, "lift_value": None})  # fmt: skip
+            explanation.append(
+                {
+                    "metric": m.metric,
+                    "value": None,
+                    "score": None,
+                    "weight": _num(m.weight),
+                    "points_lost": None,
+                    "lift_value": None,
+                }
+            )
             continue
         value, s = by_metric[id(m)]
         lift = _lift_value(m, exact_scores[id(m)], weighted, exact_weight, target) if target is not None else None
