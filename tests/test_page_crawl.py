@@ -411,7 +411,7 @@ def test_no_page_runs_more_queries_with_more_accounts(client_for, leader):
             "scorecard": Scorecard.objects.order_by("name").first().pk,
         }
         # The account page's count depends on that account's own data (results a week before, enough
-        # healthy peers for cross-pollination): tests/test_account_page.py pins it on fixed data.
+        # healthy peers for cross-pollination): tests/dashboards/test_views_accounts.py pins it on fixed data.
         pages = [t for t in APP_PAGES if "export" not in t and "csv" not in t and "{account}" not in t]
         counts.append(_page_queries(client_for(leader), pages, world))
     small, large = counts

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_backtest import history  # noqa: F401  (the hand-computed history)
+from tests.dashboards.test_backtest import history  # noqa: F401  (the hand-computed history)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

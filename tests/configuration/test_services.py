@@ -24,7 +24,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 # The example of SPEC §4.4 with the 'reminders' feature its journey uses added to `features`.
 EXAMPLE = json.loads((DATA / "spec_example_config.json").read_text())
 # The example exactly as SPEC §4.4 prints it: its journey names 'reminders' without defining it.

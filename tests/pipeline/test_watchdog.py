@@ -1,7 +1,7 @@
 """Issue 15 §1 and §7 without a worker: chunks stored once per run, publish only when every chunk is
 stored (and once), the watchdog freeing a stalled run's lock (marks and staging given back), cancel,
 a broker that cannot take the run, and the recompute date checked in the API, the admin and the
-command. The same faults through a real worker: tests/test_recompute_faults.py."""
+command. The same faults through a real worker: tests/pipeline/test_faults.py."""
 
 import datetime as dt
 import socket

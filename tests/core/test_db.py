@@ -16,7 +16,7 @@ from core.db import add_statement_timeout
 from people.models import ApiToken
 from people.services import api_token_create
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOW = "from django.db import connection; c = connection.cursor(); c.execute('SHOW statement_timeout'); print(c.fetchone()[0])"
 
 

@@ -13,8 +13,8 @@ from health.models import Scorecard
 from pipeline.models import RecomputeRun
 from plays.models import Play
 from segments.models import Segment
+from tests.configuration.test_admin import education, journey, journey_form, scorecard_form  # noqa: F401 (fixtures)
 from tests.factories import SegmentFactory, UserFactory, VerticalFactory
-from tests.test_admin_ops import education, journey, journey_form, scorecard_form  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 

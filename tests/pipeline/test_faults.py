@@ -39,11 +39,11 @@ from pipeline.models import RecomputeChunk, RecomputeRun, StagedResult
 from pipeline.services import recompute
 from pipeline.tasks import nightly_recompute, recompute_watchdog_task
 from tests.factories import AccountFactory, FeatureFactory, usage
-from tests.test_worker import database_url
+from tests.pipeline.test_tasks import database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOG = ROOT / "tests" / ".faults-worker.log"
 ACCOUNTS = 12
 CHUNK_SIZE = 2  # six chunks

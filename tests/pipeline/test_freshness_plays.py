@@ -17,7 +17,7 @@ from pipeline import freshness
 from pipeline.services import recompute
 from plays.models import Delivery, PlayFiring, Task
 from segments.models import SegmentMembership
-from tests.test_freshness import CONFIG, N, _changes, accounts_csv, csv_bytes, usage_csv
+from tests.pipeline.test_freshness import CONFIG, N, _changes, accounts_csv, csv_bytes, usage_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,7 @@ from django.test import Client
 from accounts.models import UsageDaily
 from configuration.models import AuditEntry
 from health.models import Measure, Scorecard
-from tests.factories import AccountFactory, FeatureFactory, MeasureFactory, UserFactory, VerticalFactory
-from tests.test_backtest import (
+from tests.dashboards.test_backtest import (
     D1,
     D2,
     LATEST,
@@ -22,6 +21,7 @@ from tests.test_backtest import (
     history,  # noqa: F401  (the hand-computed history)
     scorecard,
 )
+from tests.factories import AccountFactory, FeatureFactory, MeasureFactory, UserFactory, VerticalFactory
 
 URL, API = "/backtest/", "/api/v1/reports/backtest/"
 

@@ -26,8 +26,8 @@ from plays.notifications import SIGNATURE_HEADER
 from plays.services import plays_fire
 from plays.tasks import deliver, deliver_batch
 from tests.factories import AccountFactory, HealthScoreFactory, UserFactory, VerticalFactory, play_apply
+from tests.pipeline.test_tasks import BROKER, ROOT, worker  # noqa: F401 - the real-worker fixture
 from tests.receivers import Receiver
-from tests.test_worker import BROKER, ROOT, worker  # noqa: F401 - the real-worker fixture
 
 D = dt.date(2026, 6, 30)
 SECRET = "a-long-webhook-secret"
@@ -283,7 +283,7 @@ def test_a_real_celery_worker_on_redis_delivers(worker):  # noqa: F811 - the fix
     dropping_accounts(n=3)
     with Receiver(codes=(500, 200, 200, 200)) as receiver:
         play_apply("Drop", {"type": "score_dropped", "points": 20}, webhook={"url": receiver.url, "secret": SECRET})
-        # Publish to the test broker explicitly (as tests/test_worker.py does): a producer pool an
+        # Publish to the test broker explicitly (as tests/pipeline/test_tasks.py does): a producer pool an
         # earlier test opened may still point at the in-memory broker.
         with celery_app.connection_for_write(BROKER) as conn, conn.Producer() as producer:
             to_redis = mock.patch(

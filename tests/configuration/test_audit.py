@@ -14,8 +14,8 @@ from configuration.services import config_apply, config_export
 from health.models import Scorecard
 from journeys.models import Journey
 from segments.models import Segment
+from tests.configuration.test_admin import scorecard_form
 from tests.factories import FeatureFactory, UseCaseFactory, VerticalFactory
-from tests.test_admin_ops import scorecard_form
 
 pytestmark = pytest.mark.django_db
 

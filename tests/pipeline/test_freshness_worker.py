@@ -18,7 +18,7 @@ from pipeline.models import RecomputeRun
 from pipeline.services import recompute
 from segments.models import TouchModelDay
 from tests.factories import AccountFactory, FeatureFactory, usage
-from tests.test_worker import ROOT, worker  # noqa: F401 - the worker fixture
+from tests.pipeline.test_tasks import ROOT, worker  # noqa: F401 - the worker fixture
 
 
 @pytest.mark.worker

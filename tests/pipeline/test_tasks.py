@@ -20,7 +20,7 @@ from pipeline.tasks import nightly_recompute
 from segments.models import Segment, SegmentMembership
 from tests.factories import AccountFactory, FeatureFactory, usage
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("CELERY_TEST_BROKER", "redis://127.0.0.1:6379/14")
 
 
