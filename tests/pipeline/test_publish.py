@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from configuration.services import config_apply
 from dashboards.models import VerticalDay
 from health.models import SLIPPING_DAYS, AccountMetrics, HealthScore, PublishedDay, Scorecard
 from health.selectors import results_day
@@ -16,39 +15,11 @@ from pipeline import services
 from pipeline.models import RecomputeRun, StagedResult
 from pipeline.services import recompute
 from segments.models import SegmentMembership, TouchModelDay
-from tests.factories import AccountFactory, FeatureFactory, VerticalFactory, usage
+from tests.factories import AccountFactory, usage
 
 pytestmark = pytest.mark.django_db
 D = dt.date(2026, 6, 30)
 BEFORE = D - dt.timedelta(days=SLIPPING_DAYS)
-
-
-@pytest.fixture
-def world():
-    f = FeatureFactory(key="scheduling")
-    vertical = VerticalFactory(name="Education")
-    accounts = [AccountFactory(vertical=vertical, arr=1000 * (i + 1)) for i in range(4)]
-    for i, a in enumerate(accounts):
-        for n in range(i * 3):
-            usage(a, f, D - dt.timedelta(days=n), events=n + 1)
-    config_apply(
-        document={
-            "version": 1,
-            "scorecards": [
-                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}
-            ],
-            "segments": [
-                {
-                    "name": "Busy",
-                    "touch_model": "high",
-                    "priority": 5,
-                    "rule": {"field": "active_days_30d", "op": "gte", "value": 3},
-                },
-                {"name": "All", "touch_model": "mid", "priority": 1, "rule": {"field": "arr", "op": "gte", "value": 0}},
-            ],
-        }
-    )
-    return f, accounts
 
 
 def health_writes(queries) -> list[str]:

@@ -11,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
-from configuration.services import config_apply
 from health import services
 from health.models import AccountMetrics, HealthScore, PublishedDay
 from pipeline.management.commands.recompute import history_dates
@@ -118,30 +117,7 @@ def state():
     )
 
 
-@pytest.fixture
-def small_world():
-    f = FeatureFactory(key="scheduling")
-    vertical = VerticalFactory(name="Education")
-    accounts = [AccountFactory(vertical=vertical, arr=1000 * (i + 1)) for i in range(4)]
-    for i, a in enumerate(accounts):
-        for n in range(i * 3):
-            usage(a, f, D - dt.timedelta(days=n), events=n + 1)
-
-    config_apply(
-        document={
-            "version": 1,
-            "scorecards": [
-                {"name": "Any", "measures": [{"metric": "active_days_30d", "weight": 1, "red": 0, "green": 6}]}
-            ],
-            "segments": [
-                {"name": "Busy", "touch_model": "high", "rule": {"field": "active_days_30d", "op": "gte", "value": 3}}
-            ],
-        }
-    )
-    return accounts
-
-
-def test_running_a_date_twice_gives_the_same_state(small_world):
+def test_running_a_date_twice_gives_the_same_state(world):
     recompute(as_of=D)
     first = state()
     recompute(as_of=D)
@@ -149,7 +125,7 @@ def test_running_a_date_twice_gives_the_same_state(small_world):
     assert RecomputeRun.objects.filter(status="succeeded").count() == 2
 
 
-def test_a_second_run_is_refused_while_one_is_in_progress(small_world):
+def test_a_second_run_is_refused_while_one_is_in_progress(world):
     busy = RecomputeRun.objects.create(as_of=D, status=RecomputeRun.Status.RUNNING)
     with pytest.raises(RecomputeRefused, match=f"run {busy.pk} for {D} is still in progress"):
         recompute(as_of=D)
@@ -160,7 +136,7 @@ def test_a_second_run_is_refused_while_one_is_in_progress(small_world):
     assert not HealthScore.objects.exists()
 
 
-def test_an_abandoned_run_does_not_block_forever(small_world):
+def test_an_abandoned_run_does_not_block_forever(world):
     stuck = RecomputeRun.objects.create(as_of=D, status=RecomputeRun.Status.RUNNING)
     RecomputeRun.objects.filter(pk=stuck.pk).update(created_at=stuck.created_at - dt.timedelta(days=1))
     recompute(as_of=D)
@@ -168,11 +144,11 @@ def test_an_abandoned_run_does_not_block_forever(small_world):
     assert stuck.status == "failed" and "abandoned" in stuck.error
 
 
-def test_a_failing_chunk_leaves_the_previous_results_untouched(small_world, monkeypatch):
+def test_a_failing_chunk_leaves_the_previous_results_untouched(world, monkeypatch):
     recompute(as_of=D)
     before = state()
     # New usage would change the results — but the second chunk of the next run fails.
-    usage(small_world[0], FeatureFactory(key="reminders"), D, events=50)
+    usage(world[1][0], FeatureFactory(key="reminders"), D, events=50)
     real = services.compute_facts
     calls = []
 
@@ -194,7 +170,7 @@ def test_a_failing_chunk_leaves_the_previous_results_untouched(small_world, monk
     assert state() != before
 
 
-def test_a_failing_segment_step_rolls_back_the_whole_publish(small_world, monkeypatch):
+def test_a_failing_segment_step_rolls_back_the_whole_publish(world, monkeypatch):
     recompute(as_of=D)
     before = state()
     Segment.objects.update(rule={"field": "arr", "op": "gte", "value": 0})
@@ -224,7 +200,7 @@ def fresh_run():
     return len(ctx.captured_queries)
 
 
-def test_query_count_does_not_grow_with_accounts(small_world, django_assert_num_queries):
+def test_query_count_does_not_grow_with_accounts(world, django_assert_num_queries):
     add_accounts(3)
     queries = fresh_run()
     assert HealthScore.objects.count() == 7
@@ -243,7 +219,7 @@ def test_nightly_schedule_is_in_the_admin_database_at_02_00():
     assert task.expire_seconds == 6 * 60 * 60
 
 
-def test_history_recomputes_the_earlier_dates_oldest_first(small_world):
+def test_history_recomputes_the_earlier_dates_oldest_first(world):
     end = dt.date(2026, 6, 30)
     dates = history_dates(end, 60)
     assert dates == sorted(dates) and dates[-1] == end
