@@ -227,12 +227,24 @@ def recompute_date_check(value) -> date:
     today = timezone.localdate()
     if day > today:
         raise ValueError(f"{day} is after today ({today} in {settings.TIME_ZONE}): a day is scored once it has begun")
-    floor = recompute_date_floor()
-    if floor is None and day < today:
-        raise ValueError(f"{day} is before any data (no usage and no account start date yet): only today can be scored")
-    if floor is not None and day < min(floor, today):
+    if day < today and not _data_through(day):
+        floor = recompute_date_floor()  # only to say which day is the first
+        if floor is None:
+            raise ValueError(
+                f"{day} is before any data (no usage and no account start date yet): only today can be scored"
+            )
         raise ValueError(f"{day} is before the oldest usage ({floor}): there is nothing to score then")
     return day
+
+
+def _data_through(day: date) -> bool:
+    """`day` is not before recompute_date_floor(), asked as EXISTS probes that stop at the first
+    row (the oldest usage date itself is a pass over every usage row: the key leads with account)."""
+    if UsageDaily.objects.filter(date__lte=day).exists():
+        return True
+    if UsageDaily.objects.exists():
+        return False
+    return Account.objects.filter(start_date__lte=day).exists()
 
 
 def account_chunks(chunk_size: int | None = None) -> list[tuple[int, int]]:

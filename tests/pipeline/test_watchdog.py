@@ -357,3 +357,15 @@ def test_good_recompute_dates_are_taken_and_today_is_the_zones_today(world, cs_a
     with pytest.raises(ValueError, match="after today"):
         services.recompute_date_check((local + dt.timedelta(days=1)).isoformat())
     assert api.post("/api/v1/recompute/", ["2026-01-01"], format="json").json()["errors"][0]["path"] == ""
+
+
+def test_without_usage_the_oldest_account_start_bounds_the_recompute_date():
+    check = services.recompute_date_check
+    with pytest.raises(ValueError, match="before any data"):
+        check(TODAY - dt.timedelta(days=1))
+    assert check(TODAY) == TODAY  # today can always be scored
+    start = TODAY - dt.timedelta(days=10)
+    AccountFactory(start_date=start)
+    assert check(start) == start
+    with pytest.raises(ValueError, match=rf"before the oldest usage \({start - dt.timedelta(days=0)}\)"):
+        check(start - dt.timedelta(days=1))
