@@ -25,6 +25,7 @@ env = environ.Env(
     FRESHNESS_ENABLED=(bool, True),
     FRESHNESS_DEBOUNCE_SECONDS=(int, 30),
     RECOMPUTE_STALL_SECONDS=(int, 300),
+    RECOMPUTE_JOBS=(int, 2),
     RECOMPUTE_TEST_CHUNK_SLEEP=(float, 0.0),
     CELERY_VISIBILITY_TIMEOUT=(int, 15 * 60),
 )
@@ -344,6 +345,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 RECOMPUTE_CHUNK_SIZE = env("RECOMPUTE_CHUNK_SIZE")
+# A recompute run in one process (the command, eager Celery) computes this many chunks at a time,
+# each on its own database connection: about the database server's cores. 1: one after another.
+RECOMPUTE_JOBS = env("RECOMPUTE_JOBS")
 # Fresh between nights (SPEC §4.5): writes mark their accounts dirty and, this many seconds after the
 # first mark of a burst, one incremental run re-scores them (pipeline.freshness). Off: marks are not
 # recorded and results change only with full runs.

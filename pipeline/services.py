@@ -22,6 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -44,8 +45,9 @@ from segments import services as segments
 log = logging.getLogger(__name__)
 
 # In one process, chunks bound the memory of a step (rows stream to staging chunk by chunk) and
-# the size of each metrics query.
-SYNC_CHUNK_SIZE = 10_000
+# the size of each metrics query; RECOMPUTE_JOBS of them are computed at a time, each on its own
+# database connection (the server computes one chunk's metrics while this process scores another).
+SYNC_CHUNK_SIZE = 5_000
 
 
 class RecomputeRefused(Exception):
@@ -453,8 +455,7 @@ def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> Recomput
     as_of = RecomputeRun.objects.values_list("as_of", flat=True).get(pk=run_id)
     try:
         rules = health.ComputeRules()
-        for first_id, last_id in chunks:
-            chunk_stage(run_id=run_id, as_of=as_of, first_id=first_id, last_id=last_id, rules=rules)
+        chunks_stage(run_id=run_id, as_of=as_of, chunks=chunks, rules=rules)
         run = publish(run_id=run_id)
         if run.status != RecomputeRun.Status.SUCCEEDED:
             raise RuntimeError(f"run {run_id} was not published: {run.status} {run.error}".strip())
@@ -464,6 +465,43 @@ def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> Recomput
         raise
     run.wall_seconds = time.monotonic() - started
     return run
+
+
+def _parallel_jobs(chunks: int) -> int:
+    """How many chunks this process computes at a time: RECOMPUTE_JOBS on PostgreSQL, one when a
+    transaction is open on this connection (other connections would not see its writes: tests) or
+    on SQLite (one writer)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, min(settings.RECOMPUTE_JOBS, chunks))
+
+
+def chunks_stage(*, run_id: int, as_of: date, chunks: list[tuple[int, int]], rules: health.ComputeRules) -> None:
+    """Stages every chunk of the run from this process, `_parallel_jobs` at a time, each in a thread
+    with its own database connection and transaction (the GIL is released while PostgreSQL computes
+    a chunk's metrics or takes its COPY). The first chunk that fails fails them all: chunks not
+    begun are not started, and the exception is raised here."""
+    jobs = _parallel_jobs(len(chunks))
+    if jobs == 1:
+        for first_id, last_id in chunks:
+            chunk_stage(run_id=run_id, as_of=as_of, first_id=first_id, last_id=last_id, rules=rules)
+        return
+
+    def stage(first_id: int, last_id: int) -> None:
+        try:
+            chunk_stage(run_id=run_id, as_of=as_of, first_id=first_id, last_id=last_id, rules=rules)
+        finally:
+            connection.close()  # this thread's connection
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix=f"recompute-{run_id}") as pool:
+        futures = [pool.submit(stage, first_id, last_id) for first_id, last_id in chunks]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def recompute_enqueue(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
