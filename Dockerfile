@@ -11,6 +11,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=csportal:csportal . .
+# Bytecode compiled once here (PYTHONDONTWRITEBYTECODE keeps processes from writing it): every
+# process start (web, worker, beat, manage.py) skips compiling ~150 modules, about 0.4 s each time.
+RUN python -m compileall -q -x '/(tests|benchmarks|\.venv)/' /app
 # MEDIA_ROOT: admin uploads waiting for their import task (a volume in docker-compose.yml).
 RUN mkdir -p /app/media && chown csportal:csportal /app/media
 USER csportal
