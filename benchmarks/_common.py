@@ -38,9 +38,12 @@ def fresh_database(name: str) -> str:
     return url
 
 
-def manage(*args: str, url: str) -> str:
+def manage(*args: str, url: str, env: dict | None = None) -> str:
+    """Runs manage.py on `url`; without REDIS_URL in `env`, Celery runs tasks in the process (eager)."""
+    extra = env or {}
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true"}
     env.pop("REDIS_URL", None)
+    env.update(extra)
     result = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args], check=False, env=env, cwd=ROOT, capture_output=True, text=True
     )
