@@ -79,4 +79,13 @@ def _null(value) -> str:
 
 def _copy(cursor, sql: str, lines: list[str]) -> None:
     lines.append("")
-    cursor.copy_expert(sql, io.StringIO("\n".join(lines)))
+    copy_wrapped(cursor, sql, io.StringIO("\n".join(lines)))
+
+
+def copy_wrapped(cursor, sql: str, fileobj, size: int = 8192) -> None:
+    """cursor.copy_expert with psycopg2's errors turned into Django's, as every other cursor call
+    is (Django does not wrap copy_expert): a connection that dies mid-COPY raises
+    django.db.OperationalError, which the callers retrying on a fresh connection look for, and the
+    connection is marked unusable."""
+    with connection.wrap_database_errors:
+        cursor.copy_expert(sql, fileobj, size)

@@ -28,6 +28,7 @@ from accounts.imports.common import (
 )
 from accounts.imports.usage_copy import CopyRejected, import_usage_copy
 from accounts.models import Account, Feature, UsageDaily
+from core.bulk import copy_wrapped
 
 REQUIRED = ("account_external_id", "date", "feature", "events", "active_users")
 SQLITE_BATCH = 5000
@@ -158,7 +159,8 @@ def _write_postgresql(rows, result: ImportResult, progress: Progress, *, skip_in
                 "CREATE TEMPORARY TABLE usage_staging (line integer, account_id bigint, date date,"
                 " feature_id bigint, events integer, active_users integer) ON COMMIT DROP"
             )
-            cursor.copy_expert(
+            copy_wrapped(
+                cursor,
                 "COPY usage_staging (line, account_id, date, feature_id, events, active_users) FROM STDIN",
                 buffer,
                 1 << 20,
