@@ -518,7 +518,9 @@ def recompute_enqueue(*, as_of: date, trigger: str = "manual") -> RecomputeRun:
 
     def hand_over() -> None:
         if recompute_run_task.app.conf.task_always_eager:
-            recompute_run_task.delay(run.pk)  # in this process: its failures are the run's own
+            # In this process (what an eager delay() does, without taking a producer from the
+            # broker's pool first): its failures are the run's own.
+            recompute_run_task.apply((run.pk,))
             return
         try:
             recompute_run_task.delay(run.pk)

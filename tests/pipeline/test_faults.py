@@ -39,6 +39,7 @@ from pipeline.models import RecomputeChunk, RecomputeRun, StagedResult
 from pipeline.services import recompute
 from pipeline.tasks import nightly_recompute, recompute_watchdog_task
 from tests.factories import AccountFactory, FeatureFactory, usage
+from tests.pipeline.celery_pools import celery_pools_reset
 from tests.pipeline.test_tasks import database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -185,7 +186,7 @@ def worker(broker):
         w.stop()
         w.log.close()
         celery_app.conf.update(**old)
-        celery_app.pool.force_close_all()
+        celery_pools_reset()
 
 
 def send(task, broker_url: str) -> bool:

@@ -19,6 +19,7 @@ from pipeline.models import RecomputeRun
 from pipeline.tasks import nightly_recompute
 from segments.models import Segment, SegmentMembership
 from tests.factories import AccountFactory, FeatureFactory, usage
+from tests.pipeline.celery_pools import celery_pools_reset
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("CELERY_TEST_BROKER", "redis://127.0.0.1:6379/14")
@@ -81,7 +82,7 @@ def worker():
             proc.kill()
         log.close()
         celery_app.conf.update(**old)
-        celery_app.pool.force_close_all()
+        celery_pools_reset()
 
 
 @pytest.mark.worker

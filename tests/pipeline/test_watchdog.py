@@ -24,6 +24,7 @@ from pipeline import services, tasks
 from pipeline.models import RecomputeChunk, RecomputeRun, StagedResult
 from pipeline.services import recompute
 from tests.factories import AccountFactory, FeatureFactory, usage
+from tests.pipeline.celery_pools import celery_pools_reset
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -275,7 +276,7 @@ def dead_broker(monkeypatch):
         yield url
     finally:
         celery_app.conf.update(**old)
-        celery_app.pool.force_close_all()
+        celery_pools_reset()
 
 
 @pytest.mark.django_db(transaction=True)
