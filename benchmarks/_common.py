@@ -38,14 +38,22 @@ def fresh_database(name: str) -> str:
     return url
 
 
+def manage_env(url: str, extra: dict | None = None) -> dict:
+    """The environment of a measured process on `url`: this one's, without its REDIS_URL unless
+    `extra` gives one (no broker: Celery runs tasks in the process, eagerly), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    return {**env, "DATABASE_URL": url, "DEBUG": "true", **(extra or {})}
+
+
 def manage(*args: str, url: str, env: dict | None = None) -> str:
-    """Runs manage.py on `url`; without REDIS_URL in `env`, Celery runs tasks in the process (eager)."""
-    extra = env or {}
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true"}
-    env.pop("REDIS_URL", None)
-    env.update(extra)
+    """Runs manage.py on `url` (environment: manage_env)."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], check=False, env=env, cwd=ROOT, capture_output=True, text=True
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        check=False,
+        env=manage_env(url, env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     if result.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, bytecode_compiled, connect, fresh_database, manage, timed  # noqa: E402
+from _common import OUT, ROOT, bytecode_compiled, connect, fresh_database, manage, manage_env, timed  # noqa: E402
 
 VERTICALS = ["Education", "Tech Sales", "Recruiting", "Customer Success", "Healthcare"]
 FEATURES = [
@@ -207,8 +207,7 @@ LABELS = ("recompute", "recompute again (same day)", "again, RECOMPUTE_JOBS=1")
 
 def manage_measured(*args: str, url: str, env: dict | None = None) -> tuple[str, float, int]:
     """Runs manage.py under /usr/bin/time: (its output, wall seconds, its peak RSS in MB)."""
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", **(env or {})}
-    env.pop("REDIS_URL", None)
+    env = manage_env(url, env)
     start = time.perf_counter()
     result = subprocess.run(
         ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, str(ROOT / "manage.py"), *args],
@@ -240,7 +239,7 @@ def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
     import redis
 
     redis.Redis.from_url(broker).flushdb()
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "REDIS_URL": broker}
+    env = manage_env(url, {"REDIS_URL": broker})
     logs, procs = [], []
     for n in range(workers):
         log = open(OUT / f"worker{n}.log", "w")  # noqa: SIM115

@@ -7,6 +7,7 @@ from django.db import OperationalError, connection
 
 from accounts.models import Feature
 from core.bulk import bulk_insert
+from tests.pipeline.test_tasks import database_url
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -19,10 +20,7 @@ def test_a_connection_killed_before_a_copy_raises_djangos_operational_error():
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    settings = connection.settings_dict
-    other = psycopg2.connect(
-        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
-    )
+    other = psycopg2.connect(database_url())
     other.autocommit = True
     with other.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])  # this test's own connection only
