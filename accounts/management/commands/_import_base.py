@@ -2,13 +2,14 @@
 
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.imports import ImportFailed
 from accounts.imports.common import Progress, file_size
+from core.cli import DataCommand
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(DataCommand):
     service = None  # the import function
     what = "rows"
 

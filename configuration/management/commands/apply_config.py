@@ -1,9 +1,10 @@
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from configuration.services import ConfigInvalid, config_apply
+from core.cli import DataCommand
 
 
 def _no_duplicate_keys(pairs: list[tuple]) -> dict:
@@ -16,7 +17,7 @@ def _no_duplicate_keys(pairs: list[tuple]) -> dict:
     return seen
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Apply a configuration document (SPEC §4.4): verticals, use cases, features, tiers, scorecards, "
         "segments, journeys. Invalid documents change nothing; every error names its JSON path."

@@ -1,11 +1,10 @@
 import json
 
-from django.core.management.base import BaseCommand
-
 from configuration.services import config_export
+from core.cli import DataCommand
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = "Print the whole configuration as the JSON document apply_config accepts."
 
     def add_arguments(self, parser):

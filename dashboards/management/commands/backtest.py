@@ -2,15 +2,16 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.cli import DataCommand
 from dashboards.backtest import backtest, history_notes
 from dashboards.backtest_forms import BacktestForm
 
 BAND_TITLES = {"healthy": "healthy", "neutral": "neutral", "at_risk": "at risk"}
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = "Backtest the health scores against churn: churn rate by band, AUC and lift per scorecard and vertical."
 
     def add_arguments(self, parser):

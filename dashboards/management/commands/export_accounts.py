@@ -1,16 +1,17 @@
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.models import Account
+from core.cli import DataCommand
 from dashboards.exports import export_csv_lines
 from health.selectors import results_day
 from segments.models import Segment
 from segments.selectors import segment_accounts
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = "Export accounts with health, segments, touch model and journey stage as CSV (SPEC §4.6)."
 
     def add_arguments(self, parser):

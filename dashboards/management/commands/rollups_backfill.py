@@ -1,10 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from core.cli import date_option
+from core.cli import DataCommand, date_option
 from dashboards.services import rollups_backfill
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Write the daily rollups the pages read (VerticalDay, RevenueDay, SegmentDay) for every day with "
         "results that lacks them (or --from/--to, or one --day); --force rewrites them. The same writers "

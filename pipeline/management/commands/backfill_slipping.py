@@ -1,12 +1,10 @@
-from django.core.management.base import BaseCommand
-
-from core.cli import date_option
+from core.cli import DataCommand, date_option
 from health.models import HealthScore
 from health.selectors import results_day
 from health.services import health_scores_mark_slipping
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Fill the risk list's precomputed columns (HealthScore.score_30d_ago and slipping) for a day, "
         "as the recompute's publish step does: for scores loaded or changed outside a recompute."

@@ -1,8 +1,9 @@
 from datetime import date, timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from core.cli import DataCommand
 from pipeline.services import RecomputeRefused, recompute, recompute_date_check
 
 # With --history: every day of the last month (what "since 7 / 30 days ago", band drops and
@@ -17,7 +18,7 @@ def history_dates(end: date, days: int) -> list[date]:
     return sorted(dates)
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = "Recompute metrics, journeys, health scores, segments and touch models for a date (default today)."
 
     def add_arguments(self, parser):
