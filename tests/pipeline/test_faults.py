@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -103,14 +104,38 @@ def broker():
 
 
 class Worker:
-    """`celery worker --pool prefork --concurrency 2` on the private broker and the test database."""
+    """`celery worker --pool prefork --concurrency 2` on the private broker and the test database,
+    supervised as a deployment's is (compose's `restart: unless-stopped`, systemd): a worker that
+    exits on its own is started again. Celery's worker can exit on a broker restart (kombu fails
+    closing the lost connection: "'NoneType' object has no attribute 'hostname'")."""
 
     def __init__(self, broker_url: str):
         self.broker_url = broker_url
         self.proc = None
         self.log = open(LOG, "a")  # noqa: SIM115
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            with self._lock:
+                code = self.proc.poll() if self.proc is not None else None
+            if code is not None and not self._stopping.is_set():
+                self.log.write(f"[supervisor] the worker exited ({code}): starting it again\n")
+                self.log.flush()
+                self.start()
 
     def start(self) -> None:
+        """Starts the worker unless it is running (the supervisor may have started it already)."""
+        with self._lock:
+            if self.proc is not None and self.proc.poll() is None:
+                return
+            self._start()
+        if not self._supervisor.is_alive() and not self._stopping.is_set():
+            self._supervisor.start()
+
+    def _start(self) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -157,11 +182,15 @@ class Worker:
 
     def kill_all(self) -> None:
         """SIGKILL to the worker and its pool processes at once (an OOM kill of the container)."""
+        proc = self.proc  # the one killed (the supervisor may start the next meanwhile)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor.is_alive():
+            self._supervisor.join(timeout=5)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -320,7 +349,7 @@ def test_sigkill_of_a_pool_child_mid_run(world, worker, broker):
 def test_sigkill_of_the_whole_worker_mid_run(world, worker, broker):
     run = start_tonight(broker.url)
     worker.kill_all()
-    worker.start()  # the supervisor (compose `restart:`, systemd) starts it again
+    worker.start()  # the supervisor (compose `restart:`, systemd) starts it again, if it has not yet
     run = wait_over(run, broker.url)
     assert_recovered(world, run, broker.url)
 
