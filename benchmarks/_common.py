@@ -60,6 +60,28 @@ def manage(*args: str, url: str, env: dict | None = None) -> str:
     return result.stdout.strip()
 
 
+def celery_worker(
+    url: str, broker: str, name: str, *, log: Path | None = None, loglevel: str = "WARNING", env: dict | None = None
+) -> subprocess.Popen:
+    """Starts a real Celery worker on `url`'s database and `broker`, one task at a time (`--pool
+    solo`), named `name`@host, its output to `log` (else discarded), environment manage_env plus
+    `env`. The caller gives it time to connect and stops it."""
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the worker keeps its own copy
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "cs_portal", "worker", "--pool", "solo"]
+            + ["--hostname", f"{name}@%h", "--loglevel", loglevel]
+            + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=manage_env(url, {"REDIS_URL": broker, **(env or {})}),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log:
+            out.close()
+
+
 @contextmanager
 def timed(label: str, results: dict):
     start = time.perf_counter()

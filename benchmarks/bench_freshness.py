@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, SERVER, connect, fresh_database, manage, timed  # noqa: E402
+from _common import OUT, ROOT, SERVER, celery_worker, connect, fresh_database, manage, timed  # noqa: E402
 from bench_recompute import config, load, manage_measured  # noqa: E402
 
 END_TO_END_GOAL = 120.0
@@ -52,36 +52,6 @@ for i in range(0, len(ids), batch):
     assert response.status_code == 201, response.content
 print(json.dumps({"started": started, "posted": time.time()}))
 """
-
-
-def _worker(url: str, broker: str) -> tuple[subprocess.Popen, object]:
-    # LOG_LEVEL INFO: the run logs where its time goes (pipeline.freshness), printed below.
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "REDIS_URL": broker, "LOG_LEVEL": "INFO"}
-    log = open(OUT / "freshness_worker.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cs_portal",
-            "worker",
-            "--pool",
-            "solo",
-            "--hostname",
-            "fresh@%h",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return proc, log
 
 
 def _reusable(database: str, n: int, today) -> str | None:
@@ -139,7 +109,9 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
     results["full_run"] = full
 
     redis.Redis.from_url(broker).flushdb()
-    proc, log = _worker(url, broker)
+    # LOG_LEVEL INFO: the run logs where its time goes (pipeline.freshness), printed below.
+    log = OUT / "freshness_worker.log"
+    proc = celery_worker(url, broker, "fresh", log=log, loglevel="INFO", env={"LOG_LEVEL": "INFO"})
     time.sleep(8)  # let the worker connect before anything is queued
     # Every 100th account: spread over the id range, verticals and segments.
     step = max(n // touched, 1)
@@ -195,9 +167,8 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-        log.close()
     if status != "succeeded":
-        raise SystemExit(f"incremental run {status}: {error}\n{(OUT / 'freshness_worker.log').read_text()[-3000:]}")
+        raise SystemExit(f"incremental run {status}: {error}\n{log.read_text()[-3000:]}")
     end_to_end = done - times["started"]
     incremental = (finished_at - started_at).total_seconds()
     results.update(end_to_end=end_to_end, incremental_run=incremental)
@@ -213,7 +184,7 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
         f"  INCREMENTAL RUN: {incremental:.2f} s vs FULL RUN {full:.1f} s (started → published, both) = {incremental / full:.1%} "
         f"(goal ≤ {INCREMENTAL_SHARE_GOAL:.0%}: {'met' if incremental / full <= INCREMENTAL_SHARE_GOAL else 'MISSED'})"
     )
-    for line in (OUT / "freshness_worker.log").read_text().splitlines():
+    for line in log.read_text().splitlines():
         if "accounts computed in" in line or "published:" in line:
             print("   ", line.split("incremental run", 1)[-1].strip())
     conn.close()

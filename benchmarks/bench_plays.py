@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, SERVER, connect, fresh_database, manage, timed  # noqa: E402
+from _common import OUT, ROOT, SERVER, celery_worker, connect, fresh_database, manage, timed  # noqa: E402
 from bench_recompute import config, load  # noqa: E402
 
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
@@ -212,32 +212,7 @@ def part_burst(args, url: str, results: dict) -> None:
         "DJANGO_SETTINGS_MODULE": "cs_portal.settings",
     }
     subprocess.run([sys.executable, "-c", f"import redis; redis.Redis.from_url('{REDIS}').flushdb()"], check=True)
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "cs_portal",
-                "worker",
-                "--pool",
-                "solo",
-                "-n",
-                f"bench{i}@%h",
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(2)
-    ]
+    workers = [celery_worker(url, REDIS, f"bench{i}") for i in range(2)]
     try:
         time.sleep(5)  # the workers connect
         start = time.perf_counter()

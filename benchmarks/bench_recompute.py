@@ -21,7 +21,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, bytecode_compiled, connect, fresh_database, manage, manage_env, timed  # noqa: E402
+from _common import (  # noqa: E402
+    OUT,
+    ROOT,
+    bytecode_compiled,
+    celery_worker,
+    connect,
+    fresh_database,
+    manage,
+    manage_env,
+    timed,
+)
 
 VERTICALS = ["Education", "Tech Sales", "Recruiting", "Customer Success", "Healthcare"]
 FEATURES = [
@@ -240,35 +250,7 @@ def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
 
     redis.Redis.from_url(broker).flushdb()
     env = manage_env(url, {"REDIS_URL": broker})
-    logs, procs = [], []
-    for n in range(workers):
-        log = open(OUT / f"worker{n}.log", "w")  # noqa: SIM115
-        logs.append(log)
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "cs_portal",
-                    "worker",
-                    "--pool",
-                    "solo",
-                    "--hostname",
-                    f"bench{n}@%h",
-                    "--loglevel",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
+    procs = [celery_worker(url, broker, f"bench{n}", log=OUT / f"worker{n}.log") for n in range(workers)]
     time.sleep(8)  # let both workers connect before tasks are queued
     conn = connect(url)
     start = time.perf_counter()
@@ -304,12 +286,11 @@ def through_workers(url: str, as_of: date, workers: int, broker: str) -> None:
     peaks = [_vm_hwm_mb(proc.pid) for proc in procs]
     for proc in procs:
         proc.send_signal(signal.SIGTERM)  # warm shutdown
-    for proc, log in zip(procs, logs, strict=True):
+    for proc in procs:
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
     print(f"  through {workers} Celery workers: run {run_id} {status} in {wall:.1f} s (wall, enqueue to published)")
     if status != "succeeded":
         print(f"    error: {error}")
