@@ -10,18 +10,16 @@ and posts the rows over HTTP; then empties the usage table and imports the same 
 import argparse
 import csv
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, connect, fresh_database, manage, timed  # noqa: E402
-from bench_import_usage import generate  # noqa: E402
+from _common import OUT, ROOT, connect, fresh_database, manage, manage_env, timed  # noqa: E402
+from bench_import_usage import write_accounts, write_usage  # noqa: E402
 
 BATCH = 50_000
 
@@ -39,9 +37,14 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, float] = {}
     print(f"API ingestion benchmark: {args.accounts:,} accounts")
-    accounts_csv, usage_csv, rows = generate(args.accounts, date.today(), seed=3)
+    OUT.mkdir(parents=True, exist_ok=True)
+    accounts_csv, usage_csv = OUT / f"api_accounts_{args.accounts}.csv", OUT / f"api_usage_{args.accounts}.csv"
+    write_accounts(accounts_csv, args.accounts)
     url = fresh_database(args.database)
     manage("import_accounts", str(accounts_csv), url=url)
+    conn = connect(url)
+    rows = write_usage(conn, usage_csv)
+    conn.close()
     key = manage(
         "shell",
         "-c",
@@ -59,8 +62,7 @@ def main() -> None:
     del data
 
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "API_THROTTLE_RATE": "100000/min"}
-    env.pop("REDIS_URL", None)
+    env = manage_env(url, {"API_THROTTLE_RATE": "100000/min"})
     server = subprocess.Popen(
         [
             sys.executable,

@@ -95,6 +95,20 @@ def write_accounts(path: Path, n: int) -> None:
             )
 
 
+def write_usage(conn, path: Path) -> int:
+    """Writes the usage CSV of the accounts in `conn`'s database (USAGE_SQL, through PostgreSQL),
+    adding the features it names; returns its rows."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO accounts_feature (key, name) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+            [(f, f.replace("_", " ").capitalize()) for f in FEATURES],
+        )
+        with path.open("w") as fh:
+            cur.copy_expert(cur.mogrify(USAGE_SQL.format(features=FEATURES), {"today": date.today()}).decode(), fh)
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh) - 1
+
+
 def floor(conn, usage_csv: Path) -> int:
     """COPY into a temporary table, resolve keys, INSERT … SELECT into a durable keyed table."""
     with conn.cursor() as cur:
@@ -129,16 +143,8 @@ def run(n: int, database: str, broker: str) -> dict[str, float]:
     with timed("import_accounts", results):
         manage("import_accounts", str(accounts_csv), url=url, env=with_broker)
     conn = connect(url)
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO accounts_feature (key, name) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
-            [(f, f.replace("_", " ").capitalize()) for f in FEATURES],
-        )
-        with usage_csv.open("w") as fh:
-            cur.copy_expert(cur.mogrify(USAGE_SQL.format(features=FEATURES), {"today": date.today()}).decode(), fh)
+    rows = write_usage(conn, usage_csv)
     size = usage_csv.stat().st_size
-    with usage_csv.open("rb") as fh:
-        rows = sum(1 for _ in fh) - 1
     print(f"  {rows:,} usage rows, {size / 1e6:.0f} MB", flush=True)
 
     def checkpoint():
