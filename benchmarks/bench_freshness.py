@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, SERVER, celery_worker, connect, fresh_database, manage, timed  # noqa: E402
+from _common import OUT, ROOT, SERVER, celery_worker, connect, fresh_database, manage, manage_env, timed  # noqa: E402
 from bench_recompute import config, load, manage_measured  # noqa: E402
 
 END_TO_END_GOAL = 120.0
@@ -116,7 +116,7 @@ def bench(n: int, touched: int, batch: int, database: str, broker: str, reuse: b
     # Every 100th account: spread over the id range, verticals and segments.
     step = max(n // touched, 1)
     ids = list(range(1, n + 1, step))[:touched]
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "REDIS_URL": broker}
+    env = manage_env(url, {"REDIS_URL": broker})
     try:
         posted = subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), "shell", "-c", POST],

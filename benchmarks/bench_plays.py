@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, SERVER, celery_worker, connect, fresh_database, manage, timed  # noqa: E402
+from _common import OUT, ROOT, SERVER, celery_worker, connect, fresh_database, manage, manage_env, timed  # noqa: E402
 from bench_recompute import config, load  # noqa: E402
 
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
@@ -204,13 +204,7 @@ def part_burst(args, url: str, results: dict) -> None:
                     FROM plays_playfiring WHERE play_id = %s""",
         [receiver.url, body, play_id],
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS,
-        "DEBUG": "true",
-        "DJANGO_SETTINGS_MODULE": "cs_portal.settings",
-    }
+    env = manage_env(url, {"REDIS_URL": REDIS})
     subprocess.run([sys.executable, "-c", f"import redis; redis.Redis.from_url('{REDIS}').flushdb()"], check=True)
     workers = [celery_worker(url, REDIS, f"bench{i}") for i in range(2)]
     try:

@@ -9,7 +9,7 @@ class DataCommand(BaseCommand):
     """A command that imports, computes or exports the product's data (not one that sets the site up).
 
     Django runs every system check (models, URLs, views, templates, the admin) before a command
-    unless told otherwise: on this code base about 0.6 s of importing and checking the whole site,
+    unless told otherwise: on this code base about 0.5 s of importing and checking the whole site,
     paid by every nightly recompute and every import. Those checks guard the configuration, which
     a data command does not change: `migrate` runs them at each deploy and start (docker-compose,
     `make demo`), and CI runs `manage.py check --deploy`."""

@@ -113,6 +113,8 @@ class Worker:
         self.broker_url = broker_url
         self.proc = None
         self.log = open(LOG, "a")  # noqa: SIM115
+        self.restarts = 0  # by the supervisor; a test that expects none fails on one (see the fixture)
+        self.restarts_expected = False
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
@@ -124,6 +126,7 @@ class Worker:
             if code is not None and not self._stopping.is_set():
                 self.log.write(f"[supervisor] the worker exited ({code}): starting it again\n")
                 self.log.flush()
+                self.restarts += 1
                 self.start()
 
     def start(self) -> None:
@@ -211,6 +214,11 @@ def worker(broker):
     celery_app.conf.update(broker_url=broker.url, result_backend=broker.url, task_always_eager=False)
     try:
         yield w
+        # Only a test that takes the worker's world away (the broker, the whole worker) may see the
+        # worker exit and come back: anywhere else an exit is a failure, not something to recover.
+        assert w.restarts == 0 or w.restarts_expected, (
+            f"the worker exited {w.restarts} time(s):\n{LOG.read_text()[-3000:]}"
+        )
     finally:
         w.stop()
         w.log.close()
@@ -347,6 +355,7 @@ def test_sigkill_of_a_pool_child_mid_run(world, worker, broker):
 
 
 def test_sigkill_of_the_whole_worker_mid_run(world, worker, broker):
+    worker.restarts_expected = True
     run = start_tonight(broker.url)
     worker.kill_all()
     worker.start()  # the supervisor (compose `restart:`, systemd) starts it again, if it has not yet
@@ -355,6 +364,7 @@ def test_sigkill_of_the_whole_worker_mid_run(world, worker, broker):
 
 
 def test_the_broker_restarts_empty_mid_run(world, worker, broker):
+    worker.restarts_expected = True  # the worker may exit with the lost connection (see Worker)
     run = start_tonight(broker.url)
     broker.stop()  # queued chunks are lost with it
     time.sleep(1)
