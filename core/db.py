@@ -1,7 +1,9 @@
 """Database settings that depend on the process (the web server's statement timeout), and how a
 list of ids is passed to a filter."""
 
-from django.db import connection
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 POSTGRESQL = "django.db.backends.postgresql"
@@ -29,3 +31,20 @@ def ids_in(ids):
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
     return ids
+
+
+@contextmanager
+def settings_local(**settings: str):
+    """PostgreSQL settings (planner, work_mem…) for the statements run inside, in a transaction
+    (a savepoint when one is open already), put back as they were after; elsewhere nothing."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        previous = {}
+        for name, value in settings.items():
+            cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+            previous[name] = cursor.fetchone()[0]
+        yield
+        for name, value in previous.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])

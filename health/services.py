@@ -50,9 +50,13 @@ _FLOAT_METRICS = ("seat_utilization_30d", "journey_progress")
 
 
 class ComputeRules:
-    """What a chunk needs besides usage: journeys, scorecards and tiers, loaded once per process step."""
+    """What a chunk needs besides usage: journeys, scorecards and tiers, loaded once per process step.
 
-    def __init__(self):
+    `alone`: no other chunk computes meanwhile (the command with RECOMPUTE_JOBS=1), so a chunk's
+    grouped query may use PostgreSQL's parallel workers (health.engine.metrics)."""
+
+    def __init__(self, *, alone: bool = False):
+        self.alone = alone
         self.journeys = load_journeys()
         self.features = journey_features(self.journeys)
         self.scorer = Scorer(load_scorecards())
@@ -69,7 +73,7 @@ def compute_rows(
     """
     rules = rules or ComputeRules()
     score = rules.scorer.score
-    for facts in compute_facts(as_of, first_id, last_id, rules.features, account_ids):
+    for facts in compute_facts(as_of, first_id, last_id, rules.features, account_ids, parallel_query=rules.alone):
         metrics = facts.metrics
         stages = rules.journeys.get((facts.vertical_id, facts.primary_use_case_id))
         stage_id = None

@@ -454,7 +454,7 @@ def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> Recomput
         raise RuntimeError(f"run {run_id} is no longer queued (cancelled or abandoned)")
     as_of = RecomputeRun.objects.values_list("as_of", flat=True).get(pk=run_id)
     try:
-        rules = health.ComputeRules()
+        rules = health.ComputeRules(alone=_parallel_jobs(len(chunks)) == 1)
         chunks_stage(run_id=run_id, as_of=as_of, chunks=chunks, rules=rules)
         run = publish(run_id=run_id)
         if run.status != RecomputeRun.Status.SUCCEEDED:

@@ -105,7 +105,8 @@ def segments_recompute(*, as_of: date) -> dict:
         f"""INSERT INTO {touch} (account_id, day, touch_model)
             SELECT m.account_id, %s, m.touch_model FROM {members} m
             JOIN (SELECT account_id, MIN(position) AS position FROM {members} WHERE touch_model <> ''
-                  GROUP BY account_id) claim ON claim.account_id = m.account_id AND claim.position = m.position""",
+                  GROUP BY account_id) claim ON claim.account_id = m.account_id AND claim.position = m.position
+            ORDER BY m.account_id""",
         [as_of],
     )
     entered = left = 0
@@ -131,7 +132,8 @@ def segments_recompute(*, as_of: date) -> dict:
         _setting_local("enable_nestloop", previous)
         _setting_local("work_mem", previous_mem)
         entered = _execute(
-            f"INSERT INTO {memberships} (segment_id, account_id, entered_on) SELECT segment_id, account_id, %s FROM {members}",
+            f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
+                SELECT segment_id, account_id, %s FROM {members} ORDER BY account_id, segment_id""",
             [as_of],
         )
     _execute(f"DROP TABLE {members}", [])

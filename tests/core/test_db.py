@@ -73,3 +73,26 @@ def test_a_request_stopped_by_the_timeout_is_a_503_in_the_error_format(csm, monk
     )
     assert response.status_code == 503
     assert "took too long and was stopped" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL settings")
+def test_settings_local_holds_inside_and_puts_the_settings_back(settings):
+    from core.db import settings_local  # noqa: PLC0415 - beside the tests that use it
+
+    def show(name):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting(%s)", [name])
+            return cursor.fetchone()[0]
+
+    before = show("work_mem"), show("enable_sort")
+    with settings_local(work_mem="37MB", enable_sort="off"):
+        assert (show("work_mem"), show("enable_sort")) == ("37MB", "off")
+    assert (show("work_mem"), show("enable_sort")) == before
+    with transaction.atomic():  # inside a transaction: a savepoint, the same
+        with settings_local(work_mem="37MB"):
+            assert show("work_mem") == "37MB"
+        assert show("work_mem") == before[0]
+    with pytest.raises(RuntimeError), settings_local(work_mem="37MB"):
+        raise RuntimeError("the statement failed")
+    assert show("work_mem") == before[0]

@@ -3,7 +3,9 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
+from health.engine.metrics import compute_facts
 from health.models import AccountMetrics
 from pipeline.services import recompute
 from tests.factories import AccountFactory, FeatureFactory, NpsResponseFactory, usage
@@ -132,3 +134,34 @@ def test_nps_latest_on_or_before_d(f1):
     NpsResponseFactory(account=a, date=D + dt.timedelta(days=1), score=1)
     assert metrics_of(a).nps_latest == 8
     assert metrics_of(a, as_of=day(1)).nps_latest == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+def test_the_grouped_query_reads_in_key_order_in_one_process_unless_the_chunk_is_alone(f1):
+    """While other chunks compute (Celery workers, RECOMPUTE_JOBS > 1) a chunk's grouped query runs
+    without parallel workers, from the primary key in order (no sort); a chunk computed alone
+    keeps PostgreSQL's own plan. The settings do not outlive the query."""
+    a = AccountFactory()
+    usage(a, f1, day(3), events=2)
+    seen = []
+
+    def plan(execute, sql, params, many, context):
+        if "GROUP BY account_id" in sql and "COUNT(DISTINCT" in sql and not sql.startswith("EXPLAIN"):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('enable_sort')")
+                sort = cursor.fetchone()[0]
+                cursor.execute("EXPLAIN " + sql, params)
+                seen.append((sort, "\n".join(row[0] for row in cursor.fetchall())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(plan):
+        (facts,) = compute_facts(D, a.pk, a.pk, [f1.pk])
+        compute_facts(D, a.pk, a.pk, [f1.pk], parallel_query=True)
+    assert facts.metrics["active_days_30d"] == 1
+    (beside, text), (alone, _) = seen
+    assert beside == "off" and alone == "on"
+    assert "Gather" not in text and "Sort" not in text and "Bitmap" not in text
+    assert "accounts_usagedaily_pkey" in text
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan')")
+        assert cursor.fetchone() == ("on", "on")
