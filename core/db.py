@@ -4,6 +4,7 @@ list of ids is passed to a filter."""
 from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 POSTGRESQL = "django.db.backends.postgresql"
@@ -48,3 +49,30 @@ def settings_local(**settings: str):
         yield
         for name, value in previous.items():
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+# An account id range: (first, last), either end None for no bound.
+IdRange = tuple[int | None, int | None]
+
+
+def in_id_range(column: str, id_range: IdRange | None) -> tuple[str, list]:
+    """SQL ` AND column >= %s AND column <= %s` (and its parameters) for `id_range`; each bound
+    only when given, nothing at all for None."""
+    if id_range is None:
+        return "", []
+    sql, params = "", []
+    if id_range[0] is not None:
+        sql, params = f" AND {column} >= %s", [id_range[0]]
+    if id_range[1] is not None:
+        sql, params = f"{sql} AND {column} <= %s", [*params, id_range[1]]
+    return sql, params
+
+
+def id_range_q(field: str, id_range: IdRange | None) -> Q:
+    """The same as a Q on `field`."""
+    q = Q()
+    if id_range is not None and id_range[0] is not None:
+        q &= Q(**{f"{field}__gte": id_range[0]})
+    if id_range is not None and id_range[1] is not None:
+        q &= Q(**{f"{field}__lte": id_range[1]})
+    return q

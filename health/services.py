@@ -15,6 +15,7 @@ from django.db.models import Case, ExpressionWrapper, IntegerField, OuterRef, Q,
 from django.utils import timezone
 
 from accounts.models import Account, Tier
+from core.db import IdRange, in_id_range
 from health.engine.metrics import compute_facts
 from health.engine.scoring import Scorer, load_scorecards, tier_for
 from health.models import SLIPPING_DAYS, SLIPPING_POINTS, AccountMetrics, Band, HealthScore, Scorecard
@@ -126,41 +127,102 @@ def health_day_publish(
     one (a re-run of a past date) compares with it: that day's rows are refreshed too (one UPDATE,
     nothing when there is no such day). Returns {"bands": {band: n}, "scored": n}.
     """
-    metrics, health = AccountMetrics._meta.db_table, HealthScore._meta.db_table
-    columns = ", ".join(METRIC_COLUMNS)
     only, only_params = "", []
     if accounts_only and account_ids is not None and connection.vendor == "postgresql":
         only, only_params = " AND account_id IN (SELECT unnest(%s::bigint[]))", [list(account_ids)]
     elif accounts_only:
         only, only_params = f" AND account_id IN (SELECT account_id FROM {staged_table} WHERE run_id = %s)", [run_id]
-    computed_at = timezone.now()
     with connection.cursor() as cursor:
         results_references_lock(cursor, staged_table=staged_table, run_id=run_id, all_accounts=not accounts_only)
-        cursor.execute(f"DELETE FROM {metrics} WHERE as_of = %s{only}", [day, *only_params])
-        cursor.execute(f"DELETE FROM {health} WHERE as_of = %s{only}", [day, *only_params])
-        cursor.execute(
-            f"""INSERT INTO {metrics} (account_id, as_of, {columns}, journey_stage_id)
-                SELECT account_id, %s, {columns}, journey_stage_id FROM {staged_table} WHERE run_id = %s""",
-            [day, run_id],
+        _day_delete(cursor, day, only, only_params)
+        _rows_insert(cursor, day, staged_table, run_id, timezone.now(), inputs_through, None)
+    return health_day_finish(day=day, staged_table=staged_table, run_id=run_id, later_days=not accounts_only)
+
+
+def health_day_begin(*, day: date) -> None:
+    """The recompute's publish in steps, inside its transaction: locks every account FOR KEY SHARE
+    (see results_references_lock) and deletes `day`'s AccountMetrics and HealthScore; then
+    health_range_publish writes each chunk's rows as the chunk is staged, and health_day_finish
+    ends the day. The same rows as health_day_publish."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {Account._meta.db_table} FOR KEY SHARE) t")
+        _day_delete(cursor, day, "", [])
+
+
+def health_range_publish(
+    *,
+    day: date,
+    staged_table: str,
+    run_id: int,
+    id_range: IdRange,
+    computed_at: datetime,
+    inputs_through: datetime | None = None,
+) -> None:
+    """Writes the day's AccountMetrics and HealthScore of run `run_id`'s staged rows with account
+    ids in `id_range` ((first, last), either None: no bound), after checking what they refer to (results_references_lock)."""
+    with connection.cursor() as cursor:
+        results_references_lock(
+            cursor,
+            staged_table=staged_table,
+            run_id=run_id,
+            all_accounts=False,
+            id_range=id_range,
+            accounts_locked=True,
         )
-        cursor.execute(
-            f"""INSERT INTO {health} (account_id, as_of, score, band, scorecard_id, measures, tier_id,
-                                      score_30d_ago, slipping, computed_at, inputs_through)
-                SELECT s.account_id, %s, s.score, s.band, s.scorecard_id, s.measures, s.tier_id, p.score,
-                       CASE WHEN s.score IS NOT NULL AND p.score IS NOT NULL AND s.score <= p.score - %s
-                            THEN TRUE ELSE FALSE END, %s, %s
-                FROM {staged_table} s
-                LEFT JOIN {health} p ON p.account_id = s.account_id AND p.as_of = %s
-                WHERE s.run_id = %s""",
-            [day, SLIPPING_POINTS, computed_at, inputs_through, day - timedelta(days=SLIPPING_DAYS), run_id],
-        )
+        _rows_insert(cursor, day, staged_table, run_id, computed_at, inputs_through, id_range)
+
+
+def health_day_finish(*, day: date, staged_table: str, run_id: int, later_days: bool = True) -> dict:
+    """After the rows of `day` are written: with `later_days` (not an incremental run, which is
+    today's) refreshes the slipping of the day SLIPPING_DAYS later; returns the run's
+    {"bands": {band: n}, "scored": n}."""
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT band, COUNT(*), COUNT(score) FROM {staged_table} WHERE run_id = %s GROUP BY band", [run_id]
         )
         counts = cursor.fetchall()
-    if not accounts_only:  # an incremental run is today's: no later day compares with it
+    if later_days:
         health_scores_mark_slipping(day=day + timedelta(days=SLIPPING_DAYS))
     return {"bands": {band: n for band, n, _ in counts}, "scored": sum(scored for _, _, scored in counts)}
+
+
+def _day_delete(cursor, day: date, only: str, only_params: list) -> None:
+    for model in (AccountMetrics, HealthScore):
+        cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE as_of = %s{only}", [day, *only_params])
+
+
+def _rows_insert(cursor, day, staged_table, run_id, computed_at, inputs_through, id_range) -> None:
+    """INSERT … SELECT of the staged rows (those with account ids in `id_range`, if given) into
+    AccountMetrics and HealthScore of `day`, the score SLIPPING_DAYS before joined in."""
+    metrics, health = AccountMetrics._meta.db_table, HealthScore._meta.db_table
+    columns = ", ".join(METRIC_COLUMNS)
+    in_range, range_params = in_id_range("s.account_id", id_range)
+    cursor.execute(
+        f"""INSERT INTO {metrics} (account_id, as_of, {columns}, journey_stage_id)
+            SELECT account_id, %s, {columns}, journey_stage_id FROM {staged_table} s
+            WHERE s.run_id = %s{in_range}""",
+        [day, run_id, *range_params],
+    )
+    cursor.execute(
+        f"""INSERT INTO {health} (account_id, as_of, score, band, scorecard_id, measures, tier_id,
+                                  score_30d_ago, slipping, computed_at, inputs_through)
+            SELECT s.account_id, %s, s.score, s.band, s.scorecard_id, s.measures, s.tier_id, p.score,
+                   CASE WHEN s.score IS NOT NULL AND p.score IS NOT NULL AND s.score <= p.score - %s
+                        THEN TRUE ELSE FALSE END, %s, %s
+            FROM {staged_table} s
+            LEFT JOIN {health} p ON p.account_id = s.account_id AND p.as_of = %s
+            WHERE s.run_id = %s{in_range}""",
+        [
+            day,
+            SLIPPING_POINTS,
+            computed_at,
+            inputs_through,
+            day - timedelta(days=SLIPPING_DAYS),
+            run_id,
+            *range_params,
+        ],
+    )
 
 
 # (column of the staged rows, the table it refers to): what the results tables' foreign keys name.
@@ -172,7 +234,15 @@ _STAGED_REFERENCES = (
 )
 
 
-def results_references_lock(cursor, *, staged_table: str, run_id: int, all_accounts: bool) -> None:
+def results_references_lock(
+    cursor,
+    *,
+    staged_table: str,
+    run_id: int,
+    all_accounts: bool,
+    id_range: IdRange | None = None,
+    accounts_locked: bool = False,
+) -> None:
     """What the results tables' per-row foreign-key checks did, once per publish and set-based
     (health.models.RESULTS_FK): every account, scorecard, tier and journey stage the run's staged
     rows name still exists, and is locked FOR KEY SHARE (a concurrent delete waits until the day
@@ -181,25 +251,29 @@ def results_references_lock(cursor, *, staged_table: str, run_id: int, all_accou
     With `all_accounts` (a full run) every account is locked: the segments step that follows
     takes its members from all accounts, not only the staged ones. Raises IntegrityError, naming
     the column and how many ids are missing, when something was deleted while the run computed
-    (the run fails and publishes nothing, as the commit-time check made it do).
+    (the run fails and publishes nothing, as the commit-time check made it do). With `id_range`
+    only the staged rows of those accounts are checked (a range of the publish); `accounts_locked`:
+    every account is locked already (health_day_begin), only their existence is checked.
     """
+    in_range, range_params = in_id_range("account_id", id_range)
+    staged, staged_params = f"run_id = %s{in_range}", [run_id, *range_params]
     for column, model in _STAGED_REFERENCES:
         table = model._meta.db_table
         if connection.vendor != "postgresql":
             pass  # SQLite: one writer at a time, the database itself is the lock
         elif column == "account_id" and all_accounts:
             cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} FOR KEY SHARE) t")
-        else:
+        elif not (column == "account_id" and accounts_locked):
             cursor.execute(
                 f"""SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE id IN (
-                        SELECT {column} FROM {staged_table} WHERE run_id = %s) FOR KEY SHARE) t""",
-                [run_id],
+                        SELECT {column} FROM {staged_table} WHERE {staged}) FOR KEY SHARE) t""",
+                staged_params,
             )
         cursor.execute(
             f"""SELECT COUNT(DISTINCT s.{column}) FROM {staged_table} s
-                WHERE s.run_id = %s AND s.{column} IS NOT NULL
+                WHERE s.{staged} AND s.{column} IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.id = s.{column})""",
-            [run_id],
+            staged_params,
         )
         missing = cursor.fetchone()[0]
         if missing:

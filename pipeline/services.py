@@ -4,7 +4,9 @@ A run computes chunks of accounts (in this process, or fanned out to Celery work
 streams its rows into the staging table (pipeline.StagedResult) as it computes them, so no process
 holds every account's results. Publishing is one transaction: health's results (INSERT … SELECT
 from staging), then segments (membership, touch models), then the dashboards' rollups, and last
-the PublishedDay row that tells readers the day is complete. A run that fails publishes nothing:
+the PublishedDay row that tells readers the day is complete. The first two are per account: when
+this process computes chunks in parallel, the publish transaction writes each chunk's accounts as
+soon as the chunk is stored (publish_while_staging), and only the rest waits for the last chunk. A run that fails publishes nothing:
 the previous results stay. One run at a time: the run holds a unique lock column while queued or
 running.
 
@@ -34,6 +36,7 @@ from django.utils import timezone
 from accounts.freshness import dirty_accounts_claim, dirty_accounts_clear, dirty_accounts_release
 from accounts.models import Account, UsageDaily
 from core.bulk import bulk_insert
+from core.db import IdRange
 from core.text import shown
 from dashboards import services as dashboards
 from health import services as health
@@ -396,22 +399,62 @@ def publish(*, run_id: int) -> RecomputeRun:
 
     Once: the run row is locked (select_for_update) and must still be running, and every chunk
     must be stored, or nothing is published (the run is returned as it is).
+
+    Steps 1 and 2 are per account: `_DayPublish` writes them for one range of accounts at a time.
+    Here one range holds every account; `publish_while_staging` (the command's run with chunks
+    computed in parallel) writes each chunk's range in the same transaction as soon as the chunk
+    is staged, and only the rest waits for the last chunk.
     """
     heartbeat(run_id)
     with transaction.atomic():
         run = RecomputeRun.objects.select_for_update().get(pk=run_id)
-        if run.status != RecomputeRun.Status.RUNNING:
-            return run
-        stored = RecomputeChunk.objects.filter(run_id=run_id).count()
-        if stored < run.chunks_total:
-            log.warning("run %s not published: %d of %d chunks stored", run_id, stored, run.chunks_total)
+        if not _publishable(run):
             return run
         work_in_progress(run_id)
-        day = run.as_of
-        results = health.health_day_publish(
-            day=day, staged_table=StagedResult._meta.db_table, run_id=run_id, inputs_through=run.created_at
+        day = _DayPublish(run)
+        day.accounts(None)
+        return day.finish()
+
+
+def _publishable(run: RecomputeRun) -> bool:
+    """The (locked) run is still running and every one of its chunks is stored."""
+    if run.status != RecomputeRun.Status.RUNNING:
+        return False
+    stored = RecomputeChunk.objects.filter(run_id=run.pk).count()
+    if stored < run.chunks_total:
+        log.warning("run %s not published: %d of %d chunks stored", run.pk, stored, run.chunks_total)
+        return False
+    return True
+
+
+class _DayPublish:
+    """One publish, inside the caller's transaction: begun on creation (the day's old results and
+    touch models deleted, its own membership changes undone), then `accounts(id_range)` for each
+    range of accounts (their AccountMetrics, HealthScore, memberships and touch model), then
+    `finish()`: what needs every account (the slipping of a later day, SegmentDay, plays,
+    rollups), the run's bookkeeping and the PublishedDay row. Ranges must not overlap and, taken
+    together, cover every account id (the first and last open-ended)."""
+
+    def __init__(self, run: RecomputeRun):
+        self.run, self.day, self.computed_at = run, run.as_of, timezone.now()
+        health.health_day_begin(day=self.day)
+        self.segments = segments.segments_day_begin(as_of=self.day)
+
+    def accounts(self, id_range: IdRange | None) -> None:
+        health.health_range_publish(
+            day=self.day,
+            staged_table=StagedResult._meta.db_table,
+            run_id=self.run.pk,
+            id_range=id_range,
+            computed_at=self.computed_at,
+            inputs_through=self.run.created_at,
         )
-        membership = segments.segments_recompute(as_of=day)
+        segments.segments_range_recompute(self.segments, id_range=id_range)
+
+    def finish(self) -> RecomputeRun:
+        run_id, day = self.run.pk, self.day
+        results = health.health_day_finish(day=day, staged_table=StagedResult._meta.db_table, run_id=run_id)
+        membership = segments.segments_day_end(self.segments)
         segments.segment_days_write(day=day)
         plays.plays_fire(day=day)
         dashboards.vertical_days_rollup(start=day)
@@ -428,10 +471,10 @@ def publish(*, run_id: int) -> RecomputeRun:
         )
         PublishedDay.objects.filter(day=day).delete()
         PublishedDay.objects.create(day=day, run_id=run_id, published_at=now)
-    run.refresh_from_db()
-    run.bands = results["bands"]
-    run.segments = membership
-    return run
+        run = RecomputeRun.objects.get(pk=run_id)
+        run.bands = results["bands"]
+        run.segments = membership
+        return run
 
 
 def recompute(*, as_of: date, trigger: str = "manual", chunk_size: int | None = None) -> RecomputeRun:
@@ -454,9 +497,14 @@ def recompute_execute(*, run_id: int, chunk_size: int | None = None) -> Recomput
         raise RuntimeError(f"run {run_id} is no longer queued (cancelled or abandoned)")
     as_of = RecomputeRun.objects.values_list("as_of", flat=True).get(pk=run_id)
     try:
-        rules = health.ComputeRules(alone=_parallel_jobs(len(chunks)) == 1)
-        chunks_stage(run_id=run_id, as_of=as_of, chunks=chunks, rules=rules)
-        run = publish(run_id=run_id)
+        jobs = _parallel_jobs(len(chunks))
+        if jobs == 1:
+            rules = health.ComputeRules(alone=True)
+            chunks_stage(run_id=run_id, as_of=as_of, chunks=chunks, rules=rules, jobs=1)
+            run = publish(run_id=run_id)
+        else:
+            rules = health.ComputeRules()
+            run = publish_while_staging(run_id=run_id, as_of=as_of, chunks=chunks, rules=rules, jobs=jobs)
         if run.status != RecomputeRun.Status.SUCCEEDED:
             raise RuntimeError(f"run {run_id} was not published: {run.status} {run.error}".strip())
     except Exception as exc:
@@ -476,15 +524,29 @@ def _parallel_jobs(chunks: int) -> int:
     return max(1, min(settings.RECOMPUTE_JOBS, chunks))
 
 
-def chunks_stage(*, run_id: int, as_of: date, chunks: list[tuple[int, int]], rules: health.ComputeRules) -> None:
-    """Stages every chunk of the run from this process, `_parallel_jobs` at a time, each in a thread
-    with its own database connection and transaction (the GIL is released while PostgreSQL computes
-    a chunk's metrics or takes its COPY). The first chunk that fails fails them all: chunks not
-    begun are not started, and the exception is raised here."""
-    jobs = _parallel_jobs(len(chunks))
+def chunks_stage(
+    *,
+    run_id: int,
+    as_of: date,
+    chunks: list[tuple[int, int]],
+    rules: health.ComputeRules,
+    jobs: int,
+    on_start: Callable[[], None] | None = None,
+    on_staged: Callable[[int, int], None] | None = None,
+) -> None:
+    """Stages every chunk of the run from this process, `jobs` at a time (see _parallel_jobs), each
+    in a thread with its own database connection and transaction (the GIL is released while
+    PostgreSQL computes a chunk's metrics or takes its COPY). In this thread, `on_start()` is
+    called once the first chunks are computing, and `on_staged(first_id, last_id)` as each chunk
+    is stored. The first chunk that fails fails them all: chunks not begun are not started, and
+    the exception is raised here."""
     if jobs == 1:
+        if on_start is not None:
+            on_start()
         for first_id, last_id in chunks:
             chunk_stage(run_id=run_id, as_of=as_of, first_id=first_id, last_id=last_id, rules=rules)
+            if on_staged is not None:
+                on_staged(first_id, last_id)
         return
 
     def stage(first_id: int, last_id: int) -> None:
@@ -494,14 +556,66 @@ def chunks_stage(*, run_id: int, as_of: date, chunks: list[tuple[int, int]], rul
             connection.close()  # this thread's connection
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix=f"recompute-{run_id}") as pool:
-        futures = [pool.submit(stage, first_id, last_id) for first_id, last_id in chunks]
+        futures = {pool.submit(stage, first_id, last_id): (first_id, last_id) for first_id, last_id in chunks}
         try:
+            if on_start is not None:
+                on_start()
             for future in as_completed(futures):
                 future.result()
+                if on_staged is not None:
+                    on_staged(*futures[future])
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+
+
+def publish_while_staging(
+    *, run_id: int, as_of: date, chunks: list[tuple[int, int]], rules: health.ComputeRules, jobs: int
+) -> RecomputeRun:
+    """Stages the run's chunks `jobs` at a time and publishes it, in one transaction that writes each
+    chunk's accounts (publish's per-account steps, `_DayPublish.accounts`) as soon as the chunk is
+    stored: the serial part of the publish overlaps the chunks still computing, and only what needs
+    every account waits for the last one. Nothing is visible before the commit, as with publish().
+
+    The run row is locked only at the end (chunks read it FOR SHARE and move its heartbeat while
+    they are stored); a run cancelled or failed meanwhile is rolled back then, publishing nothing.
+    """
+    ranges = _publish_ranges(chunks)
+    heartbeat(run_id)
+    publishing: list[_DayPublish] = []
+
+    def begin() -> None:  # while the first chunks compute: deletes the day's old results
+        publishing.append(_DayPublish(RecomputeRun.objects.get(pk=run_id)))
+
+    with transaction.atomic():
+        work_in_progress(run_id)
+        chunks_stage(
+            run_id=run_id,
+            as_of=as_of,
+            chunks=chunks,
+            rules=rules,
+            jobs=jobs,
+            on_start=begin,
+            on_staged=lambda first_id, _last_id: publishing[0].accounts(ranges[first_id]),
+        )
+        day = publishing[0]
+        run = RecomputeRun.objects.select_for_update().get(pk=run_id)
+        if not _publishable(run):
+            transaction.set_rollback(True)
+            return run
+        return day.finish()
+
+
+def _publish_ranges(chunks: list[tuple[int, int]]) -> dict[int, IdRange]:
+    """{first id of a chunk: the id range publish writes for it}: the chunk's range widened to the
+    next chunk's first id (the first open below, the last open above), so that the ranges cover
+    every account id — an account added while the run computes is segmented as publish() would."""
+    ordered = sorted(chunks)
+    return {
+        first: (None if i == 0 else first, ordered[i + 1][0] - 1 if i + 1 < len(ordered) else None)
+        for i, (first, _last) in enumerate(ordered)
+    }
 
 
 def recompute_enqueue(*, as_of: date, trigger: str = "manual") -> RecomputeRun:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from django.db.models import Q
 
 from accounts.models import AccountUseCase
-from core.db import ids_in
+from core.db import IdRange, id_range_q, ids_in
 from health.metrics_catalog import METRICS
 from health.models import AccountMetrics, HealthScore
 from segments.rules import FIELDS, check_rule
@@ -31,34 +31,44 @@ ACCOUNT_FIELDS = {
 BLANK_IS_NULL = {"persona", "owner"}  # stored as '' when absent
 
 
-def compile_rule(rule: dict, as_of: date, *, accounts: list[int] | None = None) -> Q:
+class _Only:
+    """The accounts a compiled rule's subqueries are restricted to: all, a list of ids, an id range."""
+
+    def __init__(self, accounts: list[int] | None = None, id_range: IdRange | None = None):
+        self.accounts, self.id_range = accounts, id_range
+
+    def __call__(self, rows):
+        if self.accounts is not None:
+            rows = rows.filter(account_id__in=ids_in(self.accounts))
+        return rows.filter(id_range_q("account_id", self.id_range))
+
+
+def compile_rule(rule: dict, as_of: date, *, accounts: list[int] | None = None, id_range: IdRange | None = None) -> Q:
     """A validated-on-the-way Q for the rule; raises segments.rules.RuleError when invalid.
 
     With `accounts` (ids: the incremental run's) the subqueries read only those accounts' rows, so
-    each is a few index probes rather than a pass over the day; the Q is then exact for those
-    accounts only, and the caller restricts the outer query to them as well."""
+    each is a few index probes rather than a pass over the day; with `id_range` ((first, last)
+    account ids, either None: no bound — a chunk of the recompute's publish) they read that
+    range of the day's rows only. The Q is then exact for those accounts only, and the caller
+    restricts the outer query to them as well."""
     check_rule(rule)
-    return _compile(rule, as_of, accounts)
+    return _compile(rule, as_of, _Only(accounts, id_range))
 
 
-def _compile(rule: dict, as_of: date, accounts: list[int] | None) -> Q:
+def _compile(rule: dict, as_of: date, only: _Only) -> Q:
     if "all" in rule:
         q = Q()
         for child in rule["all"]:
-            q &= _compile(child, as_of, accounts)
+            q &= _compile(child, as_of, only)
         return q
     if "any" in rule:
         q = Q(pk__in=[])
         for child in rule["any"]:
-            q |= _compile(child, as_of, accounts)
+            q |= _compile(child, as_of, only)
         return q
     if "not" in rule:
-        return ~_compile(rule["not"], as_of, accounts)
-    return _condition(rule["field"], rule["op"], rule.get("value"), as_of, accounts)
-
-
-def _only(rows, accounts: list[int] | None):
-    return rows if accounts is None else rows.filter(account_id__in=ids_in(accounts))
+        return ~_compile(rule["not"], as_of, only)
+    return _condition(rule["field"], rule["op"], rule.get("value"), as_of, only)
 
 
 def _text_match(path: str, values: list[str]) -> Q:
@@ -94,20 +104,20 @@ def _present(path: str, blank_is_null: bool) -> Q:
     return q
 
 
-def _condition(field: str, op: str, value, as_of: date, accounts: list[int] | None = None) -> Q:
+def _condition(field: str, op: str, value, as_of: date, only: _Only) -> Q:
     spec = FIELDS[field]
     if field == "use_case":
-        return _use_case(op, value, accounts)
+        return _use_case(op, value, only)
     if field == "days_to_renewal":
         return _days_to_renewal(op, value, as_of)
     if field == "health_band":
-        return _health_band(op, value, as_of, accounts)
+        return _health_band(op, value, as_of, only)
     if field in ACCOUNT_FIELDS:
         path = ACCOUNT_FIELDS[field]
         present = _present(path, field in BLANK_IS_NULL)
     else:
         table, path = _daily_source(field, as_of)
-        table = _only(table, accounts)
+        table = only(table)
         present = Q(pk__in=table.filter(**{f"{path}__isnull": False}).values("account_id"))
         if op in ("is_null", "not_null"):
             return present if op == "not_null" else ~present
@@ -133,29 +143,29 @@ def _daily_source(field: str, as_of: date):
     raise KeyError(field)
 
 
-def _health_band(op: str, value, as_of: date, accounts: list[int] | None = None) -> Q:
+def _health_band(op: str, value, as_of: date, only: _Only) -> Q:
     # Every account has a band: 'unknown' when the day has no result for it.
     values = [v.lower() for v in (value if op in ("in", "not_in") else [value])] if value is not None else []
     if op == "is_null":
         return Q(pk__in=[])
     if op == "not_null":
         return Q()
-    day = _only(HealthScore.objects.filter(as_of=as_of), accounts)
+    day = only(HealthScore.objects.filter(as_of=as_of))
     match = Q(pk__in=day.filter(band__in=values).values("account_id"))
     if "unknown" in values:
         match |= ~Q(pk__in=day.values("account_id"))
     return match if op in ("eq", "in") else ~match
 
 
-def _use_case(op: str, value, accounts: list[int] | None = None) -> Q:
+def _use_case(op: str, value, only: _Only) -> Q:
     """use_case is a set: eq/in "runs any of", ne/not_in "runs none of" (and runs at least one)."""
-    runs_any = Q(pk__in=_only(AccountUseCase.objects, accounts).values("account_id"))
+    runs_any = Q(pk__in=only(AccountUseCase.objects).values("account_id"))
     if op == "is_null":
         return ~runs_any
     if op == "not_null":
         return runs_any
     values = value if op in ("in", "not_in") else [value]
-    having = _only(AccountUseCase.objects, accounts).filter(_text_match("use_case__name", values))
+    having = only(AccountUseCase.objects).filter(_text_match("use_case__name", values))
     match = Q(pk__in=having.values("account_id"))
     return match if op in ("eq", "in") else runs_any & ~match
 

@@ -1,5 +1,6 @@
 """Writes for segments: membership (with history) and touch models (TouchModelDay), recomputed for a date."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ from django.db.models import Count, Max, Sum
 
 from accounts.models import Account
 from core.bulk import bulk_insert
-from core.db import ids_in
+from core.db import IdRange, id_range_q, ids_in, in_id_range
 from segments.compiler import compile_rule
 from segments.models import Segment, SegmentDay, SegmentMembership, TouchModelDay
 from segments.selectors import memberships_on, segment_figures
@@ -21,8 +22,9 @@ def segment_members(segment: Segment, as_of: date) -> set[int]:
     return set(_members(segment, as_of).values_list("id", flat=True))
 
 
-def _members(segment: Segment, as_of: date):
-    return Account.objects.active_on(as_of).filter(compile_rule(segment.rule, as_of)).order_by().values("id")
+def _members(segment: Segment, as_of: date, id_range: IdRange | None = None):
+    accounts = Account.objects.active_on(as_of).filter(id_range_q("pk", id_range))
+    return accounts.filter(compile_rule(segment.rule, as_of, id_range=id_range)).order_by().values("id")
 
 
 def _segments_lock() -> None:
@@ -53,9 +55,21 @@ def _execute(sql: str, params) -> int:
 # The day's members of every segment, filled once per recompute: the touch models and the
 # membership diff are then one statement each over all segments.
 _MEMBERS_TABLE = "segments_day_members"
+_TABLES = (SegmentMembership._meta.db_table, TouchModelDay._meta.db_table)
 # The diff's hash tables (every open stay: one per member of every segment, 100,000s of rows) fit
 # in memory instead of spilling to disk; for those statements only.
 WORK_MEM = "64MB"
+
+
+@dataclass
+class SegmentsDay:
+    """A day's re-segmenting under way (segments_day_begin … segments_range_recompute … segments_day_end)."""
+
+    as_of: date
+    segments: list[Segment]
+    backfill: bool  # history recorded after `as_of`: only the touch models are rewritten
+    entered: int = 0
+    left: int = 0
 
 
 @transaction.atomic
@@ -70,7 +84,20 @@ def segments_recompute(*, as_of: date) -> dict:
     statement claims every touch model (the first segment in that order wins), one closes the
     stays whose account is no longer a member, one opens the new ones. No member list travels
     to Python, no statement runs per account.
+
+    The recompute's publish does the same in steps (segments_day_begin, then
+    segments_range_recompute for each chunk of accounts as its results are written, then
+    segments_day_end), inside its own transaction: every rule is about one account, so a range
+    of accounts is segmented exactly as the whole would be.
     """
+    day = segments_day_begin(as_of=as_of)
+    segments_range_recompute(day, id_range=None)
+    return segments_day_end(day)
+
+
+def segments_day_begin(*, as_of: date) -> SegmentsDay:
+    """Inside the caller's transaction: locks the segments, undoes `as_of`'s own membership changes
+    (not on a backfill) and its touch models, and creates the temporary members table."""
     _segments_lock()
     latest = SegmentMembership.objects.aggregate(entered=Max("entered_on"), left=Max("left_on"))
     backfill = any(d is not None and d > as_of for d in latest.values())
@@ -78,19 +105,25 @@ def segments_recompute(*, as_of: date) -> dict:
         SegmentMembership.objects.filter(entered_on=as_of).delete()
         SegmentMembership.objects.filter(left_on=as_of).update(left_on=None)
     TouchModelDay.objects.filter(day=as_of).delete()
-
-    memberships, touch, members = SegmentMembership._meta.db_table, TouchModelDay._meta.db_table, _MEMBERS_TABLE
-    _execute(f"DROP TABLE IF EXISTS {members}", [])
+    _execute(f"DROP TABLE IF EXISTS {_MEMBERS_TABLE}", [])
     _execute(
-        f"""CREATE TEMPORARY TABLE {members} (segment_id bigint NOT NULL, position integer NOT NULL,
+        f"""CREATE TEMPORARY TABLE {_MEMBERS_TABLE} (segment_id bigint NOT NULL, position integer NOT NULL,
                 touch_model varchar(16) NOT NULL, account_id bigint NOT NULL)""",
         [],
     )
-    segments = list(Segment.objects.order_by("-priority", "name"))
-    for position, segment in enumerate(segments):
+    return SegmentsDay(as_of=as_of, segments=list(Segment.objects.order_by("-priority", "name")), backfill=backfill)
+
+
+def segments_range_recompute(day: SegmentsDay, *, id_range: IdRange | None) -> None:
+    """Segments the accounts with ids in `id_range` ((first, last), either None: no bound; None:
+    every account) as of the day: their members of every segment, touch models and membership
+    diff. Accounts outside the range are not read or written."""
+    as_of, memberships, touch, members = day.as_of, *_TABLES, _MEMBERS_TABLE
+    in_range, range_params = in_id_range(f"{memberships}.account_id", id_range)
+    for position, segment in enumerate(day.segments):
         try:
             members_sql, members_params = (
-                _members(segment, as_of).query.sql_with_params() if segment.active else ("", ())
+                _members(segment, as_of, id_range).query.sql_with_params() if segment.active else ("", ())
             )
         except EmptyResultSet:  # a rule that can match nothing, e.g. {"any": []}
             members_sql = ""
@@ -99,7 +132,8 @@ def segments_recompute(*, as_of: date) -> dict:
                 f"INSERT INTO {members} SELECT %s, %s, %s, m.id FROM ({members_sql}) m",
                 [segment.pk, position, segment.touch_model, *members_params],
             )
-    _execute(f"ANALYZE {members}", [])  # the statements below join it: let the planner know its size
+    if id_range is None:
+        _execute(f"ANALYZE {members}", [])  # the statements below join it: let the planner know its size
     # Segments come highest priority first (ties by name): the first one to claim wins.
     _execute(
         f"""INSERT INTO {touch} (account_id, day, touch_model)
@@ -109,35 +143,40 @@ def segments_recompute(*, as_of: date) -> dict:
             ORDER BY m.account_id""",
         [as_of],
     )
-    entered = left = 0
-    if not backfill:
+    if not day.backfill:
         # Hash joins whatever the estimates (a fresh or just-bulk-written membership table looks
         # empty to the planner, and a nested loop over it would cost members × stays); and no
         # statement reads the table it writes: the members that already have an open stay are
         # taken out of the temporary table first, the rest are inserted from it alone.
         previous = _setting_local("enable_nestloop", "off")
         previous_mem = _setting_local("work_mem", WORK_MEM)
-        left = _execute(
-            f"""UPDATE {memberships} SET left_on = %s WHERE left_on IS NULL AND NOT EXISTS (
+        day.left += _execute(
+            f"""UPDATE {memberships} SET left_on = %s WHERE left_on IS NULL{in_range} AND NOT EXISTS (
                     SELECT 1 FROM {members} m
                     WHERE m.segment_id = {memberships}.segment_id AND m.account_id = {memberships}.account_id)""",
-            [as_of],
+            [as_of, *range_params],
         )
+        open_in_range, open_params = in_id_range("o.account_id", id_range)
         _execute(
             f"""DELETE FROM {members} WHERE EXISTS (
-                    SELECT 1 FROM {memberships} o WHERE o.left_on IS NULL
+                    SELECT 1 FROM {memberships} o WHERE o.left_on IS NULL{open_in_range}
                     AND o.segment_id = {members}.segment_id AND o.account_id = {members}.account_id)""",
-            [],
+            open_params,
         )
         _setting_local("enable_nestloop", previous)
         _setting_local("work_mem", previous_mem)
-        entered = _execute(
+        day.entered += _execute(
             f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
                 SELECT segment_id, account_id, %s FROM {members} ORDER BY account_id, segment_id""",
             [as_of],
         )
-    _execute(f"DROP TABLE {members}", [])
-    return {"segments": sum(1 for s in segments if s.active), "entered": entered, "left": left}
+    _execute(f"DELETE FROM {members}", [])
+
+
+def segments_day_end(day: SegmentsDay) -> dict:
+    """Drops the temporary members table; {"segments": active segments, "entered": n, "left": n}."""
+    _execute(f"DROP TABLE {_MEMBERS_TABLE}", [])
+    return {"segments": sum(1 for s in day.segments if s.active), "entered": day.entered, "left": day.left}
 
 
 @transaction.atomic

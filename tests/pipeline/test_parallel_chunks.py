@@ -111,3 +111,72 @@ def test_a_chunk_failing_in_its_thread_fails_the_run_and_publishes_nothing(more_
     monkeypatch.undo()
     assert recompute(as_of=D, chunk_size=2).status == "succeeded"  # the lock was released
     assert state() != before
+
+
+def test_chunks_are_published_while_others_compute_and_nothing_shows_before_the_commit(
+    more_accounts, settings, monkeypatch
+):
+    """With chunks computed in parallel, each chunk's accounts are written by the publish as soon as
+    it is stored (pipeline.services.publish_while_staging), in the one publish transaction: another
+    connection, even then, sees none of the day's results; after the commit all of them."""
+    settings.RECOMPUTE_JOBS = 2
+    published: list = []
+    seen_by_last_chunk: list[tuple[int, int]] = []
+    real_accounts, real_stage = services._DayPublish.accounts, services.chunk_stage
+
+    def accounts(self, id_range):
+        real_accounts(self, id_range)
+        published.append(id_range)
+
+    def stage(**kwargs):
+        if kwargs["first_id"] == last_first:  # the last chunk, in its own thread and connection
+            for _ in range(200):  # until the publish has written an earlier chunk's accounts
+                if published:
+                    break
+                threading.Event().wait(0.05)
+            seen_by_last_chunk.append((len(published), HealthScore.objects.filter(as_of=D).count()))
+        return real_stage(**kwargs)
+
+    last_first = services.account_chunks(2)[-1][0]
+    monkeypatch.setattr(services._DayPublish, "accounts", accounts)
+    monkeypatch.setattr(services, "chunk_stage", stage)
+    run = recompute(as_of=D, chunk_size=2)
+    assert run.status == "succeeded"
+    ((written_before, visible),) = seen_by_last_chunk
+    assert written_before >= 1 and visible == 0  # written in the transaction, not yet committed
+    assert HealthScore.objects.filter(as_of=D).count() == 12
+    assert PublishedDay.objects.filter(day=D, run_id=run.pk).exists()
+    # The ranges cover every account id once: the first open below, the last open above.
+    ordered = sorted(published, key=lambda r: (r[0] is not None, r[0] or 0))
+    assert ordered[0][0] is None and ordered[-1][1] is None
+    assert all(a[1] + 1 == b[0] for a, b in zip(ordered, ordered[1:], strict=False))
+
+
+def test_a_run_cancelled_while_its_chunks_are_published_publishes_nothing(more_accounts, settings, monkeypatch):
+    settings.RECOMPUTE_JOBS = 1
+    recompute(as_of=D, chunk_size=2)
+    before, published = state(), list(PublishedDay.objects.values_list("day", "run_id"))
+    feature, accounts = more_accounts
+    usage(accounts[0], feature, D - dt.timedelta(days=40), events=99)  # the next run's results differ
+
+    settings.RECOMPUTE_JOBS = 2
+    real = services.chunk_stage
+    lock, stored = threading.Lock(), []
+
+    def stage(**kwargs):
+        rows = real(**kwargs)
+        with lock:
+            stored.append(kwargs["first_id"])
+            third = len(stored) == 3
+        if third:  # an admin cancels: the publish has written some chunks' accounts already
+            assert services.recompute_cancel(run_id=kwargs["run_id"], user="admin")
+        return rows
+
+    monkeypatch.setattr(services, "chunk_stage", stage)
+    with pytest.raises(RuntimeError, match="cancelled"):
+        recompute(as_of=D, chunk_size=2)
+    run = RecomputeRun.objects.latest("created_at")
+    assert run.status == "cancelled" and run.active_lock is None and run.error == "cancelled by admin"
+    assert state() == before
+    assert list(PublishedDay.objects.values_list("day", "run_id")) == published
+    assert not StagedResult.objects.exists()

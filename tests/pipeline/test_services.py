@@ -175,10 +175,10 @@ def test_a_failing_segment_step_rolls_back_the_whole_publish(world, monkeypatch)
     before = state()
     Segment.objects.update(rule={"field": "arr", "op": "gte", "value": 0})
 
-    def boom(**kwargs):
+    def boom(*args, **kwargs):
         raise RuntimeError("segments broke")
 
-    monkeypatch.setattr("segments.services.segments_recompute", boom)
+    monkeypatch.setattr("segments.services.segments_range_recompute", boom)
     with pytest.raises(RuntimeError):
         recompute(as_of=D)
     assert state() == before
