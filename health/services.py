@@ -140,13 +140,14 @@ def health_day_publish(
 
 
 def health_day_begin(*, day: date) -> None:
-    """The recompute's publish in steps, inside its transaction: locks every account FOR KEY SHARE
-    (see results_references_lock) and deletes `day`'s AccountMetrics and HealthScore; then
+    """The recompute's publish in steps, inside its transaction: locks every account, scorecard,
+    tier and journey stage FOR KEY SHARE (see results_references_lock) and deletes `day`'s AccountMetrics and HealthScore; then
     health_range_publish writes each chunk's rows as the chunk is staged, and health_day_finish
     ends the day. The same rows as health_day_publish."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {Account._meta.db_table} FOR KEY SHARE) t")
+            for _column, model in _STAGED_REFERENCES:  # every row: the scorecards, tiers and stages are few
+                cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {model._meta.db_table} FOR KEY SHARE) t")
         _day_delete(cursor, day, "", [])
 
 
@@ -168,7 +169,7 @@ def health_range_publish(
             run_id=run_id,
             all_accounts=False,
             id_range=id_range,
-            accounts_locked=True,
+            locked=True,
         )
         _rows_insert(cursor, day, staged_table, run_id, computed_at, inputs_through, id_range)
 
@@ -241,7 +242,7 @@ def results_references_lock(
     run_id: int,
     all_accounts: bool,
     id_range: IdRange | None = None,
-    accounts_locked: bool = False,
+    locked: bool = False,
 ) -> None:
     """What the results tables' per-row foreign-key checks did, once per publish and set-based
     (health.models.RESULTS_FK): every account, scorecard, tier and journey stage the run's staged
@@ -252,33 +253,33 @@ def results_references_lock(
     takes its members from all accounts, not only the staged ones. Raises IntegrityError, naming
     the column and how many ids are missing, when something was deleted while the run computed
     (the run fails and publishes nothing, as the commit-time check made it do). With `id_range`
-    only the staged rows of those accounts are checked (a range of the publish); `accounts_locked`:
-    every account is locked already (health_day_begin), only their existence is checked.
+    only the staged rows of those accounts are checked (a range of the publish); `locked`: every
+    row they can name is locked already (health_day_begin), only their existence is checked.
     """
     in_range, range_params = in_id_range("account_id", id_range)
     staged, staged_params = f"run_id = %s{in_range}", [run_id, *range_params]
-    for column, model in _STAGED_REFERENCES:
-        table = model._meta.db_table
-        if connection.vendor != "postgresql":
-            pass  # SQLite: one writer at a time, the database itself is the lock
-        elif column == "account_id" and all_accounts:
-            cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} FOR KEY SHARE) t")
-        elif not (column == "account_id" and accounts_locked):
-            cursor.execute(
-                f"""SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE id IN (
-                        SELECT {column} FROM {staged_table} WHERE {staged}) FOR KEY SHARE) t""",
-                staged_params,
-            )
-        cursor.execute(
-            f"""SELECT COUNT(DISTINCT s.{column}) FROM {staged_table} s
-                WHERE s.{staged} AND s.{column} IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.id = s.{column})""",
-            staged_params,
-        )
-        missing = cursor.fetchone()[0]
+    if connection.vendor == "postgresql" and not locked:  # SQLite: one writer at a time, the database is the lock
+        for column, model in _STAGED_REFERENCES:
+            table = model._meta.db_table
+            if column == "account_id" and all_accounts:
+                cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} FOR KEY SHARE) t")
+            else:
+                cursor.execute(
+                    f"""SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE id IN (
+                            SELECT {column} FROM {staged_table} WHERE {staged}) FOR KEY SHARE) t""",
+                    staged_params,
+                )
+    # One pass over the staged rows for every column (an index probe per row and column).
+    missing_counts = ", ".join(
+        f"COUNT(DISTINCT s.{column}) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {model._meta.db_table} r"
+        f" WHERE r.id = s.{column}))"
+        for column, model in _STAGED_REFERENCES
+    )
+    cursor.execute(f"SELECT {missing_counts} FROM {staged_table} s WHERE s.{staged}", staged_params)
+    for (column, model), missing in zip(_STAGED_REFERENCES, cursor.fetchone(), strict=True):
         if missing:
             raise IntegrityError(
-                f"{column}: {missing} id(s) of the run's results no longer exist in {table}"
+                f"{column}: {missing} id(s) of the run's results no longer exist in {model._meta.db_table}"
                 " (deleted while the run computed); nothing was published"
             )
 

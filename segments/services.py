@@ -120,6 +120,7 @@ def segments_range_recompute(day: SegmentsDay, *, id_range: IdRange | None) -> N
     diff. Accounts outside the range are not read or written."""
     as_of, memberships, touch, members = day.as_of, *_TABLES, _MEMBERS_TABLE
     in_range, range_params = in_id_range(f"{memberships}.account_id", id_range)
+    selects, params = [], []  # every rule's members, copied by one statement
     for position, segment in enumerate(day.segments):
         try:
             members_sql, members_params = (
@@ -128,10 +129,10 @@ def segments_range_recompute(day: SegmentsDay, *, id_range: IdRange | None) -> N
         except EmptyResultSet:  # a rule that can match nothing, e.g. {"any": []}
             members_sql = ""
         if members_sql:  # no members: nothing to copy, its open stays close below
-            _execute(
-                f"INSERT INTO {members} SELECT %s, %s, %s, m.id FROM ({members_sql}) m",
-                [segment.pk, position, segment.touch_model, *members_params],
-            )
+            selects.append(f"SELECT %s, %s, %s, m.id FROM ({members_sql}) m")
+            params += [segment.pk, position, segment.touch_model, *members_params]
+    if selects:
+        _execute(f"INSERT INTO {members} {' UNION ALL '.join(selects)}", params)
     if id_range is None:
         _execute(f"ANALYZE {members}", [])  # the statements below join it: let the planner know its size
     # Segments come highest priority first (ties by name): the first one to claim wins.
