@@ -79,14 +79,20 @@ def test_chunks_computed_two_at_a_time_give_the_results_of_one_after_another(mor
     assert not StagedResult.objects.exists()
 
 
-def test_a_chunk_failing_in_its_thread_fails_the_run_and_publishes_nothing(more_accounts, settings, monkeypatch):
+def _published_then_changed(more_accounts, settings):
+    """D published one chunk at a time, then usage changed so that the next run's results differ;
+    RECOMPUTE_JOBS back to 2. Returns D's state and PublishedDay rows as published."""
     settings.RECOMPUTE_JOBS = 1
     recompute(as_of=D, chunk_size=2)
     before, published = state(), list(PublishedDay.objects.values_list("day", "run_id"))
     feature, accounts = more_accounts
-    usage(accounts[0], feature, D - dt.timedelta(days=40), events=99)  # the next run's results differ
-
+    usage(accounts[0], feature, D - dt.timedelta(days=40), events=99)
     settings.RECOMPUTE_JOBS = 2
+    return before, published
+
+
+def test_a_chunk_failing_in_its_thread_fails_the_run_and_publishes_nothing(more_accounts, settings, monkeypatch):
+    before, published = _published_then_changed(more_accounts, settings)
     real = health.compute_facts
     lock = threading.Lock()
     calls = []
@@ -153,13 +159,7 @@ def test_chunks_are_published_while_others_compute_and_nothing_shows_before_the_
 
 
 def test_a_run_cancelled_while_its_chunks_are_published_publishes_nothing(more_accounts, settings, monkeypatch):
-    settings.RECOMPUTE_JOBS = 1
-    recompute(as_of=D, chunk_size=2)
-    before, published = state(), list(PublishedDay.objects.values_list("day", "run_id"))
-    feature, accounts = more_accounts
-    usage(accounts[0], feature, D - dt.timedelta(days=40), events=99)  # the next run's results differ
-
-    settings.RECOMPUTE_JOBS = 2
+    before, published = _published_then_changed(more_accounts, settings)
     real = services.chunk_stage
     lock, stored = threading.Lock(), []
 
