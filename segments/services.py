@@ -59,6 +59,8 @@ _TABLES = (SegmentMembership._meta.db_table, TouchModelDay._meta.db_table)
 # The diff's hash tables (every open stay: one per member of every segment, 100,000s of rows) fit
 # in memory instead of spilling to disk; for those statements only.
 WORK_MEM = "64MB"
+# Rules whose members one INSERT … UNION ALL copies (SQLite allows 500 parts in a compound SELECT).
+RULES_PER_STATEMENT = 50
 
 
 @dataclass
@@ -120,7 +122,7 @@ def segments_range_recompute(day: SegmentsDay, *, id_range: IdRange | None) -> N
     diff. Accounts outside the range are not read or written."""
     as_of, memberships, touch, members = day.as_of, *_TABLES, _MEMBERS_TABLE
     in_range, range_params = in_id_range(f"{memberships}.account_id", id_range)
-    selects, params = [], []  # every rule's members, copied by one statement
+    selects: list[tuple[str, list]] = []  # every rule's members, copied by a statement per batch
     for position, segment in enumerate(day.segments):
         try:
             members_sql, members_params = (
@@ -129,10 +131,18 @@ def segments_range_recompute(day: SegmentsDay, *, id_range: IdRange | None) -> N
         except EmptyResultSet:  # a rule that can match nothing, e.g. {"any": []}
             members_sql = ""
         if members_sql:  # no members: nothing to copy, its open stays close below
-            selects.append(f"SELECT %s, %s, %s, m.id FROM ({members_sql}) m")
-            params += [segment.pk, position, segment.touch_model, *members_params]
-    if selects:
-        _execute(f"INSERT INTO {members} {' UNION ALL '.join(selects)}", params)
+            selects.append(
+                (
+                    f"SELECT %s, %s, %s, m.id FROM ({members_sql}) m",
+                    [segment.pk, position, segment.touch_model, *members_params],
+                )
+            )
+    for start in range(0, len(selects), RULES_PER_STATEMENT):
+        batch = selects[start : start + RULES_PER_STATEMENT]
+        _execute(
+            f"INSERT INTO {members} {' UNION ALL '.join(sql for sql, _ in batch)}",
+            [p for _, params in batch for p in params],
+        )
     if id_range is None:
         _execute(f"ANALYZE {members}", [])  # the statements below join it: let the planner know its size
     # Segments come highest priority first (ties by name): the first one to claim wins.
@@ -171,7 +181,9 @@ def segments_range_recompute(day: SegmentsDay, *, id_range: IdRange | None) -> N
                 SELECT segment_id, account_id, %s FROM {members} ORDER BY account_id, segment_id""",
             [as_of],
         )
-    _execute(f"DELETE FROM {members}", [])
+    # Emptied for the next range. On PostgreSQL TRUNCATE (allowed in a transaction), so no range's
+    # statements read past the dead rows of the ranges before it.
+    _execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {members}", [])
 
 
 def segments_day_end(day: SegmentsDay) -> dict:

@@ -227,3 +227,23 @@ def test_recompute_then_segment_by_band(cast):
     SegmentFactory(name="Unknown", rule={"field": "health_band", "op": "eq", "value": "unknown"})
     recompute(as_of=D)
     assert set(SegmentMembership.objects.values_list("account__name", flat=True)) == {"big", "small", "none"}
+
+
+def test_rules_copied_in_batches_give_every_segment_its_members(cast, monkeypatch):
+    """The rules' members are copied a batch of RULES_PER_STATEMENT rules per statement (SQLite caps a
+    compound SELECT at 500 parts): with batches of 2, seven segments still get exactly their members
+    and the first by priority still claims the touch model."""
+    monkeypatch.setattr("segments.services.RULES_PER_STATEMENT", 2)
+    thresholds = [0, 10000, 50000, 100000, 120000, 150000, 200000]
+    for i, value in enumerate(thresholds):
+        SegmentFactory(
+            name=f"ARR {value:06d}", rule={"field": "arr", "op": "gte", "value": value}, touch_model="mid", priority=i
+        )
+    both = [{"field": "arr", "op": "lt", "value": 140000}, {"field": "seats", "op": "gte", "value": 1}]
+    SegmentFactory(name="Two conditions", rule={"all": both}, priority=3)  # more parameters than the others
+    segments_recompute(as_of=D)
+    for segment in Segment.objects.all():
+        stays = set(SegmentMembership.objects.filter(segment=segment).values_list("account_id", flat=True))
+        assert stays == segment_members(segment, D), segment.name
+    assert SegmentMembership.objects.filter(segment__name="ARR 100000").exists()  # big's ARR is 150,000
+    assert TouchModelDay.objects.filter(day=D).count() == 3  # big, small, none (not churned)
