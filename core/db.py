@@ -51,6 +51,13 @@ def settings_local(**settings: str):
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
+def key_share_every_row(table: str) -> None:
+    """Locks every row of `table` FOR KEY SHARE until the transaction ends: none can be deleted (or
+    its key changed) meanwhile, while updates of other columns go on. PostgreSQL only."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} FOR KEY SHARE) t")
+
+
 # An account id range: (first, last), either end None for no bound.
 IdRange = tuple[int | None, int | None]
 

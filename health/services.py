@@ -15,7 +15,7 @@ from django.db.models import Case, ExpressionWrapper, IntegerField, OuterRef, Q,
 from django.utils import timezone
 
 from accounts.models import Account, Tier
-from core.db import IdRange, in_id_range
+from core.db import IdRange, in_id_range, key_share_every_row
 from health.engine.metrics import compute_facts
 from health.engine.scoring import Scorer, load_scorecards, tier_for
 from health.models import SLIPPING_DAYS, SLIPPING_POINTS, AccountMetrics, Band, HealthScore, Scorecard
@@ -141,13 +141,13 @@ def health_day_publish(
 
 def health_day_begin(*, day: date) -> None:
     """The recompute's publish in steps, inside its transaction: locks every account, scorecard,
-    tier and journey stage FOR KEY SHARE (see results_references_lock) and deletes `day`'s AccountMetrics and HealthScore; then
-    health_range_publish writes each chunk's rows as the chunk is staged, and health_day_finish
-    ends the day. The same rows as health_day_publish."""
+    tier and journey stage FOR KEY SHARE (see results_references_lock) and deletes `day`'s
+    AccountMetrics and HealthScore; then health_range_publish writes each chunk's rows as the
+    chunk is staged, and health_day_finish ends the day. The same rows as health_day_publish."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for _column, model in _STAGED_REFERENCES:  # every row: the scorecards, tiers and stages are few
-                cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {model._meta.db_table} FOR KEY SHARE) t")
+                key_share_every_row(model._meta.db_table)
         _day_delete(cursor, day, "", [])
 
 
@@ -161,7 +161,8 @@ def health_range_publish(
     inputs_through: datetime | None = None,
 ) -> None:
     """Writes the day's AccountMetrics and HealthScore of run `run_id`'s staged rows with account
-    ids in `id_range` ((first, last), either None: no bound), after checking what they refer to (results_references_lock)."""
+    ids in `id_range` ((first, last), either None: no bound), after checking that what they refer
+    to still exists (results_references_lock; health_day_begin locked it)."""
     with connection.cursor() as cursor:
         results_references_lock(
             cursor,
@@ -258,11 +259,12 @@ def results_references_lock(
     """
     in_range, range_params = in_id_range("account_id", id_range)
     staged, staged_params = f"run_id = %s{in_range}", [run_id, *range_params]
-    if connection.vendor == "postgresql" and not locked:  # SQLite: one writer at a time, the database is the lock
+    # SQLite: one writer at a time, the database itself is the lock.
+    if connection.vendor == "postgresql" and not locked:
         for column, model in _STAGED_REFERENCES:
             table = model._meta.db_table
             if column == "account_id" and all_accounts:
-                cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} FOR KEY SHARE) t")
+                key_share_every_row(table)
             else:
                 cursor.execute(
                     f"""SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE id IN (

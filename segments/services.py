@@ -10,7 +10,7 @@ from django.db.models import Count, Max, Sum
 
 from accounts.models import Account
 from core.bulk import bulk_insert
-from core.db import IdRange, id_range_q, ids_in, in_id_range
+from core.db import IdRange, id_range_q, ids_in, in_id_range, key_share_every_row, settings_local
 from segments.compiler import compile_rule
 from segments.models import Segment, SegmentDay, SegmentMembership, TouchModelDay
 from segments.selectors import memberships_on, segment_figures
@@ -33,17 +33,7 @@ def _segments_lock() -> None:
     recompute commits. Their accounts are locked by the publish's health step, which runs first
     in the same transaction (health.services.results_references_lock)."""
     if connection.vendor == "postgresql":  # SQLite: one writer at a time, the database is the lock
-        _execute(f"SELECT id FROM {Segment._meta.db_table} FOR KEY SHARE", [])
-
-
-def _setting_local(name: str, value: str) -> str:
-    """Sets a PostgreSQL planner setting for the rest of the transaction; returns the value it had
-    (elsewhere nothing to set: returns `value`)."""
-    if connection.vendor != "postgresql":
-        return value
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
-        return cursor.fetchone()[0]
+        key_share_every_row(Segment._meta.db_table)
 
 
 def _execute(sql: str, params) -> int:
@@ -159,23 +149,20 @@ def segments_range_recompute(day: SegmentsDay, *, id_range: IdRange | None) -> N
         # empty to the planner, and a nested loop over it would cost members × stays); and no
         # statement reads the table it writes: the members that already have an open stay are
         # taken out of the temporary table first, the rest are inserted from it alone.
-        previous = _setting_local("enable_nestloop", "off")
-        previous_mem = _setting_local("work_mem", WORK_MEM)
-        day.left += _execute(
-            f"""UPDATE {memberships} SET left_on = %s WHERE left_on IS NULL{in_range} AND NOT EXISTS (
-                    SELECT 1 FROM {members} m
-                    WHERE m.segment_id = {memberships}.segment_id AND m.account_id = {memberships}.account_id)""",
-            [as_of, *range_params],
-        )
-        open_in_range, open_params = in_id_range("o.account_id", id_range)
-        _execute(
-            f"""DELETE FROM {members} WHERE EXISTS (
-                    SELECT 1 FROM {memberships} o WHERE o.left_on IS NULL{open_in_range}
-                    AND o.segment_id = {members}.segment_id AND o.account_id = {members}.account_id)""",
-            open_params,
-        )
-        _setting_local("enable_nestloop", previous)
-        _setting_local("work_mem", previous_mem)
+        with settings_local(enable_nestloop="off", work_mem=WORK_MEM):
+            day.left += _execute(
+                f"""UPDATE {memberships} SET left_on = %s WHERE left_on IS NULL{in_range} AND NOT EXISTS (
+                        SELECT 1 FROM {members} m
+                        WHERE m.segment_id = {memberships}.segment_id AND m.account_id = {memberships}.account_id)""",
+                [as_of, *range_params],
+            )
+            open_in_range, open_params = in_id_range("o.account_id", id_range)
+            _execute(
+                f"""DELETE FROM {members} WHERE EXISTS (
+                        SELECT 1 FROM {memberships} o WHERE o.left_on IS NULL{open_in_range}
+                        AND o.segment_id = {members}.segment_id AND o.account_id = {members}.account_id)""",
+                open_params,
+            )
         day.entered += _execute(
             f"""INSERT INTO {memberships} (segment_id, account_id, entered_on)
                 SELECT segment_id, account_id, %s FROM {members} ORDER BY account_id, segment_id""",

@@ -69,8 +69,8 @@ def compute_facts(
 ) -> list[AccountFacts]:
     """Facts and metrics of the accounts with id in [first_id, last_id] (and, given `account_ids`,
     among those), as of `as_of`. With `parallel_query` (no other chunk computes meanwhile) the
-    grouped query is planned as PostgreSQL likes, else ONE_PROCESS_IN_KEY_ORDER. The same statements either way, so a subset's rows equal a full
-    range's rows for the same accounts."""
+    grouped query is planned as PostgreSQL likes, else ONE_PROCESS_IN_KEY_ORDER. The same
+    statements either way, so a subset's rows equal a full range's rows for the same accounts."""
     accounts = Account.objects.filter(pk__gte=first_id, pk__lte=last_id)
     if account_ids is not None:
         accounts = accounts.filter(pk__in=account_ids)

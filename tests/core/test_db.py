@@ -1,5 +1,6 @@
 """WEB_STATEMENT_TIMEOUT_MS: web requests (the WSGI app) get a PostgreSQL statement_timeout;
-workers and commands do not; a request that hits it gets a clear 503 in the API's error format."""
+workers and commands do not; a request that hits it gets a clear 503 in the API's error format.
+settings_local: settings for the statements inside it only."""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from accounts import api_ingest
-from core.db import add_statement_timeout
+from core.db import add_statement_timeout, settings_local
 from people.models import ApiToken
 from people.services import api_token_create
 
@@ -78,8 +79,6 @@ def test_a_request_stopped_by_the_timeout_is_a_503_in_the_error_format(csm, monk
 @pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL settings")
 def test_settings_local_holds_inside_and_puts_the_settings_back(settings):
-    from core.db import settings_local  # noqa: PLC0415 - beside the tests that use it
-
     def show(name):
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting(%s)", [name])
