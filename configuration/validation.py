@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from decimal import Decimal
 
-import apprise
 from django.contrib.auth.models import Group
 from django.db.models.functions import Lower
 from django.utils.text import slugify
@@ -526,6 +525,15 @@ def _validate_assignee(value: str, where: str, errors: list[str]) -> None:
     )
 
 
+def _apprise_url(channel: str) -> bool:
+    """Apprise knows the URL's scheme and can parse it."""
+    # Imported here: Apprise loads its plugins (~0.1 s), which only a document naming a chat
+    # channel needs, not every process that loads the admin.
+    import apprise  # noqa: PLC0415
+
+    return apprise.Apprise.instantiate(channel) is not None
+
+
 def _validate_plays(plays, segments: set[str], errors: list[str]) -> None:
     stored = {p.name.lower(): p for p in Play.objects.all()}
     for path, play in plays:
@@ -561,7 +569,7 @@ def _validate_plays(plays, segments: set[str], errors: list[str]) -> None:
                             f"'{channel}' stands for a stored URL, but this play has none like it; write the URL",
                         )
                     )
-            elif len(channel) > 2000 or apprise.Apprise.instantiate(channel) is None:
+            elif len(channel) > 2000 or not _apprise_url(channel):
                 errors.append(
                     Problem(
                         f"{where}",

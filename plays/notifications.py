@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import apprise
 import urllib3
 from django.conf import settings
 from django.core.mail import send_mail
@@ -111,6 +110,10 @@ def _webhook(payload: dict, *, key: str, secret: str) -> Attempt:
 
 
 def _apprise(url: str, payload: dict) -> Attempt:
+    # Imported here: Apprise loads its plugins (~0.1 s), which only a chat delivery needs, not
+    # every command and worker that imports this module.
+    import apprise  # noqa: PLC0415
+
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return Attempt(ok=False, error="not a valid Apprise URL")

@@ -168,6 +168,23 @@ def test_a_scorecard_deleted_while_the_run_computed_fails_the_run_and_publishes_
     assert not StagedResult.objects.filter(run_id=run.pk).exists()
 
 
+def test_an_account_deleted_while_the_run_computed_fails_the_run_and_publishes_nothing(world, monkeypatch):
+    """The same check for the account a staged row names (probed by key, not hashed like the few
+    scorecards): deleted after its chunk was computed, the run is refused naming the column."""
+    _, accounts = world
+    real_publish = services.publish
+
+    def publish_after_a_delete(**kwargs):
+        accounts[1].delete()  # through the ORM: its older results go with it, the staged row stays
+        return real_publish(**kwargs)
+
+    monkeypatch.setattr(services, "publish", publish_after_a_delete)
+    with pytest.raises(Exception, match="account_id: 1 id"):
+        recompute(as_of=D)
+    assert RecomputeRun.objects.latest("created_at").status == "failed"
+    assert not HealthScore.objects.filter(as_of=D).exists() and not PublishedDay.objects.filter(day=D).exists()
+
+
 def test_an_account_deleted_through_the_app_takes_its_results_along(world):
     """Without database foreign keys on the results tables, deleting an account still removes
     its metrics, scores, stays and touch models (the ORM cascades)."""
