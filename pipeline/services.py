@@ -36,7 +36,7 @@ from django.utils import timezone
 from accounts.freshness import dirty_accounts_claim, dirty_accounts_clear, dirty_accounts_release
 from accounts.models import Account, UsageDaily
 from core.bulk import bulk_insert
-from core.db import IdRange
+from core.db import IdRange, settings_local
 from core.text import shown
 from dashboards import services as dashboards
 from health import services as health
@@ -51,6 +51,16 @@ log = logging.getLogger(__name__)
 # the size of each metrics query; RECOMPUTE_JOBS of them are computed at a time, each on its own
 # database connection (the server computes one chunk's metrics while this process scores another).
 SYNC_CHUNK_SIZE = 5_000
+# What needs every account (SegmentDay, plays, the rollups) runs after the last chunk, when the
+# cores the chunks used are free: its grouped reads of the day's 50,000–100,000 rows may take
+# PostgreSQL's parallel workers, which the default costs keep for larger tables. Measured on the
+# day's rollups alone, 2 cores: 50,000 accounts 0.80 → 0.62 s, 100,000 1.36 → 1.16 s (medians of 8).
+AFTER_THE_CHUNKS = {
+    "parallel_setup_cost": "100",
+    "parallel_tuple_cost": "0.01",
+    "min_parallel_table_scan_size": "0",
+    "min_parallel_index_scan_size": "0",
+}
 
 
 class RecomputeRefused(Exception):
@@ -455,10 +465,11 @@ class _DayPublish:
         run_id, day = self.run.pk, self.day
         results = health.health_day_finish(day=day, staged_table=StagedResult._meta.db_table, run_id=run_id)
         membership = segments.segments_day_end(self.segments)
-        segments.segment_days_write(day=day)
-        plays.plays_fire(day=day)
-        dashboards.vertical_days_rollup(start=day)
-        dashboards.revenue_day_write(day=day)
+        with settings_local(**AFTER_THE_CHUNKS):
+            segments.segment_days_write(day=day)
+            plays.plays_fire(day=day)
+            dashboards.vertical_days_rollup(start=day)
+            dashboards.revenue_day_write(day=day)
         dirty_accounts_clear(run_id=run_id)  # the marks it claimed at its start (SPEC §4.5)
         _staging_clear(run_id)
         now = timezone.now()
