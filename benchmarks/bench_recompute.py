@@ -420,6 +420,8 @@ def main() -> None:
     parser.add_argument("--broker", default=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/11"))
     parser.add_argument("--rounds", type=int, default=3, help="rounds of one floor query and one recompute")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     bytecode_compiled()  # the measured processes start as a deployment's do
     runs = [
         bench(
@@ -428,18 +430,18 @@ def main() -> None:
         for n in args.accounts
     ]
     print()
-    print(f"{'accounts':>9} {'':28} {'best s':>7} {'median s':>9} {'× floor':>16} {'peak RSS':>9}")
+    print(f"{'accounts':>9} {'':28} {'best s':>7} {'median s':>9} {'× floor':>18} {'peak RSS':>9}")
     for r in runs:
         floor = r["results"]["floor"]
         print(
-            f"{r['accounts']:>9,} {'floor: one GROUP BY pass':28} {min(floor):7.2f} {median(floor):9.2f} {'1.00':>16}"
+            f"{r['accounts']:>9,} {'floor: one GROUP BY pass':28} {min(floor):7.2f} {median(floor):9.2f} {'1.00':>18}"
         )
         for label in ("recompute", JOBS_1):
             times = r["results"][label]
             ratios = f"{min(times) / min(floor):.2f}" + (
                 f" (median {median(times) / median(floor):.2f})" if len(times) > 1 else ""
             )
-            print(f"{'':>9} {label:28} {min(times):7.2f} {median(times):9.2f} {ratios:>16} {r['peaks'][label]:>6} MB")
+            print(f"{'':>9} {label:28} {min(times):7.2f} {median(times):9.2f} {ratios:>18} {r['peaks'][label]:>6} MB")
     if len(runs) > 1:
         small, large = min(r["peaks"]["recompute"] for r in runs), max(r["peaks"]["recompute"] for r in runs)
         print(f"peak RSS of the recompute: {small}–{large} MB ({100 * (large - small) / small:.0f}% apart)")

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 # the size of each metrics query; RECOMPUTE_JOBS of them are computed at a time, each on its own
 # database connection (the server computes one chunk's metrics while this process scores another).
 SYNC_CHUNK_SIZE = 5_000
-# What needs every account (SegmentDay, plays, the rollups) runs after the last chunk, when the
+# What needs every account (SegmentDay, the rollups) runs after the last chunk, when the
 # cores the chunks used are free: its grouped reads of the day's 50,000–100,000 rows may take
 # PostgreSQL's parallel workers, which the default costs keep for larger tables. Measured on the
 # day's rollups alone, 2 cores: 50,000 accounts 0.80 → 0.62 s, 100,000 1.36 → 1.16 s (medians of 8).
@@ -467,7 +467,8 @@ class _DayPublish:
         membership = segments.segments_day_end(self.segments)
         with settings_local(**AFTER_THE_CHUNKS):
             segments.segment_days_write(day=day)
-            plays.plays_fire(day=day)
+        plays.plays_fire(day=day)  # its reads find the few accounts a trigger names: no workers there
+        with settings_local(**AFTER_THE_CHUNKS):
             dashboards.vertical_days_rollup(start=day)
             dashboards.revenue_day_write(day=day)
         dirty_accounts_clear(run_id=run_id)  # the marks it claimed at its start (SPEC §4.5)

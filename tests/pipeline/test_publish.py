@@ -175,14 +175,16 @@ def test_an_account_deleted_while_the_run_computed_fails_the_run_and_publishes_n
     real_publish = services.publish
 
     def publish_after_a_delete(**kwargs):
-        accounts[1].delete()  # through the ORM: its older results go with it, the staged row stays
+        accounts[1].delete()  # through the ORM, after its chunk was staged: the staged row stays
         return real_publish(**kwargs)
 
     monkeypatch.setattr(services, "publish", publish_after_a_delete)
     with pytest.raises(Exception, match="account_id: 1 id"):
         recompute(as_of=D)
-    assert RecomputeRun.objects.latest("created_at").status == "failed"
+    run = RecomputeRun.objects.latest("created_at")
+    assert run.status == "failed" and "account_id" in run.error and "nothing was published" in run.error
     assert not HealthScore.objects.filter(as_of=D).exists() and not PublishedDay.objects.filter(day=D).exists()
+    assert not StagedResult.objects.filter(run_id=run.pk).exists()
 
 
 def test_an_account_deleted_through_the_app_takes_its_results_along(world):
