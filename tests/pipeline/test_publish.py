@@ -146,23 +146,31 @@ def test_account_chunks_come_from_the_database(world):
     assert services.account_chunks(3) == [(ids[0], ids[2]), (ids[3], ids[3])]
 
 
+def recompute_refused_after(monkeypatch, delete, column: str) -> RecomputeRun:
+    """Recomputes D with `delete()` run between staging and publishing; the run must fail, its error
+    naming `column`, one missing id and that nothing was published. Returns the failed run."""
+    real_publish = services.publish
+
+    def publish_after_a_delete(**kwargs):
+        delete()
+        return real_publish(**kwargs)
+
+    monkeypatch.setattr(services, "publish", publish_after_a_delete)
+    with pytest.raises(Exception, match=f"{column}: 1 id"):
+        recompute(as_of=D)
+    run = RecomputeRun.objects.latest("created_at")
+    assert run.status == "failed" and column in run.error and "nothing was published" in run.error
+    return run
+
+
 def test_a_scorecard_deleted_while_the_run_computed_fails_the_run_and_publishes_nothing(world, monkeypatch):
     """The results' references are checked when the day is published (no per-row foreign keys):
     a row naming a scorecard deleted after its chunk was computed is refused, the error names the
     column, and the day published before stays as it was."""
     recompute(as_of=D)
     before = sorted(HealthScore.objects.filter(as_of=D).values_list("account_id", "score", "scorecard_id"))
-    real_publish = services.publish
-
-    def publish_after_a_delete(**kwargs):
-        Scorecard.objects.filter(name="Any").delete()  # through the ORM: old rows' scorecard set NULL
-        return real_publish(**kwargs)
-
-    monkeypatch.setattr(services, "publish", publish_after_a_delete)
-    with pytest.raises(Exception, match="scorecard_id: 1 id"):
-        recompute(as_of=D)
-    run = RecomputeRun.objects.latest("created_at")
-    assert run.status == "failed" and "scorecard_id" in run.error and "nothing was published" in run.error
+    # Through the ORM: the old rows' scorecard is set NULL, the staged rows still name it.
+    run = recompute_refused_after(monkeypatch, Scorecard.objects.filter(name="Any").delete, "scorecard_id")
     after = sorted(HealthScore.objects.filter(as_of=D).values_list("account_id", "score", "scorecard_id"))
     assert [(a, s) for a, s, _ in after] == [(a, s) for a, s, _ in before]
     assert not StagedResult.objects.filter(run_id=run.pk).exists()
@@ -172,17 +180,8 @@ def test_an_account_deleted_while_the_run_computed_fails_the_run_and_publishes_n
     """The same check for the account a staged row names (probed by key, not hashed like the few
     scorecards): deleted after its chunk was computed, the run is refused naming the column."""
     _, accounts = world
-    real_publish = services.publish
-
-    def publish_after_a_delete(**kwargs):
-        accounts[1].delete()  # through the ORM, after its chunk was staged: the staged row stays
-        return real_publish(**kwargs)
-
-    monkeypatch.setattr(services, "publish", publish_after_a_delete)
-    with pytest.raises(Exception, match="account_id: 1 id"):
-        recompute(as_of=D)
-    run = RecomputeRun.objects.latest("created_at")
-    assert run.status == "failed" and "account_id" in run.error and "nothing was published" in run.error
+    # Through the ORM, after its chunk was staged: the staged row stays.
+    run = recompute_refused_after(monkeypatch, accounts[1].delete, "account_id")
     assert not HealthScore.objects.filter(as_of=D).exists() and not PublishedDay.objects.filter(day=D).exists()
     assert not StagedResult.objects.filter(run_id=run.pk).exists()
 
