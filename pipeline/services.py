@@ -51,10 +51,10 @@ log = logging.getLogger(__name__)
 # the size of each metrics query; RECOMPUTE_JOBS of them are computed at a time, each on its own
 # database connection (the server computes one chunk's metrics while this process scores another).
 SYNC_CHUNK_SIZE = 5_000
-# What needs every account (SegmentDay, the rollups) runs after the last chunk, when the
-# cores the chunks used are free: its grouped reads of the day's 50,000–100,000 rows may take
-# PostgreSQL's parallel workers, which the default costs keep for larger tables. Measured on the
-# day's rollups alone, 2 cores: 50,000 accounts 0.80 → 0.62 s, 100,000 1.36 → 1.16 s (medians of 8).
+# The day's rollups (VerticalDay, RevenueDay) run after the last chunk, when the cores the chunks
+# used are free: their grouped reads of the day's 50,000–100,000 rows may take PostgreSQL's
+# parallel workers, which the default costs keep for larger tables. Measured on the two alone,
+# 2 cores: 50,000 accounts 0.61 → 0.53 s, 100,000 1.11 → 0.95 s (medians of 8).
 AFTER_THE_CHUNKS = {
     "parallel_setup_cost": "100",
     "parallel_tuple_cost": "0.01",
@@ -465,9 +465,8 @@ class _DayPublish:
         run_id, day = self.run.pk, self.day
         results = health.health_day_finish(day=day, staged_table=StagedResult._meta.db_table, run_id=run_id)
         membership = segments.segments_day_end(self.segments)
-        with settings_local(**AFTER_THE_CHUNKS):
-            segments.segment_days_write(day=day)
-        plays.plays_fire(day=day)  # its reads find the few accounts a trigger names: no workers there
+        segments.segment_days_write(day=day)
+        plays.plays_fire(day=day)
         with settings_local(**AFTER_THE_CHUNKS):
             dashboards.vertical_days_rollup(start=day)
             dashboards.revenue_day_write(day=day)
